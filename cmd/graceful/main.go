@@ -1,0 +1,40 @@
+// Command graceful runs jobs under declarative cancellation policies.
+//
+// See the README and docs/ for the subcommands; only this file calls os.Exit.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:]))
+}
+
+// run executes the command line and returns the process exit status.
+func run(ctx context.Context, args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return exitStatus(err, os.Stderr)
+}
+
+// exitStatus maps an error from a command to an exit status, printing it
+// unless the command has already reported it.
+func exitStatus(err error, stderr *os.File) int {
+	if err == nil {
+		return 0
+	}
+	var ec *exitError
+	if asExitError(err, &ec) {
+		if ec.err != nil && !ec.quiet {
+			fmt.Fprintf(stderr, "graceful: %v\n", ec.err)
+		}
+		return ec.code
+	}
+	// cobra's own errors (unknown flag, bad args) are usage errors.
+	fmt.Fprintf(stderr, "graceful: %v\nRun 'graceful --help' for usage.\n", err)
+	return exitUsage
+}

@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// This file fixes the engine's public API so runners and the command line can
+// be written against it. The interpreter behind it lives in the other files of
+// the package.
+
+// Clock is the engine's only source of time. Real time in production, a
+// virtual clock in simulate and tests.
+type Clock interface {
+	Now() time.Time
+	NewTimer(d time.Duration) Timer
+}
+
+// Timer is a one-shot timer from a Clock.
+type Timer interface {
+	C() <-chan time.Time
+	// Stop prevents the timer from firing; it reports whether it was
+	// still pending.
+	Stop() bool
+	// Reset re-arms the timer to fire after d.
+	Reset(d time.Duration)
+}
+
+// Config is what an Engine runs.
+type Config struct {
+	// Profile is the policy to carry out. Required.
+	Profile *Profile
+	// Target is the job. Required.
+	Target Target
+	// Clock defaults to real time.
+	Clock Clock
+	// Sinks receive every event, in order.
+	Sinks []Sink
+	// Env is added to the environment of command steps and finalisation,
+	// before the outcome variables.
+	Env []string
+}
+
+// Outcome is how a run ended, from graceful's point of view.
+type Outcome string
+
+// Outcomes.
+const (
+	// OutcomeExited: the job exited on its own, no cancellation.
+	OutcomeExited Outcome = "exited"
+	// OutcomeCancelled: cancellation started and the job then stopped
+	// before the deadline (happy or bittersweet path).
+	OutcomeCancelled Outcome = "cancelled"
+	// OutcomeAbandoned: the job was abandoned (abandon step, deadline or
+	// an exit action) without its end being observed.
+	OutcomeAbandoned Outcome = "abandoned"
+	// OutcomeFailedToStart: the job never started (Exit.Err is set).
+	OutcomeFailedToStart Outcome = "failed-to-start"
+)
+
+// Result is the end of a run.
+type Result struct {
+	Outcome Outcome
+	// Exit is the job's end as the target reported it.
+	Exit Exit
+	// Status is the exit status graceful should exit with.
+	Status int
+	// Reason is the cause of cancellation ("signal SIGTERM #2",
+	// "timeout", "deadline"), empty when there was none.
+	Reason string
+	// Elapsed is the time since t0 when the run ended, or since Run
+	// started when there was no cancellation.
+	Elapsed time.Duration
+	// FinalizeErr is the finalisation's error, nil when it succeeded or
+	// did not run.
+	FinalizeErr error
+}
+
+// ErrConfig is wrapped by New for an unusable Config.
+var ErrConfig = errors.New("engine: bad config")
+
+// Engine carries out one Profile against one Target. Create it with New;
+// the zero value is not usable. Deliver and Cancel are safe from any
+// goroutine; Run must be called once.
+type Engine struct {
+	impl *machine
+}
+
+// New builds the engine and its state machine from cfg.
+func New(cfg Config) (*Engine, error) {
+	m, err := newMachine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{impl: m}, nil
+}
+
+// Deliver hands the engine an incoming signal by name ("SIGINT"); the
+// profile's triggers decide what it means. It never blocks.
+func (e *Engine) Deliver(sig string) { e.impl.deliver(sig) }
+
+// Cancel starts cancellation as if a cancel action had fired, with the given
+// cause ("timeout", "api"). Cause "timeout" makes a stopped job report
+// ExitCodes.Timeout. It never blocks; a second Cancel is logged and ignored.
+func (e *Engine) Cancel(cause string) { e.impl.cancel(cause) }
+
+// Run drives the machine until the outcome is decided and finalisation has
+// finished or been cut off, and returns the result. If ctx is done first,
+// Run abandons the job and returns.
+func (e *Engine) Run(ctx context.Context) Result { return e.impl.run(ctx) }

@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Target is the job as the engine sees it. Runners implement it: the process
+// runner for a local process tree, the kubernetes runner for job containers
+// reached over a socket, and package tests or simulate for simulated jobs.
+//
+// The engine calls the methods from its single loop goroutine; they must not
+// block for long (a signal send, a socket write). Exec is the exception: the
+// engine calls it on a goroutine of its own.
+type Target interface {
+	// Signal sends the named signal ("SIGTERM") to scope. It returns
+	// ErrNotSupported when the runner cannot deliver signals (kubernetes)
+	// and ErrGone when the job has already stopped.
+	Signal(sig string, scope Scope) error
+	// Notify sends a runner-level message ("interrupt") to the job.
+	// It returns ErrNotSupported where there is no such channel.
+	Notify(msg string) error
+	// Abandon kills whatever the runner can still kill (the whole tree for
+	// the process runner) and makes Done report promptly: after Abandon
+	// the engine waits for nothing the job does.
+	Abandon() error
+	// Exec runs argv (a command step or finalisation) with env added to
+	// graceful's environment, until it exits or ctx is done (then it is
+	// killed). It returns the command's error, nil on exit status 0.
+	Exec(ctx context.Context, argv []string, env []string) error
+	// Done is closed-over-once: it delivers exactly one Exit when the job
+	// has stopped (or was abandoned), then nothing.
+	Done() <-chan Exit
+}
+
+// Errors a Target may return.
+var (
+	ErrNotSupported = errors.New("not supported by this runner")
+	ErrGone         = errors.New("job already stopped")
+)
+
+// Exit is how a job ended.
+type Exit struct {
+	// Code is the exit status when the job exited by itself.
+	Code int
+	// Signal is the name of the signal that killed the job ("SIGKILL"),
+	// empty when it exited by itself.
+	Signal string
+	// SignalNumber is the number of Signal on the platform (9 for
+	// SIGKILL); it gives the shell's 128+N status.
+	SignalNumber int
+	// Abandoned is true when the job's end was not observed: it was
+	// abandoned, or lost (kubernetes client gone without a report).
+	Abandoned bool
+	// Err is set when the job could not be started at all; Code then
+	// holds graceful's status for that failure (126, 127, 125).
+	Err error
+}
+
+// Status is the exit status a shell would report for e: the code, or
+// 128+N for a death by signal N.
+func (e Exit) Status() int {
+	if e.Signal != "" {
+		return 128 + e.SignalNumber
+	}
+	return e.Code
+}
+
+// Event is one transition of an engine, or one thing it did. Every
+// transition and every action produces exactly one Event.
+type Event struct {
+	// Time is the wall (or virtual) time of the event.
+	Time time.Time
+	// Since is the time since t0; negative or zero before cancellation
+	// started (Cancelled reports which).
+	Since time.Duration
+	// Cancelled is true once t0 has passed.
+	Cancelled bool
+	// From and To are the machine's states; equal when the event is an
+	// action that did not change state.
+	From, To string
+	// Cause is what led to the event: "signal SIGINT #2", "step terminate",
+	// "job exited", "deadline", "timeout".
+	Cause string
+	// Action is what the engine did ("signal SIGTERM", "notify interrupt",
+	// "exec ./upload-logs.sh", "abandon"), empty for a bare transition.
+	Action string
+	// Target names the receiver of Action ("group", "tree", "job").
+	Target string
+	// Result is the outcome of Action: "ok" or the error's text.
+	Result string
+	// Next, when non-zero, is the offset from t0 of the next scheduled
+	// step and NextAction describes it; status lines use it for the
+	// countdown.
+	Next       time.Duration
+	NextAction string
+	// NextSignal describes what the next delivery of the last signal
+	// received would do ("exit"), for "Ctrl-C again to exit now".
+	NextSignal string
+}
+
+// Sink receives events. Emit is called from the engine's loop goroutine, in
+// order; it must not block for long.
+type Sink interface {
+	Emit(Event)
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(Event)
+
+// Emit calls f(e).
+func (f SinkFunc) Emit(e Event) { f(e) }
