@@ -1,0 +1,288 @@
+// Package kubernetes is graceful's kubernetes runner: a coordinator that
+// serves a Unix socket on a volume shared by the containers of a pod, and the
+// join client that job containers run as their entrypoint.
+//
+// The job runs in other containers than graceful, in other PID namespaces,
+// so no signal can reach it. Cancellation travels over the socket instead:
+// the coordinator pushes "interrupt" and each join client carries out its
+// own local process timeline against its job. See docs/kubernetes.md.
+package kubernetes
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// ProtocolVersion is the version a client sends in hello. The coordinator
+// refuses any other.
+const ProtocolVersion = 1
+
+// Frame limits. A frame is a 4-byte big-endian length followed by that many
+// bytes of one JSON object. Log chunks are cut to MaxLogChunk bytes, so a
+// valid frame never comes near MaxFrame; anything larger is an attack or a
+// bug and ends the connection before a byte of it is read.
+const (
+	MaxFrame    = 64 << 10
+	MaxLogChunk = 16 << 10
+	maxToken    = 1024
+	maxName     = 253 // a DNS subdomain, the longest container name
+	maxText     = 1024
+)
+
+// Message types.
+const (
+	TypeHello     = "hello"     // client: token, name, version
+	TypeWelcome   = "welcome"   // coordinator: authenticated; version, interval
+	TypeStart     = "start"     // coordinator: your turn, run the job
+	TypeSkip      = "skip"      // coordinator: do not run the job; reason
+	TypeLog       = "log"       // client: stream, data
+	TypeExit      = "exit"      // client: how the job ended
+	TypeAck       = "ack"       // coordinator: exit report recorded
+	TypeInterrupt = "interrupt" // coordinator: cancel the job on your timeline
+	TypePing      = "ping"      // either: seq
+	TypePong      = "pong"      // either: seq of the ping answered
+	TypeError     = "error"     // either: text; the sender then closes
+	TypeBye       = "bye"       // either: closing; from the coordinator, reason
+)
+
+// Message is one frame of the protocol. Which fields a type may carry is
+// fixed (see validate); a frame with a field that does not belong to its
+// type is refused, so sloppy peers fail loudly instead of being half
+// understood.
+type Message struct {
+	Type string `json:"type"`
+
+	// hello
+	Token   string `json:"token,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Version int    `json:"version,omitempty"`
+
+	// welcome: liveness interval the client should ping at, in ms.
+	IntervalMS int64 `json:"interval_ms,omitempty"`
+
+	// log
+	Stream string `json:"stream,omitempty"`
+	Data   []byte `json:"data,omitempty"`
+
+	// exit
+	Code         int    `json:"code,omitempty"`
+	Signal       string `json:"signal,omitempty"`
+	SignalNumber int    `json:"signal_number,omitempty"`
+	Abandoned    bool   `json:"abandoned,omitempty"`
+
+	// ping, pong
+	Seq uint64 `json:"seq,omitempty"`
+
+	// skip, interrupt, bye: why; error, exit: what went wrong.
+	Reason string `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Decoding errors. ErrFrameTooLarge and ErrMalformed wrap the details.
+var (
+	ErrFrameTooLarge = errors.New("frame too large")
+	ErrMalformed     = errors.New("malformed message")
+)
+
+// allowed lists, per type, the fields it may carry besides type.
+var allowed = map[string]map[string]bool{
+	TypeHello:     {"token": true, "name": true, "version": true},
+	TypeWelcome:   {"version": true, "interval_ms": true, "name": true},
+	TypeStart:     {},
+	TypeSkip:      {"reason": true},
+	TypeLog:       {"stream": true, "data": true},
+	TypeExit:      {"code": true, "signal": true, "signal_number": true, "abandoned": true, "error": true},
+	TypeAck:       {},
+	TypeInterrupt: {"reason": true},
+	TypePing:      {"seq": true},
+	TypePong:      {"seq": true},
+	TypeError:     {"error": true},
+	TypeBye:       {"reason": true},
+}
+
+// ReadMessage reads one frame from r. It never reads more than MaxFrame
+// bytes of body and never panics on any input; errors other than io.EOF
+// (clean end between frames) mean the stream is unusable.
+func ReadMessage(r io.Reader) (Message, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if err == io.ErrUnexpectedEOF {
+			return Message{}, fmt.Errorf("%w: truncated frame header", ErrMalformed)
+		}
+		return Message{}, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > MaxFrame {
+		return Message{}, fmt.Errorf("%w: %d bytes (limit %d)", ErrFrameTooLarge, n, MaxFrame)
+	}
+	if n == 0 {
+		return Message{}, fmt.Errorf("%w: empty frame", ErrMalformed)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return Message{}, fmt.Errorf("%w: truncated frame", ErrMalformed)
+		}
+		return Message{}, err
+	}
+	return Decode(body)
+}
+
+// Decode parses and validates one frame body.
+func Decode(body []byte) (Message, error) {
+	// First pass: the set of keys, so that fields foreign to the type and
+	// duplicate keys are refused (encoding/json would silently accept
+	// both).
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if raw == nil {
+		return Message{}, fmt.Errorf("%w: not an object", ErrMalformed)
+	}
+	var typ string
+	if t, ok := raw["type"]; !ok || json.Unmarshal(t, &typ) != nil {
+		return Message{}, fmt.Errorf("%w: no type", ErrMalformed)
+	}
+	fields, ok := allowed[typ]
+	if !ok {
+		return Message{}, fmt.Errorf("%w: unknown type %.40q", ErrMalformed, typ)
+	}
+	for k := range raw {
+		if k != "type" && !fields[k] {
+			return Message{}, fmt.Errorf("%w: field %.40q not allowed in %s", ErrMalformed, k, typ)
+		}
+	}
+	if err := checkDuplicateKeys(body, len(raw)); err != nil {
+		return Message{}, err
+	}
+	var m Message
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if dec.More() {
+		return Message{}, fmt.Errorf("%w: trailing data", ErrMalformed)
+	}
+	if err := m.validate(); err != nil {
+		return Message{}, err
+	}
+	return m, nil
+}
+
+// checkDuplicateKeys counts the top-level keys with a token scan; a count
+// above the map's size means a key was repeated.
+func checkDuplicateKeys(body []byte, unique int) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	keys := 0
+	for dec.More() {
+		if _, err := dec.Token(); err != nil { // key
+			return fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		keys++
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+	}
+	if keys != unique {
+		return fmt.Errorf("%w: duplicate key", ErrMalformed)
+	}
+	return nil
+}
+
+func (m Message) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrMalformed, m.Type, fmt.Sprintf(format, args...))
+	}
+	for _, s := range []string{m.Reason, m.Error, m.Signal} {
+		if len(s) > maxText || !utf8.ValidString(s) {
+			return bad("text field too long or not UTF-8")
+		}
+	}
+	switch m.Type {
+	case TypeHello:
+		if m.Token == "" || len(m.Token) > maxToken {
+			return bad("token missing or longer than %d bytes", maxToken)
+		}
+		if m.Version <= 0 {
+			return bad("version missing")
+		}
+		if err := checkName(m.Name); err != nil {
+			return bad("%v", err)
+		}
+	case TypeWelcome:
+		if m.IntervalMS < 0 {
+			return bad("negative interval")
+		}
+		if err := checkName(m.Name); err != nil {
+			return bad("%v", err)
+		}
+	case TypeLog:
+		if m.Stream != "stdout" && m.Stream != "stderr" {
+			return bad("stream must be stdout or stderr")
+		}
+		if len(m.Data) == 0 || len(m.Data) > MaxLogChunk {
+			return bad("data must hold 1 to %d bytes", MaxLogChunk)
+		}
+	case TypeExit:
+		if m.Code < 0 || m.Code > 255 {
+			return bad("code %d out of range 0-255", m.Code)
+		}
+		if m.SignalNumber < 0 || m.SignalNumber > 64 || (m.Signal == "") != (m.SignalNumber == 0) {
+			return bad("signal and signal_number must be given together, 1-64")
+		}
+	case TypeError:
+		if m.Error == "" {
+			return bad("error text missing")
+		}
+	}
+	return nil
+}
+
+// checkName accepts container names: empty (hello: let the coordinator
+// name it) or printable ASCII without spaces, up to maxName bytes.
+func checkName(s string) error {
+	if len(s) > maxName {
+		return fmt.Errorf("name longer than %d bytes", maxName)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return errors.New("name must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}
+
+// AppendFrame appends m's frame (header and body) to b.
+func AppendFrame(b []byte, m Message) ([]byte, error) {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return b, err
+	}
+	if len(body) > MaxFrame {
+		return b, fmt.Errorf("%w: %s message of %d bytes", ErrFrameTooLarge, m.Type, len(body))
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(body)))
+	return append(b, body...), nil
+}
+
+// WriteMessage writes m as one frame with a single Write, so frames from
+// different goroutines sharing a lock never interleave.
+func WriteMessage(w io.Writer, m Message) error {
+	b, err := AppendFrame(nil, m)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}

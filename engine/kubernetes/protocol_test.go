@@ -1,0 +1,137 @@
+package kubernetes
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func frame(body string) []byte {
+	return binary.BigEndian.AppendUint32(nil, uint32(len(body))) // header only
+}
+
+func rawFrame(body string) []byte { return append(frame(body), body...) }
+
+func TestRoundTrip(t *testing.T) {
+	msgs := []Message{
+		{Type: TypeHello, Token: "t0k", Name: "build", Version: ProtocolVersion},
+		{Type: TypeWelcome, Version: 1, IntervalMS: 1000, Name: "build"},
+		{Type: TypeStart},
+		{Type: TypeSkip, Reason: "container build failed"},
+		{Type: TypeLog, Stream: "stderr", Data: []byte("\x00\xffbinary\n")},
+		{Type: TypeExit, Signal: "SIGTERM", SignalNumber: 15},
+		{Type: TypeExit, Code: 3},
+		{Type: TypeAck},
+		{Type: TypeInterrupt, Reason: "signal SIGTERM #1"},
+		{Type: TypePing, Seq: 7},
+		{Type: TypePong, Seq: 7},
+		{Type: TypeError, Error: "authentication failed"},
+		{Type: TypeBye},
+	}
+	var buf bytes.Buffer
+	for _, m := range msgs {
+		if err := WriteMessage(&buf, m); err != nil {
+			t.Fatalf("write %s: %v", m.Type, err)
+		}
+	}
+	var got []Message
+	for {
+		m, err := ReadMessage(&buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		got = append(got, m)
+	}
+	if d := cmp.Diff(msgs, got); d != "" {
+		t.Errorf("round trip (-want +got):\n%s", d)
+	}
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	tests := []struct {
+		name  string
+		input []byte
+		want  error
+	}{
+		{"oversized length announced", binary.BigEndian.AppendUint32(nil, MaxFrame+1), ErrFrameTooLarge},
+		{"length of 4 GiB", []byte{0xff, 0xff, 0xff, 0xff}, ErrFrameTooLarge},
+		{"empty frame", rawFrame(""), ErrMalformed},
+		{"truncated header", []byte{0, 0}, ErrMalformed},
+		{"truncated body", frame(`{"type":"start"}`), ErrMalformed},
+		{"not json", rawFrame("GET / HTTP/1.1\r\n"), ErrMalformed},
+		{"json array", rawFrame(`[1,2]`), ErrMalformed},
+		{"json null", rawFrame(`null`), ErrMalformed},
+		{"no type", rawFrame(`{"seq":1}`), ErrMalformed},
+		{"unknown type", rawFrame(`{"type":"exec","argv":["sh"]}`), ErrMalformed},
+		{"field foreign to type", rawFrame(`{"type":"ping","token":"x"}`), ErrMalformed},
+		{"unknown field", rawFrame(`{"type":"ack","env":{}}`), ErrMalformed},
+		{"duplicate key", rawFrame(`{"type":"ping","seq":1,"seq":2}`), ErrMalformed},
+		{"trailing data", rawFrame(`{"type":"ack"} {"type":"ack"}`), ErrMalformed},
+		{"hello without token", rawFrame(`{"type":"hello","version":1}`), ErrMalformed},
+		{"hello without version", rawFrame(`{"type":"hello","token":"x"}`), ErrMalformed},
+		{"hello with a name holding a newline", rawFrame(`{"type":"hello","token":"x","version":1,"name":"a\nb"}`), ErrMalformed},
+		{"log to an unknown stream", rawFrame(`{"type":"log","stream":"tty","data":"eA=="}`), ErrMalformed},
+		{"empty log", rawFrame(`{"type":"log","stream":"stdout"}`), ErrMalformed},
+		{"exit code out of range", rawFrame(`{"type":"exit","code":300}`), ErrMalformed},
+		{"signal name without number", rawFrame(`{"type":"exit","signal":"SIGTERM"}`), ErrMalformed},
+		{"wrong field type", rawFrame(`{"type":"ping","seq":"one"}`), ErrMalformed},
+		{"error without text", rawFrame(`{"type":"error"}`), ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ReadMessage(bytes.NewReader(tt.input))
+			if !errors.Is(err, tt.want) {
+				t.Errorf("ReadMessage = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestWriteRefusesOversizedMessage(t *testing.T) {
+	err := WriteMessage(io.Discard, Message{Type: TypeError, Error: strings.Repeat("x", MaxFrame)})
+	if !errors.Is(err, ErrFrameTooLarge) {
+		t.Errorf("WriteMessage = %v, want ErrFrameTooLarge", err)
+	}
+}
+
+// FuzzDecode checks that no input crashes the decoder, and that whatever it
+// accepts survives a write and a second read unchanged.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"hello","token":"abc","name":"job","version":1}`,
+		`{"type":"log","stream":"stdout","data":"aGVsbG8K"}`,
+		`{"type":"exit","code":1,"signal":"SIGKILL","signal_number":9}`,
+		`{"type":"ping","seq":18446744073709551615}`,
+		`{"type":"skip","reason":"\u00e9"}`,
+		`{"type":"pong","seq":1,"seq":1}`,
+		`{"Type":"ack"}`,
+		"\xff\xfe",
+	} {
+		f.Add(rawFrame(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		m, err := ReadMessage(bytes.NewReader(in))
+		if err != nil {
+			return
+		}
+		var buf bytes.Buffer
+		if err := WriteMessage(&buf, m); err != nil {
+			t.Fatalf("accepted message does not encode: %v", err)
+		}
+		m2, err := ReadMessage(&buf)
+		if err != nil {
+			t.Fatalf("re-read of accepted message: %v", err)
+		}
+		if d := cmp.Diff(m, m2); d != "" {
+			t.Fatalf("re-read differs (-first +second):\n%s", d)
+		}
+	})
+}
