@@ -1,0 +1,227 @@
+package process
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// cgroup is the job's cgroup v2 leaf: every process of the job, however it
+// forked or daemonised, stays in it, and cgroup.kill kills them all at once.
+type cgroup struct {
+	dir string // absolute directory
+	rel string // the path as /proc/PID/cgroup shows it ("/graceful-1-1")
+	fd  int    // open directory, for CLONE_INTO_CGROUP
+}
+
+var cgroupSeq atomic.Int64
+
+// newCgroup creates a leaf cgroup under the one graceful runs in. It fails
+// (and the runner falls back to the subreaper sweep) when there is no
+// cgroup v2 hierarchy, the directory is not writable, or the kernel has no
+// cgroup.kill (before 5.14).
+func newCgroup() (*cgroup, error) {
+	mount, root, err := cgroup2Mount()
+	if err != nil {
+		return nil, err
+	}
+	self, err := ownCgroup()
+	if err != nil {
+		return nil, err
+	}
+	if root != "/" {
+		if self != root && !strings.HasPrefix(self, root+"/") {
+			return nil, fmt.Errorf("cgroup %s is outside the mounted root %s", self, root)
+		}
+		self = strings.TrimPrefix(self, root)
+	}
+	name := fmt.Sprintf("graceful-%d-%d", os.Getpid(), cgroupSeq.Add(1))
+	dir := filepath.Join(mount, self, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err != nil {
+		_ = os.Remove(dir)
+		return nil, fmt.Errorf("no cgroup.kill (kernel before 5.14): %w", err)
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		_ = os.Remove(dir)
+		return nil, err
+	}
+	rel, _ := ownCgroup()
+	return &cgroup{dir: dir, rel: filepath.Join(rel, name), fd: fd}, nil
+}
+
+// cgroup2Mount finds the cgroup2 mount point and its root in
+// /proc/self/mountinfo (it is /sys/fs/cgroup on a unified system and
+// /sys/fs/cgroup/unified on a hybrid one).
+func cgroup2Mount() (mount, root string, err error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		// 41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+		pre, post, ok := strings.Cut(s.Text(), " - ")
+		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
+			continue
+		}
+		fields := strings.Fields(pre)
+		if len(fields) < 5 {
+			continue
+		}
+		return unescapeMount(fields[4]), unescapeMount(fields[3]), nil
+	}
+	return "", "", errors.New("no cgroup2 mount")
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// ownCgroup returns this process's cgroup v2 path ("0::/path").
+func ownCgroup() (string, error) { return pidCgroup(os.Getpid()) }
+
+func pidCgroup(pid int) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			return p, nil
+		}
+	}
+	return "", errors.New("no cgroup v2 entry in /proc/" + strconv.Itoa(pid) + "/cgroup")
+}
+
+// procs lists the pids in the cgroup.
+func (c *cgroup) procs() ([]int, error) {
+	b, err := os.ReadFile(filepath.Join(c.dir, "cgroup.procs"))
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, f := range bytes.Fields(b) {
+		if n, err := strconv.Atoi(string(f)); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids, nil
+}
+
+// kill SIGKILLs every process in the cgroup, including ones forking while
+// it runs (the kernel handles that race).
+func (c *cgroup) kill() error {
+	return os.WriteFile(filepath.Join(c.dir, "cgroup.kill"), []byte("1"), 0)
+}
+
+// signal sends sig to every process in the cgroup. Each pid is pinned with
+// a pidfd and then checked to still be in the cgroup, so a pid recycled
+// between the listing and the send is never signalled. The listing repeats
+// until it shows nothing new, to catch processes forked meanwhile.
+func (c *cgroup) signal(sig syscall.Signal) (int, error) {
+	if sig == unix.SIGKILL {
+		pids, _ := c.procs()
+		return len(pids), c.kill()
+	}
+	seen := make(map[int]bool)
+	for round := 0; round < 16; round++ {
+		pids, err := c.procs()
+		if err != nil {
+			return len(seen), err
+		}
+		fresh := 0
+		for _, pid := range pids {
+			if seen[pid] {
+				continue
+			}
+			seen[pid] = true
+			fresh++
+			fd, err := unix.PidfdOpen(pid, 0)
+			if err != nil {
+				continue
+			}
+			if cg, err := pidCgroup(pid); err == nil && cg == c.rel {
+				_ = unix.PidfdSendSignal(fd, sig, nil, 0)
+			}
+			_ = unix.Close(fd)
+		}
+		if fresh == 0 {
+			break
+		}
+	}
+	return len(seen), nil
+}
+
+// populated reports whether any process is left in the cgroup.
+func (c *cgroup) populated() bool {
+	b, err := os.ReadFile(filepath.Join(c.dir, "cgroup.events"))
+	if err != nil {
+		return false
+	}
+	return bytes.Contains(b, []byte("populated 1"))
+}
+
+// waitEmpty polls until the cgroup is empty or timeout passes.
+func (c *cgroup) waitEmpty(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	d := 100 * time.Microsecond
+	for c.populated() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(d)
+		if d < 5*time.Millisecond {
+			d *= 2
+		}
+	}
+	return true
+}
+
+// remove deletes the (empty) cgroup.
+func (c *cgroup) remove() error {
+	if c.fd >= 0 {
+		_ = unix.Close(c.fd)
+		c.fd = -1
+	}
+	var err error
+	for i := 0; i < 50; i++ {
+		if err = unix.Rmdir(c.dir); err == nil || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			return err
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return err
+}

@@ -1,0 +1,156 @@
+package process
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// children is the process-wide registry of the children this package started
+// and waits for itself. The orphan reaper reaps only zombies that are not in
+// it, and a child is registered in the same critical section as its fork, so
+// the reaper can never steal a child's status.
+var children = struct {
+	sync.Mutex
+	pids map[int]bool
+}{pids: make(map[int]bool)}
+
+func isOwned(pid int) bool {
+	children.Lock()
+	defer children.Unlock()
+	return children.pids[pid]
+}
+
+// proc is one child started by this package (a job's leader or an Exec
+// command), with its process group of its own.
+//
+// The group is signalled only under mu while the leader is unreaped: a zombie
+// leader still holds its pid, and so the group id, which therefore cannot
+// have been recycled. The waiting goroutine observes the exit with
+// waitid(WNOWAIT) and reaps under mu.
+type proc struct {
+	pid   int
+	pidfd int // -1 when pidfds are unavailable
+
+	// killGroupOnExit makes the waiter SIGKILL what is left of the group
+	// just before it reaps the leader (Exec commands leave nothing behind).
+	killGroupOnExit bool
+
+	mu     sync.Mutex
+	reaped bool
+	status syscall.WaitStatus
+	done   chan struct{} // closed once reaped
+}
+
+// startProc forks and execs path on a goroutine locked to its OS thread,
+// which stays alive (blocked in waitid) until the child is reaped. The
+// parent-death signal is tied to the thread that forked, not to the process:
+// were the thread to exit (Go ends the thread of a goroutine that exits
+// while locked), the child would be killed early.
+func startProc(path string, argv []string, attr *syscall.ProcAttr, killGroupOnExit bool) (*proc, error) {
+	type started struct {
+		p   *proc
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		runtime.LockOSThread()
+		pidfd := -1
+		sys := *attr.Sys
+		sys.PidFD = &pidfd
+		a := *attr
+		a.Sys = &sys
+
+		children.Lock()
+		pid, err := syscall.ForkExec(path, argv, &a)
+		if err == nil {
+			children.pids[pid] = true
+		}
+		children.Unlock()
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- started{err: err}
+			return
+		}
+		p := &proc{pid: pid, pidfd: pidfd, killGroupOnExit: killGroupOnExit, done: make(chan struct{})}
+		ch <- started{p: p}
+		p.wait()
+		runtime.UnlockOSThread()
+	}()
+	s := <-ch
+	return s.p, s.err
+}
+
+// wait blocks until the child has exited, then reaps it under mu.
+func (p *proc) wait() {
+	for {
+		var si unix.Siginfo
+		err := unix.Waitid(unix.P_PID, p.pid, &si, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	p.mu.Lock()
+	if p.killGroupOnExit {
+		_ = unix.Kill(-p.pid, unix.SIGKILL)
+	}
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(p.pid, &ws, 0, nil)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	p.status = ws
+	p.reaped = true
+	if p.pidfd >= 0 {
+		_ = unix.Close(p.pidfd)
+		p.pidfd = -1
+	}
+	p.mu.Unlock()
+
+	children.Lock()
+	delete(children.pids, p.pid)
+	children.Unlock()
+	close(p.done)
+}
+
+// errReaped is returned by signalGroup once the leader has been reaped.
+var errReaped = errors.New("process group leader already reaped")
+
+// signalGroup sends sig to the child's process group, only while the
+// leader is unreaped (see proc).
+func (p *proc) signalGroup(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reaped {
+		return errReaped
+	}
+	if p.pid <= 1 { // never 0, -1 or init
+		return errReaped
+	}
+	return unix.Kill(-p.pid, sig)
+}
+
+// signalLeader sends sig to the leader alone.
+func (p *proc) signalLeader(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reaped {
+		return errReaped
+	}
+	if p.pidfd >= 0 {
+		return unix.PidfdSendSignal(p.pidfd, sig, nil, 0)
+	}
+	return unix.Kill(p.pid, sig)
+}
+
+// alive reports whether the leader is still unreaped.
+func (p *proc) alive() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.reaped
+}

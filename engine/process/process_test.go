@@ -1,0 +1,405 @@
+package process
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/graceful-sh/graceful/engine"
+)
+
+// The test binary doubles as a job: with GRACEFUL_PROCESS_HELPER set it
+// runs the named helper instead of the tests (the os/exec pattern).
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("GRACEFUL_PROCESS_HELPER"); mode != "" {
+		os.Exit(helper(mode, os.Args[1:]))
+	}
+	ReapOrphans()
+	os.Exit(m.Run())
+}
+
+func helper(mode string, args []string) int {
+	switch mode {
+	case "ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ready")
+		select {}
+	case "term-exit":
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGTERM)
+		fmt.Println("ready")
+		<-ch
+		fmt.Println("bye")
+		return 3
+	case "env":
+		fmt.Println(os.Getenv(args[0]))
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "unknown helper", mode)
+	return 2
+}
+
+// job describes a test job: a marker in its environment finds every
+// process of it in /proc, however it escaped.
+type job struct {
+	t      *testing.T
+	marker string
+	r      *Runner
+	out    *bufio.Reader
+}
+
+func startJob(t *testing.T, mode CgroupMode, args ...string) *job {
+	t.Helper()
+	return startJobEnv(t, mode, nil, args...)
+}
+
+func startJobEnv(t *testing.T, mode CgroupMode, env []string, args ...string) *job {
+	t.Helper()
+	marker := fmt.Sprintf("GRACEFUL_TEST_MARKER=%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Start(Options{
+		Args:   args,
+		Env:    append(append(os.Environ(), marker), env...),
+		Stdout: pw,
+		Cgroup: mode,
+	})
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		t.Fatalf("Start: %v", err)
+	}
+	j := &job{t: t, marker: marker, r: r, out: bufio.NewReader(pr)}
+	t.Cleanup(func() {
+		if err := r.Close(5 * time.Second); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		pr.Close()
+		if left := leftovers(marker); len(left) > 0 {
+			t.Errorf("processes left behind: %v", left)
+		}
+	})
+	return j
+}
+
+// waitLines reads stdout until n lines equal to want have been seen.
+func (j *job) waitLines(want string, n int) {
+	j.t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		seen := 0
+		for seen < n {
+			line, err := j.out.ReadString('\n')
+			if err != nil {
+				done <- fmt.Errorf("after %d of %d %q lines: %w", seen, n, want, err)
+				return
+			}
+			if strings.TrimSpace(line) == want {
+				seen++
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			j.t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		j.t.Fatalf("timed out waiting for %d %q lines", n, want)
+	}
+}
+
+func (j *job) exit() engine.Exit {
+	j.t.Helper()
+	select {
+	case e := <-j.r.Done():
+		return e
+	case <-time.After(10 * time.Second):
+		j.t.Fatal("job did not end")
+	}
+	return engine.Exit{}
+}
+
+// leftovers lists the live processes whose environment holds marker.
+func leftovers(marker string) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !bytes.Contains(b, []byte(marker)) {
+			continue
+		}
+		if st, ok := readStat(pid); ok && st.state != 'Z' {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+var modes = []struct {
+	name string
+	mode CgroupMode
+}{{"cgroup", CgroupOn}, {"sweep", CgroupOff}}
+
+func skipWithoutCgroup(t *testing.T, mode CgroupMode) {
+	if mode != CgroupOn {
+		return
+	}
+	cg, err := newCgroup()
+	if err != nil {
+		t.Skipf("no cgroup v2 leaf on this machine: %v", err)
+	}
+	_ = cg.remove()
+}
+
+func TestExitStatus(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+		want   engine.Exit
+	}{
+		{"job exits 0", "exit 0", engine.Exit{}},
+		{"job exits 42", "exit 42", engine.Exit{Code: 42}},
+		{"job exits 255", "exit 255", engine.Exit{Code: 255}},
+		{"job dies of SIGTERM", "kill -TERM $$", engine.Exit{Signal: "SIGTERM", SignalNumber: 15}},
+		{"job dies of SIGKILL", "kill -KILL $$", engine.Exit{Signal: "SIGKILL", SignalNumber: 9}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := startJob(t, CgroupAuto, "/bin/sh", "-c", tt.script)
+			if diff := cmp.Diff(tt.want, j.exit()); diff != "" {
+				t.Errorf("exit (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestStartFailure(t *testing.T) {
+	dir := t.TempDir()
+	noexec := filepath.Join(dir, "noexec")
+	if err := os.WriteFile(noexec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		arg  string
+		code int
+		msg  string
+	}{
+		{"command not in PATH", "graceful-no-such-command", 127, "graceful-no-such-command: command not found"},
+		{"path does not exist", filepath.Join(dir, "missing"), 127, "command not found"},
+		{"file not executable", noexec, 126, "not executable: permission denied"},
+		{"path is a directory", dir, 126, "not executable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Start(Options{Args: []string{tt.arg}})
+			var se *StartError
+			if !errors.As(err, &se) {
+				t.Fatalf("Start error = %v, want *StartError", err)
+			}
+			if se.Code != tt.code || !strings.Contains(se.Error(), tt.msg) {
+				t.Errorf("got code %d %q, want %d containing %q", se.Code, se.Error(), tt.code, tt.msg)
+			}
+			e := <-r.Done()
+			if e.Code != tt.code || e.Err == nil {
+				t.Errorf("Done = %+v, want code %d with Err", e, tt.code)
+			}
+			if err := r.Signal("SIGTERM", engine.ScopeGroup); !errors.Is(err, engine.ErrGone) {
+				t.Errorf("Signal after failed start = %v, want ErrGone", err)
+			}
+			if err := r.Close(time.Second); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestSignalAfterReapIsGone(t *testing.T) {
+	j := startJob(t, CgroupAuto, "/bin/sh", "-c", "exit 0")
+	j.exit()
+	for _, s := range []engine.Scope{engine.ScopeLeader, engine.ScopeGroup} {
+		if err := j.r.Signal("SIGTERM", s); !errors.Is(err, engine.ErrGone) {
+			t.Errorf("Signal(%s) after exit = %v, want ErrGone", s, err)
+		}
+	}
+}
+
+// treeScript starts n descendants: half stay in the group, half escape
+// with setsid through a double fork and ignore SIGTERM. Each prints R once
+// it is set up.
+func treeScript(n int) string {
+	return fmt.Sprintf(`
+i=0
+while [ $i -lt %d ]; do
+  if [ $((i %% 2)) -eq 0 ]; then
+    sh -c 'echo R; exec sleep 1000' &
+  else
+    setsid sh -c 'trap "" TERM; (trap "" TERM; echo R; exec sleep 1000) & exit 0' &
+  fi
+  i=$((i+1))
+done
+echo R
+wait
+`, n)
+}
+
+func TestTreeTeardown(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			skipWithoutCgroup(t, m.mode)
+			const n = 100
+			j := startJob(t, m.mode, "/bin/sh", "-c", treeScript(n))
+			j.waitLines("R", n+1)
+			if got := len(leftovers(j.marker)); got < n+1 {
+				t.Fatalf("%d processes running, want at least %d", got, n+1)
+			}
+			// SIGTERM to the group: the leader and the group half go.
+			if err := j.r.Signal("SIGTERM", engine.ScopeGroup); err != nil {
+				t.Fatal(err)
+			}
+			if e := j.exit(); e.Signal != "SIGTERM" {
+				t.Errorf("leader exit = %+v, want SIGTERM", e)
+			}
+			// The escaped half ignores SIGTERM and is still there.
+			if got := len(leftovers(j.marker)); got < n/2 {
+				t.Errorf("%d processes left after SIGTERM to the group, want the %d escaped ones", got, n/2)
+			}
+			// SIGKILL to the tree reaches them although the leader is gone.
+			if err := j.r.Signal("SIGKILL", engine.ScopeTree); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for len(leftovers(j.marker)) > 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if left := leftovers(j.marker); len(left) > 0 {
+				t.Errorf("%d processes survived SIGKILL to the tree", len(left))
+			}
+		})
+	}
+}
+
+func TestCloseKillsEverything(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			skipWithoutCgroup(t, m.mode)
+			// The leader exits at once, leaving daemons behind; Close (in
+			// the cleanup) must kill them.
+			j := startJob(t, m.mode, "/bin/sh", "-c", `
+setsid sh -c 'trap "" TERM HUP; (echo R; exec sleep 1000) & exit 0' &
+(trap "" TERM; echo R; exec sleep 1000) &
+wait $!` /* waits only for the subshell to be set up */)
+			j.waitLines("R", 2)
+			_ = j.r.Signal("SIGKILL", engine.ScopeLeader)
+			j.exit()
+		})
+	}
+}
+
+func TestForkingWhileKilled(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			skipWithoutCgroup(t, m.mode)
+			j := startJob(t, m.mode, "/bin/sh", "-c", `
+echo R
+while :; do (sleep 1000 &) ; setsid sleep 1000 & done`)
+			j.waitLines("R", 1)
+			time.Sleep(200 * time.Millisecond) // let it fork a few hundred
+			if err := j.r.Signal("SIGKILL", engine.ScopeTree); err != nil {
+				t.Fatal(err)
+			}
+			j.exit()
+			// Close (cleanup) asserts nothing is left.
+		})
+	}
+}
+
+func TestAbandon(t *testing.T) {
+	j := startJobEnv(t, CgroupAuto, []string{"GRACEFUL_PROCESS_HELPER=ignore-term"}, os.Args[0])
+	j.waitLines("ready", 1)
+	if err := j.r.Signal("SIGTERM", engine.ScopeGroup); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.r.Abandon(); err != nil {
+		t.Fatal(err)
+	}
+	e := j.exit()
+	if e.Signal != "SIGKILL" && !e.Abandoned {
+		t.Errorf("exit after Abandon = %+v, want SIGKILL or abandoned", e)
+	}
+}
+
+func TestTermExit(t *testing.T) {
+	j := startJobEnv(t, CgroupAuto, []string{"GRACEFUL_PROCESS_HELPER=term-exit"}, os.Args[0])
+	j.waitLines("ready", 1)
+	if err := j.r.Signal("SIGTERM", engine.ScopeGroup); err != nil {
+		t.Fatal(err)
+	}
+	j.waitLines("bye", 1)
+	if diff := cmp.Diff(engine.Exit{Code: 3}, j.exit()); diff != "" {
+		t.Errorf("exit (-want +got):\n%s", diff)
+	}
+}
+
+func TestExec(t *testing.T) {
+	j := startJob(t, CgroupAuto, "/bin/sh", "-c", "exit 0")
+	j.exit()
+	pr, pw, _ := os.Pipe()
+	defer pr.Close()
+	j.r.opts.Stdout = pw
+
+	t.Run("environment reaches the command", func(t *testing.T) {
+		err := j.r.Exec(context.Background(), []string{"/bin/sh", "-c", "echo $GRACEFUL_OUTCOME"}, []string{"GRACEFUL_OUTCOME=cancelled"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, _ := bufio.NewReader(pr).ReadString('\n')
+		if line != "cancelled\n" {
+			t.Errorf("command printed %q", line)
+		}
+	})
+	t.Run("failing command", func(t *testing.T) {
+		err := j.r.Exec(context.Background(), []string{"/bin/sh", "-c", "exit 7"}, nil)
+		if err == nil || !strings.Contains(err.Error(), "exit status 7") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("cut off at ctx done, group and all", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := j.r.Exec(ctx, []string{"/bin/sh", "-c", "sleep 1000 & sleep 1000"}, []string{j.marker})
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want deadline exceeded", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Exec returned after %v", d)
+		}
+		if left := leftovers(j.marker); len(left) > 0 {
+			t.Errorf("left behind: %v", left)
+		}
+	})
+	pw.Close()
+	_, _ = io.Copy(io.Discard, pr)
+}

@@ -1,0 +1,88 @@
+package process
+
+import (
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// BecomeSubreaper makes this process the child subreaper of its
+// descendants (PR_SET_CHILD_SUBREAPER): orphans of the job are re-parented
+// to it instead of to init, so the /proc sweep can still find them and
+// they can be reaped. It is process-wide and idempotent.
+func BecomeSubreaper() error {
+	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
+
+var (
+	reaperOnce sync.Once
+	reaping    atomic.Bool
+)
+
+// ReapOrphans starts, once per process, a goroutine that reaps every
+// zombie child this package did not start itself: orphans adopted as a
+// subreaper or, when graceful is PID 1, as init. It must only be used by a
+// program whose children all come from this package (the graceful command
+// is such a program): a child started elsewhere, with os/exec for example,
+// would have its exit status stolen.
+func ReapOrphans() {
+	reaperOnce.Do(func() {
+		reaping.Store(true)
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGCHLD)
+		go func() {
+			reapZombies()
+			for range ch {
+				reapZombies()
+			}
+		}()
+	})
+}
+
+// reapZombies reaps the zombie children that are not registered in
+// children. The registry lock is held across the scan so a child being
+// started cannot be taken for an orphan.
+func reapZombies() int {
+	children.Lock()
+	defer children.Unlock()
+	n := 0
+	for _, pid := range childPids() {
+		if children.pids[pid] {
+			continue
+		}
+		st, ok := readStat(pid)
+		if !ok || st.state != 'Z' {
+			continue
+		}
+		var ws syscall.WaitStatus
+		if p, _ := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); p == pid {
+			n++
+		}
+	}
+	return n
+}
+
+// childPids lists this process's children from /proc/self/task/*/children.
+func childPids() []int {
+	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	var pids []int
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, n)
+			}
+		}
+	}
+	return pids
+}

@@ -1,0 +1,464 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/graceful-sh/graceful/engine"
+)
+
+// CgroupMode chooses how the tree scope is tracked.
+type CgroupMode string
+
+// Cgroup modes.
+const (
+	// CgroupAuto uses a cgroup v2 leaf when one can be created, and the
+	// subreaper sweep otherwise. It is the zero value.
+	CgroupAuto CgroupMode = ""
+	// CgroupOn requires a cgroup: Start fails without one.
+	CgroupOn CgroupMode = "on"
+	// CgroupOff never uses a cgroup (the subreaper sweep only).
+	CgroupOff CgroupMode = "off"
+)
+
+// ParseCgroupMode parses "auto", "on" or "off" (as in GRACEFUL_CGROUP).
+func ParseCgroupMode(s string) (CgroupMode, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return CgroupAuto, nil
+	case "on", "true", "1", "required":
+		return CgroupOn, nil
+	case "off", "false", "0":
+		return CgroupOff, nil
+	}
+	return "", fmt.Errorf("cgroup mode %q: want auto, on or off", s)
+}
+
+// Options describe the job to start.
+type Options struct {
+	// Args is the command and its arguments. Args[0] is looked up in PATH
+	// when it has no slash, like a shell does.
+	Args []string
+	// Env is the job's environment; nil means this process's.
+	Env []string
+	// Dir is the job's working directory; empty means this process's.
+	Dir string
+	// Stdin, Stdout and Stderr are handed to the job as they are (the
+	// file descriptors themselves: nothing is copied or buffered). Nil
+	// means this process's own.
+	Stdin, Stdout, Stderr *os.File
+	// Cgroup chooses cgroup or subreaper tracking of the tree.
+	Cgroup CgroupMode
+	// Foreground gives the job the terminal on Stdin (it becomes the
+	// foreground process group, so it can read the terminal and gets
+	// Ctrl-C from the kernel directly instead of through the policy).
+	// Without it an interactive job stays in the background; see
+	// docs/process.md. Ignored when Stdin is not this process's
+	// controlling terminal in the foreground.
+	Foreground bool
+}
+
+// StartError is a job that could not be started. Code is the shell's
+// status for it: 127 command not found, 126 not executable, 125 anything
+// else.
+type StartError struct {
+	Name string
+	Code int
+	Err  error
+}
+
+func (e *StartError) Error() string {
+	switch e.Code {
+	case engine.ExitNotFound:
+		return e.Name + ": command not found"
+	case engine.ExitNotExecutable:
+		return e.Name + ": not executable: " + errText(e.Err)
+	}
+	return e.Name + ": cannot start: " + errText(e.Err)
+}
+
+func (e *StartError) Unwrap() error { return e.Err }
+
+func errText(err error) string {
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		s := en.Error()
+		return strings.ToLower(s[:1]) + s[1:]
+	}
+	return err.Error()
+}
+
+// Runner is a started job. It implements engine.Target. Close must be
+// called when the run is over: it kills whatever is left of the job.
+type Runner struct {
+	opts      Options
+	self      int
+	leader    *proc    // nil when the job never started
+	cg        *cgroup  // nil in subreaper mode
+	fg        *os.File // terminal whose foreground group was handed over
+	ownPG     int      // this process's group, to restore the foreground
+	exit      chan engine.Exit
+	once      sync.Once
+	closed    sync.Once
+	mu        sync.Mutex
+	abandoned bool
+}
+
+var _ engine.Target = (*Runner)(nil)
+
+// Start starts the job. When the command cannot be started, Start returns
+// a *StartError and also a Runner whose Done reports that failure at once
+// (Exit.Err set, Exit.Code 126 or 127), so the engine can still run
+// finalisation; it returns a nil Runner only for an unusable Options.
+func Start(opts Options) (*Runner, error) {
+	if len(opts.Args) == 0 {
+		return nil, errors.New("process: no command")
+	}
+	if opts.Stdin == nil {
+		opts.Stdin = os.Stdin
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	if opts.Env == nil {
+		opts.Env = os.Environ()
+	}
+	r := &Runner{opts: opts, self: os.Getpid(), exit: make(chan engine.Exit, 1), ownPG: syscall.Getpgrp()}
+
+	fail := func(code int, err error) (*Runner, error) {
+		se := &StartError{Name: opts.Args[0], Code: code, Err: err}
+		r.deliver(engine.Exit{Code: code, Err: se})
+		return r, se
+	}
+
+	path, err := lookPath(opts.Args[0])
+	if err != nil {
+		return fail(lookCode(err), err)
+	}
+
+	// 1. Where the tree lives: a cgroup leaf, or this process as the
+	// subreaper of everything the job leaves behind.
+	if opts.Cgroup != CgroupOff {
+		cg, err := newCgroup()
+		switch {
+		case err == nil:
+			r.cg = cg
+		case opts.Cgroup == CgroupOn:
+			return fail(engine.ExitInternal, fmt.Errorf("cgroup: %w", err))
+		}
+	}
+	// Always a subreaper: orphans then stay reachable and reapable in
+	// both modes.
+	if err := BecomeSubreaper(); err != nil && r.cg == nil {
+		return fail(engine.ExitInternal, fmt.Errorf("subreaper: %w", err))
+	}
+
+	// 2. The job's own process group, its stdio as is, SIGKILL if we die.
+	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if r.cg != nil {
+		sys.UseCgroupFD = true
+		sys.CgroupFD = r.cg.fd
+	}
+	if opts.Foreground && isForeground(opts.Stdin) {
+		sys.Foreground = true
+		sys.Ctty = 0 // the child's fd 0 is opts.Stdin
+		r.fg = opts.Stdin
+	}
+	attr := &syscall.ProcAttr{
+		Dir:   opts.Dir,
+		Env:   opts.Env,
+		Files: []uintptr{opts.Stdin.Fd(), opts.Stdout.Fd(), opts.Stderr.Fd()},
+		Sys:   sys,
+	}
+	p, err := startProc(path, opts.Args, attr, false)
+	if err != nil && r.cg != nil && opts.Cgroup == CgroupAuto && !isExecErr(err) {
+		// CLONE_INTO_CGROUP refused (old kernel, delegation): sweep mode.
+		_ = r.cg.remove()
+		r.cg = nil
+		sys.UseCgroupFD = false
+		p, err = startProc(path, opts.Args, attr, false)
+	}
+	if err != nil {
+		r.fg = nil
+		if r.cg != nil {
+			_ = r.cg.remove()
+			r.cg = nil
+		}
+		return fail(execCode(err), err)
+	}
+	r.leader = p
+
+	// 3. Report the leader's end once it is reaped.
+	go func() {
+		<-p.done
+		r.restoreForeground()
+		r.deliver(exitOf(p.status))
+	}()
+	return r, nil
+}
+
+func (r *Runner) deliver(e engine.Exit) {
+	r.once.Do(func() { r.exit <- e })
+}
+
+func exitOf(ws syscall.WaitStatus) engine.Exit {
+	if ws.Signaled() {
+		s := ws.Signal()
+		return engine.Exit{Signal: SignalName(s), SignalNumber: int(s)}
+	}
+	return engine.Exit{Code: ws.ExitStatus()}
+}
+
+func lookPath(name string) (string, error) {
+	if strings.Contains(name, "/") {
+		st, err := os.Stat(name)
+		if err != nil {
+			return "", err
+		}
+		if st.IsDir() {
+			return "", syscall.EISDIR
+		}
+		return name, nil
+	}
+	p, err := exec.LookPath(name)
+	if errors.Is(err, exec.ErrDot) {
+		return p, nil
+	}
+	return p, err
+}
+
+func lookCode(err error) int {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, exec.ErrNotFound) {
+		return engine.ExitNotFound
+	}
+	return engine.ExitNotExecutable
+}
+
+// isExecErr reports errors that come from execve in the child, as opposed
+// to the fork or the cgroup placement.
+func isExecErr(err error) bool {
+	switch {
+	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.EACCES),
+		errors.Is(err, syscall.ENOEXEC), errors.Is(err, syscall.EISDIR),
+		errors.Is(err, syscall.ETXTBSY), errors.Is(err, syscall.ENOTDIR),
+		errors.Is(err, syscall.ELOOP), errors.Is(err, syscall.E2BIG):
+		return true
+	}
+	return false
+}
+
+func execCode(err error) int {
+	switch {
+	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ENOTDIR):
+		return engine.ExitNotFound
+	case isExecErr(err), errors.Is(err, syscall.EPERM):
+		return engine.ExitNotExecutable
+	}
+	return engine.ExitInternal
+}
+
+// Pid returns the leader's pid, 0 when the job never started.
+func (r *Runner) Pid() int {
+	if r.leader == nil {
+		return 0
+	}
+	return r.leader.pid
+}
+
+// Cgroup returns the job's cgroup directory, empty in subreaper mode.
+func (r *Runner) Cgroup() string {
+	if r.cg == nil {
+		return ""
+	}
+	return r.cg.dir
+}
+
+// Signal sends the named signal to scope: the leader, its process group
+// (only while the leader is unreaped, see proc), or the tree (the group
+// plus every descendant that left it).
+func (r *Runner) Signal(name string, scope engine.Scope) error {
+	sig, err := SignalNumber(name)
+	if err != nil {
+		return err
+	}
+	if r.leader == nil {
+		return engine.ErrGone
+	}
+	switch scope {
+	case engine.ScopeLeader:
+		return gone(r.leader.signalLeader(sig))
+	case engine.ScopeGroup:
+		return gone(r.leader.signalGroup(sig))
+	case engine.ScopeTree:
+		return r.signalTree(sig)
+	}
+	return fmt.Errorf("unknown scope %q", scope)
+}
+
+func gone(err error) error {
+	if errors.Is(err, errReaped) || errors.Is(err, syscall.ESRCH) {
+		return engine.ErrGone
+	}
+	return err
+}
+
+// signalTree signals the group first (while it is safe), then the rest of
+// the tree through the cgroup or the sweep.
+func (r *Runner) signalTree(sig syscall.Signal) error {
+	groupErr := r.leader.signalGroup(sig)
+	var n int
+	if r.cg != nil {
+		var err error
+		if n, err = r.cg.signal(sig); err != nil {
+			return err
+		}
+	} else {
+		n = sweepSignal(r.self, r.leader, sig)
+	}
+	if n == 0 && groupErr != nil {
+		return engine.ErrGone
+	}
+	return nil
+}
+
+// Notify is not supported: a local process has no message channel.
+func (r *Runner) Notify(string) error { return engine.ErrNotSupported }
+
+// Abandon SIGKILLs the whole tree and makes Done report within a short
+// grace: the leader's real end if it is reaped by then, else an abandoned
+// Exit.
+func (r *Runner) Abandon() error {
+	r.mu.Lock()
+	r.abandoned = true
+	r.mu.Unlock()
+	if r.leader == nil {
+		return nil
+	}
+	_ = r.signalTree(syscall.SIGKILL)
+	go func() {
+		select {
+		case <-r.leader.done:
+		case <-time.After(200 * time.Millisecond):
+			r.deliver(engine.Exit{Abandoned: true})
+		}
+	}()
+	return nil
+}
+
+// Done delivers the job's end exactly once.
+func (r *Runner) Done() <-chan engine.Exit { return r.exit }
+
+// Exec runs argv (a command step or finalisation) in a process group of its
+// own with env added to the job's base environment, stdin from /dev/null
+// and the job's stdout and stderr. When ctx is done the command's group is
+// SIGKILLed. What the command leaves in its group is killed when it exits.
+func (r *Runner) Exec(ctx context.Context, argv []string, env []string) error {
+	if len(argv) == 0 {
+		return errors.New("exec: empty command")
+	}
+	path, err := lookPath(argv[0])
+	if err != nil {
+		return &StartError{Name: argv[0], Code: lookCode(err), Err: err}
+	}
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer null.Close()
+	attr := &syscall.ProcAttr{
+		Dir:   r.opts.Dir,
+		Env:   append(append([]string(nil), r.opts.Env...), env...),
+		Files: []uintptr{null.Fd(), r.opts.Stdout.Fd(), r.opts.Stderr.Fd()},
+		Sys:   &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	}
+	p, err := startProc(path, argv, attr, true)
+	if err != nil {
+		return &StartError{Name: argv[0], Code: execCode(err), Err: err}
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		_ = p.signalGroup(syscall.SIGKILL)
+		<-p.done
+		return fmt.Errorf("%s: cut off: %w", argv[0], ctx.Err())
+	}
+	if ws := p.status; ws.Signaled() {
+		return fmt.Errorf("%s: killed by %s", argv[0], SignalName(ws.Signal()))
+	} else if ws.ExitStatus() != 0 {
+		return fmt.Errorf("%s: exit status %d", argv[0], ws.ExitStatus())
+	}
+	return nil
+}
+
+// Close kills whatever is left of the job (SIGKILL to the tree), waits up
+// to timeout for it to be gone and for the leader to be reaped, removes the
+// cgroup and gives the terminal back. It returns an error naming what
+// could not be cleaned up. Close is idempotent.
+func (r *Runner) Close(timeout time.Duration) error {
+	var err error
+	r.closed.Do(func() { err = r.close(timeout) })
+	return err
+}
+
+func (r *Runner) close(timeout time.Duration) error {
+	defer r.restoreForeground()
+	if r.leader == nil {
+		return nil
+	}
+	deadline := time.Now().Add(timeout)
+	var errs []error
+	if r.cg != nil {
+		_ = r.leader.signalGroup(syscall.SIGKILL)
+		_ = r.cg.kill()
+		if !r.cg.waitEmpty(time.Until(deadline)) {
+			errs = append(errs, fmt.Errorf("cgroup %s still populated", r.cg.dir))
+		}
+	} else {
+		d := 100 * time.Microsecond
+		for {
+			sweepSignal(r.self, r.leader, syscall.SIGKILL)
+			n := sweepLive(r.self, r.leader)
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				errs = append(errs, fmt.Errorf("%d processes of the job survived", n))
+				break
+			}
+			time.Sleep(d)
+			if d < 5*time.Millisecond {
+				d *= 2
+			}
+		}
+	}
+	select {
+	case <-r.leader.done:
+	case <-time.After(time.Until(deadline)):
+		errs = append(errs, fmt.Errorf("leader %d not reaped", r.leader.pid))
+	}
+	reapZombiesIfReaping()
+	if r.cg != nil && len(errs) == 0 {
+		if err := r.cg.remove(); err != nil {
+			errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reapZombiesIfReaping reaps adopted zombies now when the orphan reaper
+// runs, rather than waiting for the next SIGCHLD.
+func reapZombiesIfReaping() {
+	if reaping.Load() {
+		reapZombies()
+	}
+}
