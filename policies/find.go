@@ -1,0 +1,46 @@
+package policies
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/graceful-sh/graceful/engine"
+)
+
+// Find returns the named profile, the one call run, explain and simulate
+// use. policyPath "" means the built-ins only; otherwise it is a file or a
+// directory, loaded together with the built-ins (so a file may extend
+// "process"). name "" means DefaultProfile. The error's text is the
+// rendered diagnostics (file:line:col and a snippet) or "no profile named X
+// (have: a, b)".
+func Find(policyPath, name string) (*engine.Profile, error) {
+	if policyPath == "" {
+		if name == "" {
+			name = DefaultProfile
+		}
+		if ep, ok := loadBuiltins().engine[name]; ok {
+			return cloneProfile(ep), nil
+		}
+	}
+	var paths []string
+	if policyPath != "" {
+		paths = []string{policyPath}
+	}
+	pol, diags := Load(paths, Options{})
+	if diags.HasErrors() {
+		return nil, errors.New(strings.TrimRight(pol.RenderDiagnostics(errorsOnly(diags), 0, false), "\n"))
+	}
+	return pol.Profile(name)
+}
+
+func errorsOnly(diags hcl.Diagnostics) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			out = append(out, d)
+		}
+	}
+	return out
+}

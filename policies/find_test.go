@@ -1,0 +1,116 @@
+package policies
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/graceful-sh/graceful/engine"
+)
+
+func TestFindBuiltinProcessIsTheDefault(t *testing.T) {
+	p, err := Find("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &engine.Profile{
+		Name:        "process",
+		Description: p.Description,
+		Runner:      engine.RunnerProcess,
+		Triggers: map[string][]engine.Action{
+			"SIGINT":  {engine.ActionDrain, engine.ActionCancel, engine.ActionExit},
+			"SIGTERM": {engine.ActionDrain, engine.ActionCancel, engine.ActionExit},
+			"SIGQUIT": {engine.ActionCancel},
+			"SIGHUP":  {engine.ActionIgnore},
+		},
+		Steps: []engine.Step{
+			{Name: "interrupt", At: 0, Kind: engine.StepSignal, Signal: "SIGTERM", Scope: engine.ScopeGroup},
+			{Name: "kill", At: 9 * time.Second, Kind: engine.StepSignal, Signal: "SIGKILL", Scope: engine.ScopeTree},
+		},
+		Deadline:  10 * time.Second,
+		ExitCodes: engine.DefaultExitCodes,
+	}
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Errorf("process profile (-want +got):\n%s", diff)
+	}
+}
+
+func TestFindKubernetesBuiltin(t *testing.T) {
+	p, err := Find("", "kubernetes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Runner != engine.RunnerKubernetes || p.Budget != 60*time.Second || p.Deadline != 60*time.Second {
+		t.Errorf("kubernetes: runner %q budget %s deadline %s", p.Runner, p.Budget, p.Deadline)
+	}
+	if got := p.Triggers["SIGTERM"]; len(got) == 0 || got[0] != engine.ActionCancel {
+		t.Errorf("kubernetes: first SIGTERM is %v, want cancel", got)
+	}
+	want := []engine.Step{
+		{Name: "interrupt", Kind: engine.StepNotify, Notify: "interrupt"},
+		{Name: "abandon", At: 50 * time.Second, Kind: engine.StepAbandon},
+	}
+	if diff := cmp.Diff(want, p.Steps); diff != "" {
+		t.Errorf("kubernetes steps (-want +got):\n%s", diff)
+	}
+}
+
+func TestFindUnknownNameListsWhatExists(t *testing.T) {
+	_, err := Find("", "nope")
+	if err == nil || err.Error() != "no profile named nope (have: container, kubernetes, process)" {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestFindFileExtendingBuiltin(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "p.hcl")
+	src := `profile "quick" {
+  extends = "process"
+  cancel {
+    step "kill" {
+      at     = "2s"
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = "3s"
+  }
+}
+`
+	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Find(f, "quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Deadline != 3*time.Second || len(p.Steps) != 2 || p.Steps[1].At != 2*time.Second {
+		t.Errorf("quick: %+v", p)
+	}
+	// The directory form finds the same profile, and built-ins stay
+	// reachable.
+	if _, err := Find(dir, "kubernetes"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestFindRendersDiagnostics(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "bad.hcl")
+	if err := os.WriteFile(f, []byte("profile \"x\" {\n  on \"SIGTREM\" { actions = [\"cancel\"] }\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Find(f, "x")
+	if err == nil {
+		t.Fatal("no error for an unknown signal")
+	}
+	for _, want := range []string{"Unknown signal", "bad.hcl line 2", `Did you mean "SIGTERM"?`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%s", want, err)
+		}
+	}
+}

@@ -1,0 +1,156 @@
+package policies
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Locals are a file's named values: `locals { grace = "9s" }` defines
+// local.grace for every expression in the same file. Locals may refer to
+// each other in any order; a cycle is an error. They are file-scoped: a
+// profile in another file (or one that extends this one) does not see them.
+
+// decodeLocalsBlocks evaluates every locals block of a file and returns the
+// evaluation context for the rest of it.
+func decodeLocalsBlocks(blocks []*hcl.Block, lookupEnv func(string) (string, bool)) (*hcl.EvalContext, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	attrs := map[string]*hcl.Attribute{}
+	for _, b := range blocks {
+		as, adiags := b.Body.JustAttributes()
+		diags = append(diags, adiags...)
+		// Source order makes the diagnostics deterministic.
+		sorted := make([]*hcl.Attribute, 0, len(as))
+		for _, a := range as {
+			sorted = append(sorted, a)
+		}
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i].Range.Start.Byte < sorted[j].Range.Start.Byte })
+		for _, a := range sorted {
+			if prev, ok := attrs[a.Name]; ok {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate local value",
+					Detail:   fmt.Sprintf("A local value named %q was already defined at %s. Local value names must be unique within a file.", a.Name, prev.NameRange),
+					Subject:  a.NameRange.Ptr(),
+				})
+				continue
+			}
+			attrs[a.Name] = a
+		}
+	}
+
+	names := make([]string, 0, len(attrs))
+	for n := range attrs {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		return attrs[names[i]].Range.Start.Byte < attrs[names[j]].Range.Start.Byte
+	})
+
+	// Check references first, so that an unknown name is reported as such
+	// and not as a cycle.
+	deps := map[string][]string{}
+	for _, n := range names {
+		for _, tr := range attrs[n].Expr.Variables() {
+			if tr.RootName() != "local" {
+				continue // hcl reports unknown variables on evaluation
+			}
+			if len(tr) < 2 {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid reference",
+					Detail:   "Refer to a local value by name, as local.NAME.",
+					Subject:  tr.SourceRange().Ptr(),
+				})
+				continue
+			}
+			ga, ok := tr[1].(hcl.TraverseAttr)
+			if !ok {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid reference",
+					Detail:   "Refer to a local value by name, as local.NAME.",
+					Subject:  tr.SourceRange().Ptr(),
+				})
+				continue
+			}
+			if _, ok := attrs[ga.Name]; !ok {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Reference to undeclared local value",
+					Detail:   fmt.Sprintf("No local value named %q is defined in this file.%s Declare it in a locals block.", ga.Name, didYouMean(ga.Name, names)),
+					Subject:  tr.SourceRange().Ptr(),
+				})
+				continue
+			}
+			deps[n] = append(deps[n], ga.Name)
+		}
+	}
+
+	ctx := newEvalContext(lookupEnv, map[string]cty.Value{})
+	if diags.HasErrors() {
+		return ctx, diags
+	}
+
+	// Evaluate in dependency order: repeatedly take every local whose
+	// references are all evaluated.
+	vals := map[string]cty.Value{}
+	done := map[string]bool{}
+	for len(done) < len(names) {
+		progress := false
+		for _, n := range names {
+			if done[n] {
+				continue
+			}
+			ready := true
+			for _, d := range deps[n] {
+				if !done[d] {
+					ready = false
+					break
+				}
+			}
+			if !ready {
+				continue
+			}
+			ctx.Variables["local"] = cty.ObjectVal(vals)
+			v, vdiags := attrs[n].Expr.Value(ctx)
+			diags = append(diags, vdiags...)
+			if vdiags.HasErrors() {
+				v = cty.DynamicVal
+			}
+			vals[n] = v
+			done[n] = true
+			progress = true
+		}
+		if !progress {
+			for _, n := range names {
+				if !done[n] {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Local value cycle",
+						Detail:   fmt.Sprintf("The local value %q depends on itself, directly or through other local values. Break the cycle.", n),
+						Subject:  attrs[n].NameRange.Ptr(),
+					})
+					break
+				}
+			}
+			break
+		}
+	}
+	ctx.Variables["local"] = cty.ObjectVal(vals)
+	return ctx, diags
+}
+
+// newEvalContext returns the context every policy expression is evaluated
+// in: the functions and the variables given.
+func newEvalContext(lookupEnv func(string) (string, bool), vars map[string]cty.Value) *hcl.EvalContext {
+	if vars == nil {
+		vars = map[string]cty.Value{}
+	}
+	if _, ok := vars["local"]; !ok {
+		vars["local"] = cty.EmptyObjectVal
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: functions(lookupEnv)}
+}

@@ -1,0 +1,70 @@
+package policies
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/agext/levenshtein"
+)
+
+// signalNames are the Linux signal names a policy may use, in number order.
+var signalNames = []string{
+	"SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS",
+	"SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM",
+	"SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP",
+	"SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM",
+	"SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+}
+
+var signalSet = func() map[string]bool {
+	m := make(map[string]bool, len(signalNames))
+	for _, s := range signalNames {
+		m[s] = true
+	}
+	return m
+}()
+
+// commonFirst orders signal names for suggestions: on a tie in edit
+// distance the signal people usually mean wins (SIGTREM is SIGTERM, not
+// SIGTRAP).
+var commonFirst = append([]string{"SIGTERM", "SIGINT", "SIGKILL", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT", "SIGWINCH"}, signalNames...)
+
+// uncatchable signals cannot be handled, so they can never trigger anything.
+var uncatchable = map[string]bool{"SIGKILL": true, "SIGSTOP": true}
+
+// signalSuggestion returns a "did you mean" sentence for an unknown signal
+// name, or a generic hint when nothing is close.
+func signalSuggestion(name string) string {
+	up := strings.ToUpper(strings.TrimSpace(name))
+	if !strings.HasPrefix(up, "SIG") {
+		up = "SIG" + up
+	}
+	if signalSet[up] {
+		return fmt.Sprintf("Did you mean %q? Signal names are upper case and start with SIG.", up)
+	}
+	if s := suggest(up, commonFirst); s != "" {
+		return fmt.Sprintf("Did you mean %q?", s)
+	}
+	return "Use a Linux signal name such as \"SIGTERM\", \"SIGINT\" or \"SIGKILL\"."
+}
+
+// suggest returns the candidate closest to given within a small edit
+// distance (hcl's own threshold), the earliest on a tie, or "".
+func suggest(given string, candidates []string) string {
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		if d := levenshtein.Distance(given, c, nil); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// didYouMean formats suggest's result as a sentence, or "" when nothing is
+// close.
+func didYouMean(given string, candidates []string) string {
+	if s := suggest(given, candidates); s != "" {
+		return fmt.Sprintf(" Did you mean %q?", s)
+	}
+	return ""
+}

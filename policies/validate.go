@@ -1,0 +1,220 @@
+package policies
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/graceful-sh/graceful/engine"
+)
+
+// The semantic rules below run only on profiles that decoded cleanly and
+// whose extends chain resolved. Each returns diagnostics whose summary is
+// listed in docs/policy.md.
+
+// blame returns the range of whichever of two conflicting parts is defined
+// in the more derived profile (a, on a tie).
+func (r *resolved) blame(a hcl.Range, aOwner *Profile, b hcl.Range, bOwner *Profile) hcl.Range {
+	if r.depth(bOwner) < r.depth(aOwner) {
+		return b
+	}
+	return a
+}
+
+// validateResolved checks one resolved profile against the timeline rules
+// of DESIGN.md section 2 and the optional external budget.
+func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	p := r.self
+	runner := engine.RunnerProcess
+	if r.runner != nil {
+		runner = r.runner.Value
+	}
+
+	// Steps out of order: within one cancel block, steps are listed in
+	// timeline order, so the file reads like the timeline it describes.
+	if p.Cancel != nil {
+		var prev *Step
+		for _, s := range p.Cancel.Steps {
+			if s.Disabled {
+				continue
+			}
+			if prev != nil && s.at() < prev.at() {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Step out of order",
+					Detail:   fmt.Sprintf("Step %q at %s is listed after step %q at %s. List steps in the order they happen.", s.Name, s.at(), prev.Name, prev.at()),
+					Subject:  s.atRange().Ptr(),
+				})
+			}
+			prev = s
+		}
+	}
+
+	if r.deadline == nil {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing deadline",
+			Detail:   fmt.Sprintf("Profile %q has no cancel deadline (the dead-man's switch). Add deadline = \"10s\" to its cancel block, or extend a profile that has one.", p.Name),
+			Subject:  r.cancelRange().Ptr(),
+		})
+		return diags
+	}
+	deadline := r.deadline.Value
+
+	steps := r.sortedSteps()
+	for _, s := range steps {
+		if s.at() >= deadline {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Step after the deadline",
+				Detail:   fmt.Sprintf("Step %q runs at %s, but the deadline is %s: by then graceful has given up. Move the step before the deadline or raise the deadline.", s.Name, s.at(), deadline),
+				Subject:  r.blame(s.atRange(), s.owner, r.deadline.Range, r.deadlineOwner).Ptr(),
+			})
+		}
+		if runner == engine.RunnerKubernetes && s.Kind == engine.StepSignal {
+			rng := s.KindRange
+			if r.runner != nil {
+				rng = r.blame(s.KindRange, s.owner, r.runner.Range, r.runnerOwner)
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Signal step in a kubernetes profile",
+				Detail:   fmt.Sprintf("Step %q sends %s, but the kubernetes runner cannot signal across PID namespaces. Use notify = \"interrupt\" to ask the job to stop and abandon = true to give up on it.", s.Name, s.Signal),
+				Subject:  rng.Ptr(),
+			})
+		}
+	}
+
+	var escalation *Step
+	for _, s := range steps {
+		if s.asEngine().Escalates() {
+			escalation = s
+			break
+		}
+	}
+	if escalation == nil {
+		hint := "a signal = \"SIGKILL\" step (target \"tree\")"
+		if runner == engine.RunnerKubernetes {
+			hint = "an abandon = true step"
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Timeline never escalates",
+			Detail:   fmt.Sprintf("No step of profile %q kills or abandons the job, so a job that ignores its stop request holds everything until the deadline. Add %s before the deadline.", p.Name, hint),
+			Subject:  r.cancelRange().Ptr(),
+		})
+	}
+
+	if f := r.finalize; f != nil && escalation != nil && escalation.at() < deadline {
+		left := deadline - escalation.at()
+		if left < f.reserve() {
+			rng := r.blame(escalation.atRange(), escalation.owner, r.deadline.Range, r.deadlineOwner)
+			if f.Reserve != nil && r.depth(f.owner) < min(r.depth(escalation.owner), r.depth(r.deadlineOwner)) {
+				rng = f.Reserve.Range
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "No time left for finalisation",
+				Detail:   fmt.Sprintf("The job may only be stopped by step %q at %s, leaving %s before the deadline %s, but finalisation reserves %s. Escalate earlier, raise the deadline, or lower finalize.reserve.", escalation.Name, escalation.at(), left, deadline, f.reserve()),
+				Subject:  rng.Ptr(),
+			})
+		}
+	}
+
+	if r.budget != nil && deadline > r.budget.Value {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Deadline over budget",
+			Detail:   fmt.Sprintf("The deadline %s is longer than the profile's budget %s; the surrounding system kills everything at the budget. Lower the deadline to %s or less.", deadline, r.budget.Value, r.budget.Value),
+			Subject:  r.blame(r.deadline.Range, r.deadlineOwner, r.budget.Range, r.budgetOwner).Ptr(),
+		})
+	}
+	if opts.Budget > 0 && deadline > opts.Budget {
+		src := opts.BudgetSource
+		if src == "" {
+			src = "the given budget"
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Deadline over budget",
+			Detail:   fmt.Sprintf("The deadline %s of profile %q is longer than %s (%s). Lower the deadline to %s or less.", deadline, p.Name, src, opts.Budget, opts.Budget),
+			Subject:  r.deadline.Range.Ptr(),
+		})
+	}
+	return diags
+}
+
+// sortedSteps returns the enabled steps in timeline order (stable).
+func (r *resolved) sortedSteps() []*Step {
+	steps := append([]*Step(nil), r.steps...)
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at() < steps[j].at() })
+	return steps
+}
+
+func (s *Step) asEngine() engine.Step {
+	st := engine.Step{
+		Name:    s.Name,
+		At:      s.at(),
+		Kind:    s.Kind,
+		Signal:  s.Signal,
+		Scope:   s.Target,
+		Command: append([]string(nil), s.Command...),
+		Notify:  s.Notify,
+	}
+	if s.Timeout != nil {
+		st.Timeout = s.Timeout.Value
+	}
+	return st
+}
+
+// engineProfile converts a valid resolved profile to the engine's model.
+func (r *resolved) engineProfile() *engine.Profile {
+	ep := &engine.Profile{
+		Name:      r.self.Name,
+		Runner:    engine.RunnerProcess,
+		Triggers:  map[string][]engine.Action{},
+		ExitCodes: engine.DefaultExitCodes,
+	}
+	if r.description != nil {
+		ep.Description = r.description.Value
+	}
+	if r.runner != nil {
+		ep.Runner = r.runner.Value
+	}
+	if r.budget != nil {
+		ep.Budget = r.budget.Value
+	}
+	if r.deadline != nil {
+		ep.Deadline = r.deadline.Value
+	}
+	for _, t := range r.triggers {
+		ep.Triggers[t.Signal] = append([]engine.Action(nil), t.Actions...)
+	}
+	for _, s := range r.sortedSteps() {
+		ep.Steps = append(ep.Steps, s.asEngine())
+	}
+	if f := r.finalize; f != nil {
+		ep.Finalize = &engine.Finalize{Command: append([]string(nil), f.Command...)}
+		if f.Timeout != nil {
+			ep.Finalize.Timeout = f.Timeout.Value
+		}
+	}
+	if r.abandoned != nil {
+		ep.ExitCodes.Abandoned = r.abandoned.Value
+	}
+	if r.timeout != nil {
+		ep.ExitCodes.Timeout = r.timeout.Value
+	}
+	return ep
+}
+
+// durationOr is d's value, or def when d is nil.
+func durationOr(d *Duration, def time.Duration) time.Duration {
+	if d == nil {
+		return def
+	}
+	return d.Value
+}
