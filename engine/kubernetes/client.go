@@ -1,0 +1,302 @@
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/graceful-sh/graceful/engine"
+)
+
+// ClientConfig configures a join client.
+type ClientConfig struct {
+	// Socket is the coordinator's socket path.
+	Socket string
+	// Token is the shared secret. Required.
+	Token string
+	// Name is the container's name; empty lets the coordinator name it
+	// (only when it was started with a count rather than names).
+	Name string
+	// StartTimeout bounds the wait for the socket to appear and accept.
+	// Zero means DefaultStartTimeout.
+	StartTimeout time.Duration
+	// Misses is the number of the coordinator's ping intervals without a
+	// frame after which the coordinator is considered gone. Zero means
+	// DefaultMisses.
+	Misses int
+	// PeerUIDs lists uids other than our own that the coordinator may run
+	// as; a negative entry allows any uid.
+	PeerUIDs []int
+}
+
+// ErrRefused wraps the coordinator's error reply to hello.
+var ErrRefused = errors.New("coordinator refused the connection")
+
+// Session is a join client's authenticated connection to the coordinator.
+type Session struct {
+	// Name is the container's name as the coordinator knows it.
+	Name string
+
+	p           *peer
+	turn        chan Message // start or skip
+	ack         chan struct{}
+	interrupted chan struct{}
+	gone        chan struct{}
+
+	mu     sync.Mutex
+	reason string // of the interrupt, skip, or end of connection
+	once   sync.Once
+}
+
+// Join connects to the coordinator, retrying while the socket does not
+// exist or does not accept yet (the coordinator container may start later
+// than this one), and authenticates. Nothing but the token and the name is
+// sent before the coordinator has welcomed us.
+func Join(ctx context.Context, cfg ClientConfig) (*Session, error) {
+	if err := checkSocketPath(cfg.Socket); err != nil {
+		return nil, err
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("join: no token")
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = DefaultStartTimeout
+	}
+	if cfg.Misses <= 0 {
+		cfg.Misses = DefaultMisses
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
+	defer cancel()
+	nc, err := dialRetry(ctx, cfg.Socket)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := peerCred(nc)
+	if err != nil || !uidAllowed(cred.Uid, cfg.PeerUIDs) {
+		nc.Close()
+		if err == nil {
+			err = fmt.Errorf("coordinator runs as uid %d, not allowed (see --peer-uid)", cred.Uid)
+		}
+		return nil, fmt.Errorf("join: %s: %w", cfg.Socket, err)
+	}
+	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
+	if err := WriteMessage(nc, Message{Type: TypeHello, Token: cfg.Token, Name: cfg.Name, Version: ProtocolVersion}); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("join: hello: %w", err)
+	}
+	p := newPeer(nc, DefaultInterval, DefaultInterval*time.Duration(cfg.Misses))
+	m, err := ReadMessage(p.rd)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("join: waiting for welcome: %w", err)
+	}
+	switch m.Type {
+	case TypeWelcome:
+	case TypeError:
+		nc.Close()
+		return nil, fmt.Errorf("%w: %s", ErrRefused, m.Error)
+	default:
+		nc.Close()
+		return nil, fmt.Errorf("join: expected welcome, got %s", m.Type)
+	}
+	_ = nc.SetDeadline(time.Time{})
+	if m.IntervalMS > 0 {
+		p.interval = time.Duration(m.IntervalMS) * time.Millisecond
+		p.lostAfter = p.interval * time.Duration(cfg.Misses)
+	}
+	s := &Session{
+		Name:        m.Name,
+		p:           p,
+		turn:        make(chan Message, 1),
+		ack:         make(chan struct{}, 1),
+		interrupted: make(chan struct{}),
+		gone:        make(chan struct{}),
+	}
+	p.start()
+	go s.readLoop()
+	return s, nil
+}
+
+func dialRetry(ctx context.Context, path string) (*net.UnixConn, error) {
+	delay := 20 * time.Millisecond
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, "unix", path)
+		if err == nil {
+			return c.(*net.UnixConn), nil
+		}
+		// Not there yet, or a stale socket the coordinator is about to
+		// replace: wait. Anything else will not get better.
+		if !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ECONNREFUSED) {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("join: no coordinator at %s: %w", path, ctx.Err())
+			}
+			return nil, fmt.Errorf("join: %w", err)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("join: no coordinator at %s: %w", path, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(2*delay, 250*time.Millisecond)
+	}
+}
+
+func (s *Session) setReason(r string) {
+	s.mu.Lock()
+	if s.reason == "" {
+		s.reason = r
+	}
+	s.mu.Unlock()
+}
+
+// Reason says why the session was interrupted, skipped or ended.
+func (s *Session) Reason() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reason
+}
+
+func (s *Session) interrupt(reason string) {
+	s.once.Do(func() {
+		s.setReason(reason)
+		close(s.interrupted)
+	})
+}
+
+// readLoop runs on its own goroutine for the whole session: it answers
+// pings and hands over start, skip, interrupt and ack, whatever the job is
+// doing.
+func (s *Session) readLoop() {
+	defer close(s.gone)
+	for {
+		m, err := s.p.read()
+		if err != nil {
+			if errors.Is(err, ErrMalformed) || errors.Is(err, ErrFrameTooLarge) {
+				s.p.sendClose(Message{Type: TypeError, Error: errText(err)})
+			} else {
+				s.p.close(err)
+			}
+			if errors.Is(err, io.EOF) {
+				err = errors.New("coordinator closed the connection")
+			}
+			s.setReason(errText(err))
+			return
+		}
+		switch m.Type {
+		case TypePing:
+			s.p.send(Message{Type: TypePong, Seq: m.Seq})
+		case TypePong:
+		case TypeStart, TypeSkip:
+			select {
+			case s.turn <- m:
+			default: // a second start or skip: ignore, the first one counts
+			}
+		case TypeInterrupt:
+			s.interrupt("coordinator: " + m.Reason)
+		case TypeBye:
+			// The coordinator stops waiting (abandon) or exits: the job
+			// must not outlive it.
+			s.interrupt("coordinator said bye: " + m.Reason)
+		case TypeAck:
+			select {
+			case s.ack <- struct{}{}:
+			default:
+			}
+		case TypeError:
+			s.setReason("coordinator error: " + m.Error)
+			s.p.close(errors.New(m.Error))
+			return
+		default:
+			text := "unexpected " + m.Type
+			s.p.sendClose(Message{Type: TypeError, Error: text})
+			s.setReason(text)
+			return
+		}
+	}
+}
+
+// WaitTurn blocks until the coordinator says start (true) or skip (false,
+// with Reason), or the connection ends (error).
+func (s *Session) WaitTurn(ctx context.Context) (bool, error) {
+	select {
+	case m := <-s.turn:
+		if m.Type == TypeSkip {
+			s.setReason(m.Reason)
+			return false, nil
+		}
+		return true, nil
+	case <-s.gone:
+		return false, fmt.Errorf("coordinator gone before our turn: %s", s.Reason())
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// Interrupted is closed when the coordinator says interrupt (or bye).
+func (s *Session) Interrupted() <-chan struct{} { return s.interrupted }
+
+// Gone is closed when the connection has ended: the coordinator hung up,
+// went silent past the liveness window, or Close was called.
+func (s *Session) Gone() <-chan struct{} { return s.gone }
+
+// LogWriter returns a writer that streams to the coordinator as stream
+// ("stdout" or "stderr"). It never fails: once the coordinator is gone the
+// output is dropped here (the caller also writes it locally). It applies
+// back-pressure while the socket is full.
+func (s *Session) LogWriter(stream string) io.Writer { return logWriter{s, stream} }
+
+type logWriter struct {
+	s      *Session
+	stream string
+}
+
+func (w logWriter) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		chunk := b[:min(len(b), MaxLogChunk)]
+		b = b[len(chunk):]
+		// The writer goroutine encodes later; the caller may reuse b.
+		if w.s.p.sendData(Message{Type: TypeLog, Stream: w.stream, Data: append([]byte(nil), chunk...)}, false) != nil {
+			break
+		}
+	}
+	return n, nil
+}
+
+// ReportExit sends the job's end, after all output written before it, and
+// waits for the coordinator's acknowledgement.
+func (s *Session) ReportExit(ctx context.Context, e engine.Exit) error {
+	m := Message{Type: TypeExit, Code: e.Code, Signal: e.Signal, SignalNumber: e.SignalNumber, Abandoned: e.Abandoned}
+	if m.Code < 0 || m.Code > 255 {
+		m.Code = 255
+	}
+	if e.Err != nil {
+		m.Error = errText(e.Err)
+	}
+	if err := s.p.sendData(m, false); err != nil {
+		return fmt.Errorf("reporting exit: %w", err)
+	}
+	select {
+	case <-s.ack:
+		return nil
+	case <-s.gone:
+		return fmt.Errorf("exit report not acknowledged: %s", s.Reason())
+	case <-ctx.Done():
+		return fmt.Errorf("exit report not acknowledged: %w", ctx.Err())
+	}
+}
+
+// Close says bye and hangs up.
+func (s *Session) Close() {
+	_ = s.p.sendData(Message{Type: TypeBye}, true)
+	s.p.close(nil)
+	<-s.gone
+}

@@ -1,0 +1,701 @@
+package kubernetes
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/graceful-sh/graceful/engine"
+)
+
+// Defaults of Config.
+const (
+	DefaultStartTimeout = 5 * time.Minute
+	helloTimeout        = 5 * time.Second
+)
+
+// ExitSkipped is the status of a job container that was told to skip
+// (cancellation or an earlier container's failure), used as the job's
+// status when nothing else failed: a cancelled job that never ran.
+const ExitSkipped = 122
+
+// ErrNeverConnected is the Exit.Err of a job container that did not connect
+// within the start timeout.
+var ErrNeverConnected = errors.New("job container never connected")
+
+// Config configures a Coordinator.
+type Config struct {
+	// Socket is the path of the Unix socket on the shared volume.
+	Socket string
+	// Token is the shared secret every client must present. Required.
+	Token string
+	// Jobs names the job containers in the order they start. A client
+	// must present one of these names.
+	Jobs []string
+	// Count, when Jobs is empty, is the number of job containers; they
+	// take the names they present (or job-N) and start in the order they
+	// connect. Zero with no Jobs means one.
+	Count int
+	// Parallel starts each job container as soon as it connects instead
+	// of one after the other.
+	Parallel bool
+	// StartTimeout is how long after Listen every job container must have
+	// connected; later ones are reported never-connected. Zero means
+	// DefaultStartTimeout.
+	StartTimeout time.Duration
+	// Interval is the liveness ping interval and Misses the number of
+	// intervals without a frame after which a client is lost. Zero means
+	// DefaultInterval and DefaultMisses.
+	Interval time.Duration
+	Misses   int
+	// PeerUIDs lists uids other than the coordinator's own that may
+	// connect (SO_PEERCRED); a negative entry allows any uid.
+	PeerUIDs []int
+	// Output receives the job containers' output, each line prefixed with
+	// "[name] ". Nil discards it.
+	Output io.Writer
+	// Logf receives the coordinator's own messages (connections,
+	// statuses). Nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// State is where a job container is.
+type State string
+
+// Job container states. The first three are transient; the others are
+// final and documented in docs/kubernetes.md.
+const (
+	StatePending        State = "pending"         // not connected yet
+	StateWaiting        State = "waiting"         // connected, waiting its turn
+	StateRunning        State = "running"         // told to start
+	StateExited         State = "exited"          // exit reported and acknowledged
+	StateSkipped        State = "skipped"         // told not to run
+	StateLost           State = "lost"            // gone without an exit report
+	StateNeverConnected State = "never-connected" // start timeout passed
+	StateAbandoned      State = "abandoned"       // still running when abandoned
+)
+
+func (s State) final() bool {
+	switch s {
+	case StatePending, StateWaiting, StateRunning:
+		return false
+	}
+	return true
+}
+
+// ContainerStatus is the state of one job container.
+type ContainerStatus struct {
+	Name  string
+	State State
+	// Exit is the container's end as the job's status sees it (set for
+	// final states).
+	Exit engine.Exit
+	// Reason explains a skip, a loss or a failure to connect.
+	Reason string
+}
+
+// Succeeded reports whether the container ran and its job exited 0.
+func (s ContainerStatus) Succeeded() bool {
+	return s.State == StateExited && s.Exit.Err == nil && !s.Exit.Abandoned && s.Exit.Status() == 0
+}
+
+type slot struct {
+	ContainerStatus
+	peer *peer
+	out  [2]lineBuffer // stdout, stderr
+}
+
+// Coordinator serves the socket and is the engine.Target for the job
+// containers it coordinates. Create it with Listen.
+type Coordinator struct {
+	cfg       Config
+	lostAfter time.Duration
+	ln        *net.UnixListener
+	lock      *os.File
+	sockInfo  os.FileInfo
+
+	done     chan engine.Exit
+	outMu    sync.Mutex
+	startTmr *time.Timer
+
+	mu        sync.Mutex
+	slots     []*slot
+	conns     map[*peer]*slot // authenticated connections, with or without a slot
+	cancelled bool
+	abandoned bool
+	finished  bool
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+// Listen creates the socket and starts serving it.
+func Listen(cfg Config) (*Coordinator, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("kubernetes coordinator: no token")
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.Misses <= 0 {
+		cfg.Misses = DefaultMisses
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = DefaultStartTimeout
+	}
+	if cfg.Output == nil {
+		cfg.Output = io.Discard
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	c := &Coordinator{
+		cfg:       cfg,
+		lostAfter: cfg.Interval * time.Duration(cfg.Misses),
+		done:      make(chan engine.Exit, 1),
+		conns:     map[*peer]*slot{},
+	}
+	seen := map[string]bool{}
+	for _, name := range cfg.Jobs {
+		if err := checkName(name); err != nil || name == "" || seen[name] {
+			return nil, fmt.Errorf("kubernetes coordinator: bad or duplicate job container name %q", name)
+		}
+		seen[name] = true
+		c.slots = append(c.slots, &slot{ContainerStatus: ContainerStatus{Name: name, State: StatePending}})
+	}
+	if len(cfg.Jobs) == 0 {
+		n := cfg.Count
+		if n <= 0 {
+			n = 1
+		}
+		for range n {
+			c.slots = append(c.slots, &slot{ContainerStatus: ContainerStatus{State: StatePending}})
+		}
+	}
+	ln, lock, err := listenSocket(cfg.Socket)
+	if err != nil {
+		return nil, err
+	}
+	c.ln, c.lock = ln, lock
+	c.sockInfo, _ = os.Lstat(cfg.Socket)
+	c.startTmr = time.AfterFunc(cfg.StartTimeout, c.startTimeout)
+	c.wg.Add(1)
+	go c.accept()
+	return c, nil
+}
+
+// Close stops serving: it closes the listener and every connection, and
+// removes the socket file if it is still ours. It waits for the
+// coordinator's goroutines.
+func (c *Coordinator) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	peers := make([]*peer, 0, len(c.conns))
+	for p := range c.conns {
+		peers = append(peers, p)
+	}
+	c.mu.Unlock()
+	c.startTmr.Stop()
+	err := c.ln.Close()
+	for _, p := range peers {
+		p.sendClose(Message{Type: TypeBye, Reason: "coordinator exiting"})
+	}
+	// Give the bye frames a moment to go out, then hang up for good.
+	t := time.AfterFunc(100*time.Millisecond, func() {
+		for _, p := range peers {
+			p.close(errors.New("coordinator exiting"))
+		}
+	})
+	c.wg.Wait()
+	t.Stop()
+	if fi, serr := os.Lstat(c.cfg.Socket); serr == nil && c.sockInfo != nil && os.SameFile(fi, c.sockInfo) {
+		os.Remove(c.cfg.Socket)
+	}
+	c.lock.Close()
+	return err
+}
+
+// Statuses returns the job containers' states in start order.
+func (c *Coordinator) Statuses() []ContainerStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]ContainerStatus, len(c.slots))
+	for i, s := range c.slots {
+		out[i] = s.ContainerStatus
+	}
+	return out
+}
+
+// Signal is not supported: the job containers live in other PID namespaces.
+func (c *Coordinator) Signal(string, engine.Scope) error { return engine.ErrNotSupported }
+
+// Notify pushes msg ("interrupt") to every running job container at once;
+// containers still waiting their turn are told to skip and later ones are
+// skipped as they connect.
+func (c *Coordinator) Notify(msg string) error {
+	if msg != TypeInterrupt {
+		return fmt.Errorf("kubernetes runner: unknown notification %q (have: interrupt)", msg)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished {
+		return engine.ErrGone
+	}
+	c.cancelled = true
+	for _, s := range c.slots {
+		if s.State == StateRunning {
+			s.peer.send(Message{Type: TypeInterrupt, Reason: "cancelled"})
+		}
+	}
+	c.advance()
+	return nil
+}
+
+// Abandon stops waiting: running job containers are told to exit and
+// declared abandoned, the others skipped, and Done reports at once.
+func (c *Coordinator) Abandon() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.abandoned = true
+	for _, s := range c.slots {
+		if s.State == StateRunning {
+			s.peer.send(Message{Type: TypeBye, Reason: "abandoned"})
+			c.finish(s, StateAbandoned, engine.Exit{Abandoned: true, Code: engine.DefaultExitCodes.Abandoned}, "still running when abandoned")
+		}
+	}
+	c.advance()
+	return nil
+}
+
+// Exec runs argv in the coordinator's container (finalisation, command
+// steps) in a process group of its own, killed as a whole when ctx ends.
+func (c *Coordinator) Exec(ctx context.Context, argv []string, env []string) error {
+	if len(argv) == 0 {
+		return errors.New("empty command")
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout = c.cfg.Output
+	cmd.Stderr = c.cfg.Output
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	return cmd.Run()
+}
+
+// Done delivers one Exit when every job container has reached a final
+// state: the first failure in start order, else the last container's.
+func (c *Coordinator) Done() <-chan engine.Exit { return c.done }
+
+func (c *Coordinator) startTimeout() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, s := range c.slots {
+		if s.State == StatePending {
+			if s.Name == "" {
+				s.Name = fmt.Sprintf("job-%d", i)
+			}
+			c.finish(s, StateNeverConnected, engine.Exit{Err: ErrNeverConnected, Code: engine.ExitInternal},
+				fmt.Sprintf("did not connect within %v", c.cfg.StartTimeout))
+		}
+	}
+	c.advance()
+}
+
+// finish moves s to a final state. Called with c.mu held.
+func (c *Coordinator) finish(s *slot, st State, exit engine.Exit, reason string) {
+	if s.State.final() {
+		return
+	}
+	s.State, s.Exit, s.Reason = st, exit, reason
+	if st == StateExited {
+		c.flushOutput(s)
+		c.cfg.Logf("container %s: %s", s.Name, describeExit(exit))
+	} else {
+		c.cfg.Logf("container %s: %s (%s)", s.displayName(), st, reason)
+	}
+}
+
+func (s *slot) displayName() string {
+	if s.Name == "" {
+		return "(not connected)"
+	}
+	return s.Name
+}
+
+func describeExit(e engine.Exit) string {
+	switch {
+	case e.Err != nil:
+		return fmt.Sprintf("failed to start (%v), status %d", e.Err, e.Code)
+	case e.Abandoned:
+		return fmt.Sprintf("job abandoned by its local timeline, status %d", e.Status())
+	case e.Signal != "":
+		return fmt.Sprintf("killed by %s, status %d", e.Signal, e.Status())
+	default:
+		return fmt.Sprintf("exited with status %d", e.Code)
+	}
+}
+
+// advance starts, skips and finishes as the states now allow. Called with
+// c.mu held after every change.
+func (c *Coordinator) advance() {
+	if c.finished {
+		return
+	}
+	var failed *slot
+	for _, s := range c.slots {
+		if s.State.final() && s.State != StateSkipped && !s.Succeeded() {
+			failed = s
+			break
+		}
+	}
+	stopping := c.cancelled || c.abandoned || (failed != nil && !c.cfg.Parallel)
+	if stopping {
+		reason := "cancelled"
+		switch {
+		case c.abandoned:
+			reason = "abandoned"
+		case failed != nil && !c.cancelled:
+			reason = fmt.Sprintf("container %s failed (%s)", failed.Name, failed.State)
+		}
+		// Every waiting container is told at once, not one by one.
+		for _, s := range c.slots {
+			switch s.State {
+			case StateWaiting:
+				s.peer.send(Message{Type: TypeSkip, Reason: reason})
+				c.finish(s, StateSkipped, engine.Exit{Code: ExitSkipped}, reason)
+			case StatePending:
+				c.finish(s, StateSkipped, engine.Exit{Code: ExitSkipped}, reason)
+			}
+		}
+	} else {
+		for _, s := range c.slots {
+			if s.State == StateWaiting {
+				s.State = StateRunning
+				s.peer.send(Message{Type: TypeStart})
+				c.cfg.Logf("container %s: started", s.Name)
+			}
+			if !c.cfg.Parallel && !s.State.final() {
+				break // the next one waits for this one
+			}
+		}
+	}
+	for _, s := range c.slots {
+		if !s.State.final() {
+			return
+		}
+	}
+	c.finished = true
+	c.done <- c.summary()
+}
+
+// summary is the job's Exit: the first failure in start order; else a skip
+// (cancelled before anything ran); else the last container's exit.
+func (c *Coordinator) summary() engine.Exit {
+	var skipped *slot
+	for _, s := range c.slots {
+		if s.State == StateSkipped {
+			if skipped == nil {
+				skipped = s
+			}
+			continue
+		}
+		if !s.Succeeded() {
+			return s.Exit
+		}
+	}
+	if skipped != nil {
+		return skipped.Exit
+	}
+	return c.slots[len(c.slots)-1].Exit
+}
+
+func (c *Coordinator) accept() {
+	defer c.wg.Done()
+	for {
+		nc, err := c.ln.AcceptUnix()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			c.cfg.Logf("accept: %v", err)
+			time.Sleep(10 * time.Millisecond) // EMFILE and the like
+			continue
+		}
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.serve(nc)
+		}()
+	}
+}
+
+// refuse answers an unauthenticated connection with an error and hangs up.
+func refuse(nc *net.UnixConn, text string) {
+	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = WriteMessage(nc, Message{Type: TypeError, Error: text})
+	nc.Close()
+}
+
+// serve runs one connection: peer credentials, then hello and token, then
+// the job container's messages. Nothing about the job is sent before the
+// token has been checked.
+func (c *Coordinator) serve(nc *net.UnixConn) {
+	// 1. Who is calling: the kernel's word, not the client's.
+	cred, err := peerCred(nc)
+	if err != nil {
+		c.cfg.Logf("refused connection: peer credentials: %v", err)
+		refuse(nc, "peer credentials unavailable")
+		return
+	}
+	who := fmt.Sprintf("pid %d uid %d", cred.Pid, cred.Uid)
+	if !uidAllowed(cred.Uid, c.cfg.PeerUIDs) {
+		c.cfg.Logf("refused connection from %s: uid not allowed", who)
+		refuse(nc, "uid not allowed")
+		return
+	}
+
+	// 2. hello with the token, within a short window.
+	_ = nc.SetReadDeadline(time.Now().Add(helloTimeout))
+	p := newPeer(nc, c.cfg.Interval, c.lostAfter)
+	hello, err := ReadMessage(p.rd)
+	switch {
+	case err != nil:
+		c.cfg.Logf("refused connection from %s: %v", who, err)
+		refuse(nc, "expected hello: "+errText(err))
+		return
+	case hello.Type != TypeHello:
+		c.cfg.Logf("refused connection from %s: %s before hello", who, hello.Type)
+		refuse(nc, "expected hello, got "+hello.Type)
+		return
+	case !tokenEqual(hello.Token, c.cfg.Token):
+		c.cfg.Logf("refused connection from %s: wrong token", who)
+		refuse(nc, "authentication failed")
+		return
+	case hello.Version != ProtocolVersion:
+		refuse(nc, fmt.Sprintf("protocol version %d not supported (want %d)", hello.Version, ProtocolVersion))
+		return
+	}
+
+	// 3. Authenticated: find its place.
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		refuse(nc, "coordinator exiting")
+		return
+	}
+	s, why := c.claim(hello.Name)
+	if s == nil {
+		c.mu.Unlock()
+		c.cfg.Logf("refused container %q (%s): %s", hello.Name, who, why)
+		refuse(nc, why)
+		return
+	}
+	c.conns[p] = s
+	p.start()
+	p.send(Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: c.cfg.Interval.Milliseconds(), Name: s.Name})
+	if s.State.final() {
+		// Skipped or too late: tell it so; it has nothing to report.
+		p.send(Message{Type: TypeSkip, Reason: s.Reason})
+		s = nil
+	} else {
+		s.State = StateWaiting
+		s.peer = p
+		c.cfg.Logf("container %s connected (%s)", s.Name, who)
+		c.advance()
+	}
+	c.mu.Unlock()
+
+	// 4. Its messages, until it hangs up.
+	lost := c.readLoop(p, s)
+	if strings.HasPrefix(lost, protocolError) {
+		// An error reply is queued: let the writer send it and hang up.
+		t := time.NewTimer(time.Second)
+		select {
+		case <-p.done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	c.mu.Lock()
+	delete(c.conns, p)
+	if s != nil && !s.State.final() {
+		c.finish(s, StateLost, engine.Exit{Abandoned: true, Code: engine.DefaultExitCodes.Abandoned}, lost)
+		c.advance()
+	}
+	c.mu.Unlock()
+	p.close(nil)
+}
+
+// claim finds the slot for a client presenting name. Called with c.mu held.
+func (c *Coordinator) claim(name string) (*slot, string) {
+	if len(c.cfg.Jobs) > 0 {
+		for _, s := range c.slots {
+			if s.Name == name {
+				if s.State != StatePending && s.peer != nil || s.State == StateLost {
+					return nil, fmt.Sprintf("container %s already connected", name)
+				}
+				return s, ""
+			}
+		}
+		return nil, fmt.Sprintf("unknown container %q (expected one of: %s)", name, strings.Join(c.cfg.Jobs, ", "))
+	}
+	for _, s := range c.slots {
+		if name != "" && s.Name == name {
+			return nil, fmt.Sprintf("container %s already connected", name)
+		}
+	}
+	for i, s := range c.slots {
+		if s.Name == "" {
+			s.Name = name
+			if name == "" {
+				s.Name = fmt.Sprintf("job-%d", i)
+			}
+			return s, ""
+		}
+	}
+	return nil, fmt.Sprintf("all %d job containers have already connected", len(c.slots))
+}
+
+const protocolError = "protocol error: "
+
+// readLoop handles a client's frames. It returns why the connection ended
+// when the client had not finished (the reason it is lost).
+func (c *Coordinator) readLoop(p *peer, s *slot) string {
+	for {
+		m, err := p.read()
+		if err != nil {
+			if errors.Is(err, ErrMalformed) || errors.Is(err, ErrFrameTooLarge) {
+				p.sendClose(Message{Type: TypeError, Error: errText(err)})
+				return protocolError + errText(err)
+			}
+			if errors.Is(err, io.EOF) {
+				return "connection closed without an exit report"
+			}
+			return errText(err)
+		}
+		switch m.Type {
+		case TypePing:
+			p.send(Message{Type: TypePong, Seq: m.Seq})
+			continue
+		case TypePong:
+			continue
+		case TypeBye:
+			return "said bye without an exit report"
+		case TypeError:
+			return "client error: " + m.Error
+		}
+		c.mu.Lock()
+		state := StateSkipped
+		if s != nil {
+			state = s.State
+		}
+		switch {
+		case m.Type == TypeLog && state == StateRunning:
+			c.mu.Unlock()
+			c.output(s, m.Stream, m.Data)
+			continue
+		case m.Type == TypeExit && state == StateRunning:
+			exit := engine.Exit{Code: m.Code, Signal: m.Signal, SignalNumber: m.SignalNumber, Abandoned: m.Abandoned}
+			if m.Error != "" {
+				exit.Err = errors.New(m.Error)
+			}
+			c.finish(s, StateExited, exit, "")
+			p.send(Message{Type: TypeAck})
+			c.advance()
+			c.mu.Unlock()
+			continue
+		}
+		c.mu.Unlock()
+		text := fmt.Sprintf("unexpected %s while %s", m.Type, state)
+		p.sendClose(Message{Type: TypeError, Error: text})
+		return protocolError + text
+	}
+}
+
+func errText(err error) string {
+	s := err.Error()
+	if len(s) > maxText {
+		s = s[:maxText]
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// output writes a log chunk to Output, line by line with the container's
+// name in front. Partial lines wait for their end (or the exit report).
+func (c *Coordinator) output(s *slot, stream string, data []byte) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	i := 0
+	if stream == "stderr" {
+		i = 1
+	}
+	s.out[i].write(c.cfg.Output, s.Name, data)
+}
+
+func (c *Coordinator) flushOutput(s *slot) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	for i := range s.out {
+		s.out[i].flush(c.cfg.Output, s.Name)
+	}
+}
+
+// lineBuffer holds the unfinished last line of a stream. A line longer than
+// MaxLogChunk is written in pieces rather than held.
+type lineBuffer struct{ partial []byte }
+
+func (b *lineBuffer) write(w io.Writer, name string, data []byte) {
+	var out []byte
+	for len(data) > 0 {
+		nl := bytes.IndexByte(data, '\n')
+		if nl < 0 {
+			b.partial = append(b.partial, data...)
+			if len(b.partial) >= MaxLogChunk {
+				out = appendLine(out, name, b.partial, true)
+				b.partial = b.partial[:0]
+			}
+			break
+		}
+		line := data[:nl+1]
+		if len(b.partial) > 0 {
+			line = append(b.partial, line...)
+			b.partial = b.partial[:0]
+		}
+		out = appendLine(out, name, line, false)
+		data = data[nl+1:]
+	}
+	if len(out) > 0 {
+		_, _ = w.Write(out)
+	}
+}
+
+func (b *lineBuffer) flush(w io.Writer, name string) {
+	if len(b.partial) > 0 {
+		_, _ = w.Write(appendLine(nil, name, b.partial, true))
+		b.partial = b.partial[:0]
+	}
+}
+
+func appendLine(out []byte, name string, line []byte, addNewline bool) []byte {
+	out = append(out, '[')
+	out = append(out, name...)
+	out = append(out, "] "...)
+	out = append(out, line...)
+	if addNewline {
+		out = append(out, '\n')
+	}
+	return out
+}

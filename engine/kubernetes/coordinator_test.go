@@ -1,0 +1,504 @@
+package kubernetes
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/graceful-sh/graceful/engine"
+)
+
+const testToken = "s3cret"
+
+// syncBuffer is a bytes.Buffer safe for the coordinator's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func shortDir(t *testing.T) string {
+	t.Helper()
+	// t.TempDir paths can exceed sun_path; /tmp is short.
+	dir, err := os.MkdirTemp("/tmp", "gk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func startCoordinator(t *testing.T, cfg Config) (*Coordinator, *syncBuffer) {
+	t.Helper()
+	if cfg.Socket == "" {
+		cfg.Socket = filepath.Join(shortDir(t), "sock")
+	}
+	if cfg.Token == "" {
+		cfg.Token = testToken
+	}
+	out := &syncBuffer{}
+	cfg.Output = out
+	cfg.Logf = func(f string, a ...any) { t.Logf("coordinator: "+f, a...) }
+	c, err := Listen(cfg)
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, out
+}
+
+func join(t *testing.T, c *Coordinator, name string) *Session {
+	t.Helper()
+	s, err := Join(context.Background(), ClientConfig{Socket: c.cfg.Socket, Token: testToken, Name: name, StartTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("Join(%s): %v", name, err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func waitTurn(t *testing.T, s *Session) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ok, err := s.WaitTurn(ctx)
+	if err != nil {
+		t.Fatalf("WaitTurn(%s): %v", s.Name, err)
+	}
+	return ok
+}
+
+func report(t *testing.T, s *Session, e engine.Exit) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.ReportExit(ctx, e); err != nil {
+		t.Fatalf("ReportExit(%s): %v", s.Name, err)
+	}
+}
+
+func done(t *testing.T, c *Coordinator) engine.Exit {
+	t.Helper()
+	select {
+	case e := <-c.Done():
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Done not reported; statuses %+v", c.Statuses())
+		return engine.Exit{}
+	}
+}
+
+// waitState polls the coordinator (real sockets, real goroutines) until
+// container name reaches want.
+func waitState(t *testing.T, c *Coordinator, name string, want State) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, s := range c.Statuses() {
+			if s.Name == name && s.State == want {
+				return
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("container %s never reached %s: %+v", name, want, c.Statuses())
+}
+
+func states(c *Coordinator) map[string]State {
+	m := map[string]State{}
+	for _, s := range c.Statuses() {
+		m[s.Name] = s.State
+	}
+	return m
+}
+
+func TestJobExitsNormally(t *testing.T) {
+	c, out := startCoordinator(t, Config{Jobs: []string{"build"}})
+	s := join(t, c, "build")
+	if !waitTurn(t, s) {
+		t.Fatal("told to skip")
+	}
+	fmt.Fprint(s.LogWriter("stdout"), "hello\nwor")
+	fmt.Fprint(s.LogWriter("stderr"), "oops\n")
+	fmt.Fprint(s.LogWriter("stdout"), "ld\nunfinished")
+	report(t, s, engine.Exit{Code: 0})
+	if d := cmp.Diff(engine.Exit{}, done(t, c)); d != "" {
+		t.Errorf("Done (-want +got):\n%s", d)
+	}
+	got := out.String()
+	for _, want := range []string{"[build] hello\n", "[build] world\n", "[build] oops\n", "[build] unfinished\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output %q lacks %q", got, want)
+		}
+	}
+}
+
+func TestTwoContainersStartInOrder(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"first", "second"}})
+	second := join(t, c, "second")
+	waitState(t, c, "second", StateWaiting)
+	first := join(t, c, "first")
+	if !waitTurn(t, first) {
+		t.Fatal("first told to skip")
+	}
+	if d := cmp.Diff(map[string]State{"first": StateRunning, "second": StateWaiting}, states(c)); d != "" {
+		t.Fatalf("while first runs (-want +got):\n%s", d)
+	}
+	report(t, first, engine.Exit{})
+	if !waitTurn(t, second) {
+		t.Fatal("second told to skip")
+	}
+	report(t, second, engine.Exit{Code: 0})
+	done(t, c)
+}
+
+func TestFailureSkipsEveryWaitingContainerAtOnce(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a", "b", "c", "d"}})
+	a, b, cc := join(t, c, "a"), join(t, c, "b"), join(t, c, "c")
+	waitState(t, c, "c", StateWaiting)
+	waitTurn(t, a)
+	report(t, a, engine.Exit{Code: 3})
+	for _, s := range []*Session{b, cc} {
+		if waitTurn(t, s) {
+			t.Errorf("%s started after a failed", s.Name)
+		}
+		if !strings.Contains(s.Reason(), "container a failed") {
+			t.Errorf("%s skip reason %q", s.Name, s.Reason())
+		}
+	}
+	if d := cmp.Diff(engine.Exit{Code: 3}, done(t, c)); d != "" {
+		t.Errorf("Done (-want +got):\n%s", d)
+	}
+	want := map[string]State{"a": StateExited, "b": StateSkipped, "c": StateSkipped, "d": StateSkipped}
+	if d := cmp.Diff(want, states(c)); d != "" {
+		t.Errorf("states (-want +got):\n%s", d)
+	}
+	// d connects late and is told to skip too.
+	late := join(t, c, "d")
+	if waitTurn(t, late) {
+		t.Error("late container started")
+	}
+}
+
+func TestInterruptIsPushedToRunningContainers(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Count: 3, Parallel: true})
+	var sessions []*Session
+	for i := range 3 {
+		s := join(t, c, fmt.Sprintf("j%d", i))
+		waitTurn(t, s)
+		sessions = append(sessions, s)
+	}
+	if err := c.Notify("interrupt"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sessions {
+		select {
+		case <-s.Interrupted():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s not interrupted", s.Name)
+		}
+		report(t, s, engine.Exit{Signal: "SIGTERM", SignalNumber: 15})
+	}
+	if d := cmp.Diff(engine.Exit{Signal: "SIGTERM", SignalNumber: 15}, done(t, c)); d != "" {
+		t.Errorf("Done (-want +got):\n%s", d)
+	}
+	if err := c.Notify("reboot"); err == nil {
+		t.Error("unknown notification accepted")
+	}
+	if err := c.Signal("SIGTERM", engine.ScopeGroup); !errors.Is(err, engine.ErrNotSupported) {
+		t.Errorf("Signal = %v, want ErrNotSupported", err)
+	}
+}
+
+func TestInterruptSkipsContainersNotStarted(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a", "b"}})
+	a, b := join(t, c, "a"), join(t, c, "b")
+	waitTurn(t, a)
+	waitState(t, c, "b", StateWaiting)
+	c.Notify("interrupt")
+	if waitTurn(t, b) {
+		t.Error("b started after the interrupt")
+	}
+	<-a.Interrupted()
+	report(t, a, engine.Exit{Code: 143 - 128, Signal: "SIGTERM", SignalNumber: 15})
+	if got := done(t, c); got.Signal != "SIGTERM" {
+		t.Errorf("Done = %+v, want a's SIGTERM", got)
+	}
+}
+
+func TestCancelBeforeAnythingRan(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
+	c.Notify("interrupt")
+	if d := cmp.Diff(engine.Exit{Code: ExitSkipped}, done(t, c)); d != "" {
+		t.Errorf("Done (-want +got):\n%s", d)
+	}
+}
+
+func TestAbandonTellsRunningContainersToExit(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a", "b"}})
+	a := join(t, c, "a")
+	waitTurn(t, a)
+	c.Abandon()
+	<-a.Interrupted()
+	got := done(t, c)
+	if !got.Abandoned {
+		t.Errorf("Done = %+v, want abandoned", got)
+	}
+	want := map[string]State{"a": StateAbandoned, "b": StateSkipped}
+	if d := cmp.Diff(want, states(c)); d != "" {
+		t.Errorf("states (-want +got):\n%s", d)
+	}
+}
+
+func TestClientClosingWithoutReportIsLostAtOnce(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}, Interval: time.Hour})
+	a := join(t, c, "a")
+	waitTurn(t, a)
+	a.p.close(nil) // the container died: its end of the socket closes
+	got := done(t, c)
+	if !got.Abandoned || got.Status() == 0 {
+		t.Errorf("Done = %+v, want a failure", got)
+	}
+	if st := c.Statuses()[0]; st.State != StateLost {
+		t.Errorf("state %s, want lost", st.State)
+	}
+}
+
+func TestSilentClientIsLost(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}, Interval: 20 * time.Millisecond, Misses: 3})
+	nc := dialRaw(t, c)
+	WriteMessage(nc, Message{Type: TypeHello, Token: testToken, Name: "a", Version: ProtocolVersion})
+	// Read (so the coordinator's writes succeed) but never send anything.
+	go func() { _, _ = bytes.NewBuffer(nil).ReadFrom(nc) }()
+	got := done(t, c)
+	st := c.Statuses()[0]
+	if st.State != StateLost || !got.Abandoned || !strings.Contains(st.Reason, "liveness") {
+		t.Errorf("status %+v, Done %+v; want lost by liveness", st, got)
+	}
+}
+
+func TestClientNeverConnecting(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a", "b"}, StartTimeout: 50 * time.Millisecond})
+	a := join(t, c, "a")
+	waitTurn(t, a)
+	report(t, a, engine.Exit{})
+	got := done(t, c)
+	if !errors.Is(got.Err, ErrNeverConnected) || got.Code != engine.ExitInternal {
+		t.Errorf("Done = %+v, want never-connected", got)
+	}
+	if d := cmp.Diff(map[string]State{"a": StateExited, "b": StateNeverConnected}, states(c)); d != "" {
+		t.Errorf("states (-want +got):\n%s", d)
+	}
+}
+
+func dialRaw(t *testing.T, c *Coordinator) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("unix", c.cfg.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+func TestRefusedConnections(t *testing.T) {
+	tests := []struct {
+		name      string
+		send      []byte
+		wantError string
+	}{
+		{"wrong token", mustFrame(Message{Type: TypeHello, Token: "guess", Name: "a", Version: 1}), "authentication failed"},
+		{"garbage", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "frame too large"},
+		{"malformed json", rawFrame(`{"type":`), "malformed"},
+		{"message before hello", mustFrame(Message{Type: TypeExit, Code: 0}), "expected hello, got exit"},
+		{"unknown container", mustFrame(Message{Type: TypeHello, Token: testToken, Name: "intruder", Version: 1}), "unknown container"},
+		{"future protocol", mustFrame(Message{Type: TypeHello, Token: testToken, Name: "a", Version: 99}), "version"},
+	}
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nc := dialRaw(t, c)
+			nc.Write(tt.send)
+			nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			m, err := ReadMessage(nc)
+			if err != nil || m.Type != TypeError || !strings.Contains(m.Error, tt.wantError) {
+				t.Fatalf("reply %+v, %v; want error containing %q", m, err, tt.wantError)
+			}
+			if _, err := ReadMessage(nc); err == nil {
+				t.Error("connection still open after the error")
+			}
+		})
+	}
+	// The coordinator is unharmed and still serves the real container.
+	a := join(t, c, "a")
+	waitTurn(t, a)
+	report(t, a, engine.Exit{})
+	done(t, c)
+}
+
+func TestWrongTokenFromJoin(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
+	_, err := Join(context.Background(), ClientConfig{Socket: c.cfg.Socket, Token: "nope", Name: "a", StartTimeout: time.Second})
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "authentication failed") {
+		t.Errorf("Join = %v, want refused", err)
+	}
+}
+
+func TestOutOfOrderMessageClosesConnection(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
+	a := join(t, c, "a")
+	waitTurn(t, a)
+	a.p.send(Message{Type: TypeStart}) // only the coordinator says start
+	<-a.Gone()
+	if !strings.Contains(a.Reason(), "unexpected start") {
+		t.Errorf("reason %q", a.Reason())
+	}
+	if st := c.Statuses()[0]; st.State != StateLost {
+		t.Errorf("state %s, want lost", st.State)
+	}
+}
+
+func TestCoordinatorGoneEndsSession(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
+	a := join(t, c, "a")
+	waitTurn(t, a)
+	c.Close()
+	select {
+	case <-a.Gone():
+	case <-time.After(5 * time.Second):
+		t.Fatal("session not gone")
+	}
+	select {
+	case <-a.Interrupted(): // bye from a closing coordinator interrupts too
+	default:
+		t.Error("not interrupted by the coordinator's bye")
+	}
+}
+
+func mustFrame(m Message) []byte {
+	b, err := AppendFrame(nil, m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestSocketFile(t *testing.T) {
+	dir := shortDir(t)
+	path := filepath.Join(dir, "sock")
+	c, _ := startCoordinator(t, Config{Socket: path})
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode %v, want socket 0600", fi.Mode())
+	}
+	if _, err := Listen(Config{Socket: path, Token: "x"}); !errors.Is(err, ErrCoordinatorRunning) {
+		t.Errorf("second coordinator: %v, want ErrCoordinatorRunning", err)
+	}
+	c.Close()
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Errorf("socket left behind: %v", err)
+	}
+}
+
+func TestStaleSocketIsReplaced(t *testing.T) {
+	path := filepath.Join(shortDir(t), "sock")
+	// A socket file nobody listens on, as a crashed coordinator leaves it.
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false)
+	l.Close()
+	c, _ := startCoordinator(t, Config{Socket: path, Jobs: []string{"a"}})
+	a := join(t, c, "a")
+	waitTurn(t, a)
+}
+
+func TestSocketPathErrors(t *testing.T) {
+	dir := shortDir(t)
+	regular := filepath.Join(dir, "file")
+	os.WriteFile(regular, []byte("keep me"), 0o600)
+	long := "/tmp/" + strings.Repeat("x", 110)
+	tests := []struct {
+		name, path, want string
+	}{
+		{"path longer than sun_path", long, "at most 107"},
+		{"regular file in the way", regular, "not a socket"},
+		{"no path", "", "no socket path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Listen(Config{Socket: tt.path, Token: "x"})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Listen = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(regular); string(b) != "keep me" {
+		t.Error("regular file was touched")
+	}
+}
+
+func TestTokenFile(t *testing.T) {
+	file := filepath.Join(shortDir(t), "token")
+	tok, err := EnsureToken(file)
+	if err != nil || len(tok) != 64 {
+		t.Fatalf("EnsureToken = %q, %v", tok, err)
+	}
+	fi, _ := os.Stat(file)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode %v", fi.Mode().Perm())
+	}
+	again, err := EnsureToken(file)
+	if err != nil || again != tok {
+		t.Errorf("second EnsureToken = %q, %v; want the same token", again, err)
+	}
+	os.Chmod(file, 0o644)
+	if _, err := ReadToken(file); err == nil {
+		t.Error("world-readable token file accepted")
+	}
+}
+
+func TestUIDAllowed(t *testing.T) {
+	own := uint32(os.Getuid())
+	tests := []struct {
+		name  string
+		uid   uint32
+		extra []int
+		want  bool
+	}{
+		{"own uid", own, nil, true},
+		{"other uid", own + 1000, nil, false},
+		{"other uid listed", own + 1000, []int{int(own) + 1000}, true},
+		{"any uid", own + 1000, []int{-1}, true},
+	}
+	for _, tt := range tests {
+		if got := uidAllowed(tt.uid, tt.extra); got != tt.want {
+			t.Errorf("%s: uidAllowed = %v", tt.name, got)
+		}
+	}
+}

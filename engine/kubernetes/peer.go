@@ -1,0 +1,217 @@
+package kubernetes
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// Liveness defaults. Each side pings at Interval from its writer goroutine
+// and declares the other lost after Misses intervals without any frame; a
+// closed connection is noticed at once.
+const (
+	DefaultInterval = time.Second
+	DefaultMisses   = 3
+)
+
+// ErrLost is the cause recorded when the peer stayed silent too long.
+var ErrLost = errors.New("peer lost: no message within the liveness window")
+
+// peer is one end of an authenticated connection. Two goroutines own it:
+// the reader (the caller of read) and the writer started by start. Liveness
+// lives entirely on these two, never on anything the job does: the writer
+// pings on a ticker however busy the reader is, and any frame received
+// counts as a sign of life.
+type peer struct {
+	nc        *net.UnixConn
+	rd        *bufio.Reader
+	interval  time.Duration
+	lostAfter time.Duration
+
+	// ctl carries control frames (welcome, start, interrupt, ack, ping,
+	// pong, error); data carries the ordered job stream (log, exit, bye),
+	// which may block the producer when the socket is full. The writer
+	// prefers ctl, so an interrupt or a pong never waits behind log data.
+	ctl  chan outFrame
+	data chan outFrame
+
+	done      chan struct{}
+	closeOnce sync.Once
+	mu        sync.Mutex
+	err       error
+}
+
+type outFrame struct {
+	m          Message
+	closeAfter bool
+	sent       chan error // optional: result of the write
+}
+
+func newPeer(nc *net.UnixConn, interval, lostAfter time.Duration) *peer {
+	return &peer{
+		nc:        nc,
+		rd:        bufio.NewReaderSize(nc, 8<<10),
+		interval:  interval,
+		lostAfter: lostAfter,
+		ctl:       make(chan outFrame, 64),
+		data:      make(chan outFrame, 16),
+		done:      make(chan struct{}),
+	}
+}
+
+// start runs the writer goroutine.
+func (p *peer) start() { go p.writer() }
+
+// send queues a control frame without blocking. A peer that lets 64
+// control frames pile up is not reading and is closed.
+func (p *peer) send(m Message) {
+	select {
+	case p.ctl <- outFrame{m: m}:
+	case <-p.done:
+	default:
+		p.close(errors.New("peer not reading: control queue full"))
+	}
+}
+
+// sendClose queues m and closes the connection once it is written: the
+// error reply before hanging up.
+func (p *peer) sendClose(m Message) {
+	select {
+	case p.ctl <- outFrame{m: m, closeAfter: true}:
+	case <-p.done:
+	default:
+		p.close(errors.New("peer not reading: control queue full"))
+	}
+}
+
+// sendData queues a frame of the ordered stream, waiting while the socket
+// is full. It returns the write's result when wait is set, and an error
+// only when the connection is gone.
+func (p *peer) sendData(m Message, wait bool) error {
+	f := outFrame{m: m}
+	if wait {
+		f.sent = make(chan error, 1)
+	}
+	select {
+	case p.data <- f:
+	case <-p.done:
+		return p.cause()
+	}
+	if !wait {
+		return nil
+	}
+	select {
+	case err := <-f.sent:
+		return err
+	case <-p.done:
+		return p.cause()
+	}
+}
+
+func (p *peer) writer() {
+	tick := time.NewTicker(p.interval)
+	defer tick.Stop()
+	var seq uint64
+	buf := make([]byte, 0, 4<<10)
+	for {
+		var batch []outFrame
+		select {
+		case f := <-p.ctl:
+			batch = append(batch, f)
+		case f := <-p.data:
+			batch = append(batch, f)
+		case <-tick.C:
+			seq++
+			batch = append(batch, outFrame{m: Message{Type: TypePing, Seq: seq}})
+		case <-p.done:
+			return
+		}
+		// Coalesce what else is queued into one write, control first.
+	drain:
+		for len(batch) < 32 {
+			select {
+			case f := <-p.ctl:
+				batch = append(batch, f)
+				continue
+			default:
+			}
+			select {
+			case f := <-p.data:
+				batch = append(batch, f)
+			default:
+				break drain
+			}
+		}
+		buf = buf[:0]
+		closeAfter := false
+		for _, f := range batch {
+			var err error
+			if buf, err = AppendFrame(buf, f.m); err != nil {
+				p.close(fmt.Errorf("encode %s: %w", f.m.Type, err))
+				return
+			}
+			closeAfter = closeAfter || f.closeAfter
+		}
+		_ = p.nc.SetWriteDeadline(time.Now().Add(p.lostAfter))
+		_, err := p.nc.Write(buf)
+		for _, f := range batch {
+			if f.sent != nil {
+				f.sent <- err
+			}
+		}
+		if err != nil {
+			p.close(fmt.Errorf("write: %w", err))
+			return
+		}
+		if closeAfter {
+			p.close(nil)
+			return
+		}
+	}
+}
+
+// read returns the next frame, failing with ErrLost when none arrives
+// within the liveness window. Only the reader goroutine calls it.
+func (p *peer) read() (Message, error) {
+	_ = p.nc.SetReadDeadline(time.Now().Add(p.lostAfter))
+	m, err := ReadMessage(p.rd)
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = ErrLost
+		}
+		select {
+		case <-p.done: // we hung up ourselves; keep our reason
+			if c := p.cause(); c != nil {
+				err = c
+			}
+		default:
+		}
+		return Message{}, err
+	}
+	return m, nil
+}
+
+// close ends the connection once; err (nil for an orderly end) is kept as
+// the cause.
+func (p *peer) close(err error) {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.err = err
+		p.mu.Unlock()
+		close(p.done)
+		p.nc.Close()
+	})
+}
+
+func (p *peer) cause() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		return net.ErrClosed
+	}
+	return p.err
+}

@@ -1,0 +1,216 @@
+package kubernetes
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// MaxSocketPath is the longest socket path the kernel accepts: sun_path is
+// 108 bytes on Linux, one of them the terminating NUL.
+const MaxSocketPath = 107
+
+// ErrCoordinatorRunning is returned by Listen when another coordinator is
+// already serving the socket.
+var ErrCoordinatorRunning = errors.New("another coordinator is serving this socket")
+
+func checkSocketPath(path string) error {
+	if path == "" {
+		return errors.New("no socket path given (--socket)")
+	}
+	if len(path) > MaxSocketPath {
+		return fmt.Errorf("socket path %q is %d bytes long; the kernel allows at most %d (sun_path is 108 bytes): mount the shared volume at a shorter path",
+			path, len(path), MaxSocketPath)
+	}
+	return nil
+}
+
+// listenSocket creates the coordinator's socket at path, mode 0600.
+//
+// A socket file left by an earlier coordinator (a restarted container keeps
+// its emptyDir) is replaced; a live one, found by dialling it or by its lock
+// file, is refused. A non-socket file at path is never touched.
+//
+// The socket is bound inside a fresh 0700 directory next to path, chmod-ed
+// to 0600 and renamed into place, so there is no moment at which it is
+// reachable with wider permissions and no process-wide umask change.
+func listenSocket(path string) (*net.UnixListener, *os.File, error) {
+	if err := checkSocketPath(path); err != nil {
+		return nil, nil, err
+	}
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) (*net.UnixListener, *os.File, error) {
+		lock.Close()
+		return nil, nil, err
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return fail(fmt.Errorf("%s exists and is not a socket; refusing to replace it", path))
+		}
+		c, err := net.DialTimeout("unix", path, time.Second)
+		if err == nil {
+			c.Close()
+			return fail(fmt.Errorf("%s: %w", path, ErrCoordinatorRunning))
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return fail(fmt.Errorf("probing existing socket %s: %w", path, err))
+		}
+		// Stale: replaced by the rename below.
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(path), ".graceful")
+	if err != nil {
+		return fail(fmt.Errorf("creating socket: %w", err))
+	}
+	defer os.RemoveAll(dir)
+	tmp := filepath.Join(dir, "s")
+	if len(tmp) > MaxSocketPath {
+		return fail(fmt.Errorf("socket path %q leaves no room for the temporary name %q (%d bytes; limit %d): use a shorter path",
+			path, tmp, len(tmp), MaxSocketPath))
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	if err != nil {
+		return fail(fmt.Errorf("creating socket: %w", err))
+	}
+	l.SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		l.Close()
+		return fail(fmt.Errorf("creating socket: %w", err))
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		l.Close()
+		return fail(fmt.Errorf("creating socket: %w", err))
+	}
+	return l, lock, nil
+}
+
+// lockFile takes an exclusive flock on name for the coordinator's lifetime;
+// it closes the race between two coordinators starting at once.
+func lockFile(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("socket lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s is locked: %w", name, ErrCoordinatorRunning)
+		}
+		return nil, fmt.Errorf("socket lock: %w", err)
+	}
+	return f, nil
+}
+
+// peerCred returns the credentials the kernel recorded for the other end of
+// c when it connected (SO_PEERCRED); they cannot be forged by the peer.
+func peerCred(c *net.UnixConn) (*unix.Ucred, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := rc.Control(func(fd uintptr) {
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return nil, err
+	}
+	return cred, cerr
+}
+
+// uidAllowed reports whether uid may talk to us: our own uid, or one of
+// extra. A negative entry in extra allows any uid.
+func uidAllowed(uid uint32, extra []int) bool {
+	if int(uid) == os.Getuid() {
+		return true
+	}
+	for _, u := range extra {
+		if u < 0 || uint32(u) == uid {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenEqual compares in constant time, independent of the lengths too.
+func tokenEqual(got, want string) bool {
+	g := sha256.Sum256([]byte(got))
+	w := sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1 && want != ""
+}
+
+// EnsureToken returns the token stored in file, creating the file (mode
+// 0600, written atomically) with a fresh random token if it does not exist.
+func EnsureToken(file string) (string, error) {
+	if tok, err := ReadToken(file); err == nil {
+		return tok, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(b[:])
+	f, err := os.CreateTemp(filepath.Dir(file), ".token")
+	if err != nil {
+		return "", fmt.Errorf("writing token: %w", err)
+	}
+	defer os.Remove(f.Name())
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.WriteString(tok + "\n")
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// Link, not rename: if another process created the file
+		// meanwhile, keep theirs.
+		err = os.Link(f.Name(), file)
+		if errors.Is(err, os.ErrExist) {
+			return ReadToken(file)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("writing token: %w", err)
+	}
+	return tok, nil
+}
+
+// ReadToken reads a token file (surrounding white space is ignored). The
+// file must not be readable by group or others.
+func ReadToken(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("token file %s has mode %v; it must be 0600 or stricter", file, fi.Mode().Perm())
+	}
+	b := make([]byte, maxToken+1)
+	n, _ := f.Read(b)
+	tok := strings.TrimSpace(string(b[:n]))
+	if tok == "" || n > maxToken {
+		return "", fmt.Errorf("token file %s is empty or longer than %d bytes", file, maxToken)
+	}
+	return tok, nil
+}
