@@ -374,9 +374,7 @@ func TestOutOfOrderMessageClosesConnection(t *testing.T) {
 	if !strings.Contains(a.Reason(), "unexpected start") {
 		t.Errorf("reason %q", a.Reason())
 	}
-	if st := c.Statuses()[0]; st.State != StateLost {
-		t.Errorf("state %s, want lost", st.State)
-	}
+	waitState(t, c, "a", StateLost)
 }
 
 func TestCoordinatorGoneEndsSession(t *testing.T) {
