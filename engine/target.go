@@ -98,6 +98,15 @@ type Event struct {
 	// NextSignal describes what the next delivery of the last signal
 	// received would do ("exit"), for "Ctrl-C again to exit now".
 	NextSignal string
+	// LastSignal is the last signal received ("SIGINT"), the one
+	// NextSignal is about.
+	LastSignal string
+	// Elapsed is the time since Run started.
+	Elapsed time.Duration
+	// Outcome is set once the outcome is decided; Status is set on the
+	// event entering the final state, with the exit status of the run.
+	Outcome Outcome
+	Status  int
 }
 
 // Sink receives events. Emit is called from the engine's loop goroutine, in

@@ -1,0 +1,332 @@
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/sim"
+)
+
+// ev is the part of an engine.Event a test compares.
+type ev struct {
+	At                    time.Duration // since Run started
+	From, To              string
+	Cause, Action, Target string
+	Result                string
+}
+
+func trim(e engine.Event) ev {
+	return ev{e.Elapsed, e.From, e.To, e.Cause, e.Action, e.Target, e.Result}
+}
+
+type recorder struct{ evs []ev }
+
+func (r *recorder) Emit(e engine.Event) { r.evs = append(r.evs, trim(e)) }
+
+const s = time.Second
+
+// processProfile is the Buildkite-like default: SIGINT/SIGTERM drain,
+// cancel, exit; SIGQUIT cancels; SIGTERM to the group at once, SIGKILL to
+// the tree at 9s, deadline 10s.
+func processProfile() *engine.Profile {
+	dce := []engine.Action{engine.ActionDrain, engine.ActionCancel, engine.ActionExit}
+	return &engine.Profile{
+		Name: "process", Runner: engine.RunnerProcess,
+		Triggers: map[string][]engine.Action{
+			"SIGINT": dce, "SIGTERM": dce,
+			"SIGQUIT": {engine.ActionCancel},
+			"SIGHUP":  {engine.ActionIgnore},
+		},
+		Steps: []engine.Step{
+			{Name: "interrupt", At: 0, Kind: engine.StepSignal, Signal: "SIGTERM", Scope: engine.ScopeGroup},
+			{Name: "terminate", At: 9 * s, Kind: engine.StepSignal, Signal: "SIGKILL", Scope: engine.ScopeTree},
+		},
+		Deadline: 10 * s,
+	}
+}
+
+func withFinalize(p *engine.Profile) *engine.Profile {
+	p.Finalize = &engine.Finalize{Command: []string{"./upload-logs.sh"}}
+	return p
+}
+
+// hookProfile runs a preStop-like command at t0 before signalling; the
+// first SIGTERM cancels and the second exits.
+func hookProfile() *engine.Profile {
+	p := processProfile()
+	p.Triggers = map[string][]engine.Action{
+		"SIGTERM": {engine.ActionCancel, engine.ActionExit},
+		"SIGQUIT": {engine.ActionCancel},
+	}
+	p.Steps = append([]engine.Step{{Name: "prestop", At: 0, Kind: engine.StepCommand, Command: []string{"./drain.sh"}}}, p.Steps...)
+	p.Steps[1].At = 5 * s
+	return p
+}
+
+type situation struct {
+	name    string
+	profile *engine.Profile
+	job     string
+	inputs  []string // sim.ParseInput
+	early   string   // Cancel cause given before Run
+	want    []ev
+	outcome engine.Outcome
+	status  int
+	// tie: the case depends on two things due at the same instant, which
+	// only virtual time orders deterministically.
+	tie bool
+}
+
+func situations() []situation {
+	start := ev{0, "", "running", "start", "", "", ""}
+	return []situation{{
+		name:    "drain then job exits",
+		profile: processProfile(), job: "exits-at=5s",
+		inputs: []string{"1s:SIGTERM"},
+		want: []ev{
+			start,
+			{1 * s, "running", "draining", "signal SIGTERM #1", "", "", ""},
+			{5 * s, "draining", "done", "job exited with status 0", "", "", ""},
+		},
+		outcome: engine.OutcomeExited, status: 0,
+	}, {
+		name:    "drain then second signal cancels",
+		profile: processProfile(), job: "exits-on-term",
+		inputs: []string{"1s:SIGINT", "2s:SIGINT"},
+		want: []ev{
+			start,
+			{1 * s, "running", "draining", "signal SIGINT #1", "", "", ""},
+			{2 * s, "draining", "cancelling", "signal SIGINT #2", "", "", ""},
+			{2 * s, "cancelling", "step:interrupt", "step interrupt", "signal SIGTERM", "group", "ok"},
+			{2 * s, "step:interrupt", "done", "job killed by SIGTERM", "", "", ""},
+		},
+		outcome: engine.OutcomeCancelled, status: 143,
+	}, {
+		name:    "cancel with job exiting inside the signal grace",
+		profile: processProfile(), job: "exits-after=2s,code=3",
+		inputs: []string{"1s:SIGQUIT"},
+		want: []ev{
+			start,
+			{1 * s, "running", "cancelling", "signal SIGQUIT #1", "", "", ""},
+			{1 * s, "cancelling", "step:interrupt", "step interrupt", "signal SIGTERM", "group", "ok"},
+			{3 * s, "step:interrupt", "done", "job exited with status 3", "", "", ""},
+		},
+		outcome: engine.OutcomeCancelled, status: 3,
+	}, {
+		name:    "job ignoring SIGTERM killed at the signal grace",
+		profile: processProfile(), job: "ignores-term",
+		inputs: []string{"0s:SIGQUIT"},
+		want: []ev{
+			start,
+			{0, "running", "cancelling", "signal SIGQUIT #1", "", "", ""},
+			{0, "cancelling", "step:interrupt", "step interrupt", "signal SIGTERM", "group", "ok"},
+			{9 * s, "step:interrupt", "step:terminate", "step terminate", "signal SIGKILL", "tree", "ok"},
+			{9 * s, "step:terminate", "done", "job killed by SIGKILL", "", "", ""},
+		},
+		outcome: engine.OutcomeCancelled, status: 137,
+	}, {
+		name:    "finalisation that finishes",
+		profile: withFinalize(processProfile()), job: "exits-after=1s,exec-takes=3s",
+		inputs: []string{"0s:SIGQUIT"},
+		want: []ev{
+			start,
+			{0, "running", "cancelling", "signal SIGQUIT #1", "", "", ""},
+			{0, "cancelling", "step:interrupt", "step interrupt", "signal SIGTERM", "group", "ok"},
+			{1 * s, "step:interrupt", "finalizing", "job exited with status 0", "", "", ""},
+			{1 * s, "finalizing", "finalizing", "finalize", "exec ./upload-logs.sh", "finalize", "started"},
+			{4 * s, "finalizing", "done", "finalize finished", "exec ./upload-logs.sh", "finalize", "ok"},
+		},
+		outcome: engine.OutcomeCancelled, status: 0,
+	}, {
+		name:    "finalisation that overruns is cut at the deadline",
+		profile: withFinalize(processProfile()), job: "exits-after=2s,exec-takes=20s",
+		inputs: []string{"0s:SIGQUIT"},
+		want: []ev{
+			start,
+			{0, "running", "cancelling", "signal SIGQUIT #1", "", "", ""},
+			{0, "cancelling", "step:interrupt", "step interrupt", "signal SIGTERM", "group", "ok"},
+			{2 * s, "step:interrupt", "finalizing", "job exited with status 0", "", "", ""},
+			{2 * s, "finalizing", "finalizing", "finalize", "exec ./upload-logs.sh", "finalize", "started"},
+			{10 * s, "finalizing", "done", "deadline", "abandon", "job", "job already stopped"},
+		},
+		outcome: engine.OutcomeCancelled, status: 0,
+	}, {
+		name:    "third signal exits immediately",
+		profile: processProfile(), job: "ignores-term",
+		inputs: []string{"0s:SIGINT", "1s:SIGINT", "2s:SIGINT"},
+		want: []ev{
+			start,
+			{0, "running", "draining", "signal SIGINT #1", "", "", ""},
+			{1 * s, "draining", "cancelling", "signal SIGINT #2", "", "", ""},
+			{1 * s, "cancelling", "step:interrupt", "step interrupt", "signal SIGTERM", "group", "ok"},
+			{2 * s, "step:interrupt", "done", "signal SIGINT #3", "abandon", "job", "ok"},
+		},
+		outcome: engine.OutcomeAbandoned, status: 123,
+	}, {
+		name:    "trigger arriving while an escalation step is running",
+		profile: hookProfile(), job: "ignores-term,exec-takes=4s",
+		inputs: []string{"0s:SIGTERM", "1s:SIGQUIT", "6s:SIGTERM"},
+		want: []ev{
+			start,
+			{0, "running", "cancelling", "signal SIGTERM #1", "", "", ""},
+			{0, "cancelling", "step:prestop", "step prestop", "exec ./drain.sh", "command", "started"},
+			{1 * s, "step:prestop", "step:prestop", "signal SIGQUIT #1", "", "", "ignored (cancel): cancellation under way"},
+			{4 * s, "step:prestop", "step:prestop", "step prestop finished", "exec ./drain.sh", "command", "ok"},
+			{5 * s, "step:prestop", "step:interrupt", "step interrupt", "signal SIGTERM", "group", "ok"},
+			{6 * s, "step:interrupt", "done", "signal SIGTERM #2", "abandon", "job", "ok"},
+		},
+		outcome: engine.OutcomeAbandoned, status: 123,
+	}, {
+		name:    "trigger exits while a command step is running",
+		profile: hookProfile(), job: "ignores-term,exec-takes=30s",
+		inputs: []string{"0s:SIGTERM", "2s:SIGTERM"},
+		want: []ev{
+			start,
+			{0, "running", "cancelling", "signal SIGTERM #1", "", "", ""},
+			{0, "cancelling", "step:prestop", "step prestop", "exec ./drain.sh", "command", "started"},
+			{2 * s, "step:prestop", "done", "signal SIGTERM #2", "abandon", "job", "ok"},
+		},
+		outcome: engine.OutcomeAbandoned, status: 123,
+	}, {
+		name:    "job exits at the same instant a step is due",
+		profile: processProfile(), job: "exits-after=9s",
+		inputs: []string{"0s:SIGQUIT"},
+		want: []ev{
+			start,
+			{0, "running", "cancelling", "signal SIGQUIT #1", "", "", ""},
+			{0, "cancelling", "step:interrupt", "step interrupt", "signal SIGTERM", "group", "ok"},
+			{9 * s, "step:interrupt", "done", "job exited with status 0", "", "", ""},
+		},
+		outcome: engine.OutcomeCancelled, status: 0,
+		tie: true,
+	}, {
+		name:    "cancel before the job has started",
+		profile: processProfile(), job: "exits-on-term",
+		early: "api",
+		want: []ev{
+			start,
+			{0, "running", "cancelling", "api", "", "", ""},
+			{0, "cancelling", "step:interrupt", "step interrupt", "signal SIGTERM", "group", "ok"},
+			{0, "step:interrupt", "done", "job killed by SIGTERM", "", "", ""},
+		},
+		outcome: engine.OutcomeCancelled, status: 143,
+	}, {
+		name:    "signals after the outcome is decided are ignored",
+		profile: withFinalize(processProfile()), job: "exits-at=1s,exec-takes=5s",
+		inputs: []string{"2s:SIGINT", "3s:SIGQUIT", "4s:SIGHUP"},
+		want: []ev{
+			start,
+			{1 * s, "running", "finalizing", "job exited with status 0", "", "", ""},
+			{1 * s, "finalizing", "finalizing", "finalize", "exec ./upload-logs.sh", "finalize", "started"},
+			{2 * s, "finalizing", "finalizing", "signal SIGINT #1", "", "", "ignored (drain): outcome already decided"},
+			{3 * s, "finalizing", "finalizing", "signal SIGQUIT #1", "", "", "ignored (cancel): outcome already decided"},
+			{4 * s, "finalizing", "finalizing", "signal SIGHUP #1", "", "", "ignored (ignore): outcome already decided"},
+			{6 * s, "finalizing", "done", "finalize finished", "exec ./upload-logs.sh", "finalize", "ok"},
+		},
+		outcome: engine.OutcomeExited, status: 0,
+	}}
+}
+
+func parseInputs(t *testing.T, specs []string) []sim.Input {
+	t.Helper()
+	var out []sim.Input
+	for _, spec := range specs {
+		in, err := sim.ParseInput(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+// TestVirtualTime runs every situation on the discrete-event driver.
+func TestVirtualTime(t *testing.T) {
+	for _, tc := range situations() {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := sim.ParseBehaviour(tc.job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vc := engine.NewVirtualClock(sim.Start())
+			job := sim.NewJob(b, vc)
+			rec := &recorder{}
+			e, err := engine.New(engine.Config{Profile: tc.profile, Target: job, Clock: vc, Sinks: []engine.Sink{rec}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.early != "" {
+				e.Cancel(tc.early)
+			}
+			for _, in := range parseInputs(t, tc.inputs) {
+				vc.AfterFunc(in.At, func() { e.Deliver(in.Signal) })
+			}
+			res := e.Run(context.Background())
+			if diff := cmp.Diff(tc.want, rec.evs); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			if res.Outcome != tc.outcome || res.Status != tc.status {
+				t.Errorf("result = %s, status %d; want %s, status %d", res.Outcome, res.Status, tc.outcome, tc.status)
+			}
+		})
+	}
+}
+
+// TestRealLoop runs the same situations through the real-time driver inside
+// a synctest bubble, where time is fake but the goroutines, timers and
+// channels are the production ones. It must agree with virtual time.
+func TestRealLoop(t *testing.T) {
+	for _, tc := range situations() {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b, err := sim.ParseBehaviour(tc.job)
+				if err != nil {
+					t.Fatal(err)
+				}
+				clock := engine.RealClock{}
+				job := sim.NewJob(b, clock)
+				rec := &recorder{}
+				e, err := engine.New(engine.Config{Profile: tc.profile, Target: job, Sinks: []engine.Sink{rec}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.early != "" {
+					e.Cancel(tc.early)
+				}
+				for _, in := range parseInputs(t, tc.inputs) {
+					time.AfterFunc(in.At, func() { e.Deliver(in.Signal) })
+				}
+				res := e.Run(context.Background())
+				if tc.tie {
+					// Either may win the race; exactly one outcome and
+					// no action after it.
+					last := rec.evs[len(rec.evs)-1]
+					if last.To != "done" || strings.Count(strings.Join(states(rec.evs), " "), "done") != 1 {
+						t.Errorf("events: %v", rec.evs)
+					}
+					return
+				}
+				if diff := cmp.Diff(tc.want, rec.evs); diff != "" {
+					t.Errorf("events (-want +got):\n%s", diff)
+				}
+				if res.Outcome != tc.outcome || res.Status != tc.status {
+					t.Errorf("result = %s, status %d; want %s, status %d", res.Outcome, res.Status, tc.outcome, tc.status)
+				}
+			})
+		})
+	}
+}
+
+func states(evs []ev) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.To)
+	}
+	return out
+}
