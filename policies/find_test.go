@@ -108,7 +108,7 @@ func TestFindRendersDiagnostics(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error for an unknown signal")
 	}
-	for _, want := range []string{"Unknown signal", "bad.hcl line 2", `Did you mean "SIGTERM"?`} {
+	for _, want := range []string{"Unknown signal", "bad.hcl:2:6", `Did you mean "SIGTERM"?`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%s", want, err)
 		}

@@ -20,9 +20,10 @@ import (
 type Options struct {
 	// LookupEnv is what env() reads; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
-	// Budget, when positive, is an outside limit every checked profile's
+	// CheckBudget makes Budget an outside limit every checked profile's
 	// deadline must fit in (validate --budget or --pod).
-	Budget time.Duration
+	CheckBudget bool
+	Budget      time.Duration
 	// BudgetSource says where Budget came from, for messages, e.g.
 	// "--budget 30s" or "pod.yaml terminationGracePeriodSeconds".
 	BudgetSource string
@@ -185,6 +186,9 @@ func LoadSources(srcs []Source, opts Options) (*Policy, hcl.Diagnostics) {
 	}
 	r := newResolver(user, b.profiles)
 	for _, p := range subjects {
+		// A checked profile is usable only if it validates; a broken one
+		// must not fall back to a built-in of the same name.
+		delete(pol.valid, p.Name)
 		res := r.resolve(p)
 		if res == nil {
 			continue
@@ -198,17 +202,10 @@ func LoadSources(srcs []Source, opts Options) (*Policy, hcl.Diagnostics) {
 		diags = append(diags, vd...)
 		if !vd.HasErrors() {
 			pol.valid[p.Name] = res.engineProfile()
-			if !p.Builtin {
-				pol.userNames = append(pol.userNames, p.Name)
-			}
-		}
-	}
-	diags = append(diags, r.diags...)
-	if len(srcs) == 0 {
-		for _, p := range b.profiles {
 			pol.userNames = append(pol.userNames, p.Name)
 		}
 	}
+	diags = append(diags, r.diags...)
 	sortDiags(diags)
 	return pol, dedupe(diags)
 }
@@ -303,11 +300,22 @@ func (p *Policy) Profiles() []*engine.Profile {
 	return out
 }
 
-// RenderDiagnostics writes diags as hcl's text writer does: file:line:col
-// with a source snippet. width 0 means no wrapping.
+// RenderDiagnostics renders diags with hcl's text writer (summary, source
+// snippet, detail), with the writer's "on FILE line N" made the more useful
+// "on FILE:LINE:COLUMN". width 0 means no wrapping.
 func (p *Policy) RenderDiagnostics(diags hcl.Diagnostics, width uint, color bool) string {
-	var buf bytes.Buffer
+	var out, buf bytes.Buffer
 	wr := hcl.NewDiagnosticTextWriter(&buf, p.hclFiles, width, color)
-	_ = wr.WriteDiagnostics(diags) // a bytes.Buffer does not fail
-	return buf.String()
+	for _, d := range diags {
+		buf.Reset()
+		_ = wr.WriteDiagnostic(d) // a bytes.Buffer does not fail
+		text := buf.String()
+		if s := d.Subject; s != nil {
+			text = strings.Replace(text,
+				fmt.Sprintf("  on %s line %d", s.Filename, s.Start.Line),
+				fmt.Sprintf("  on %s:%d:%d", s.Filename, s.Start.Line, s.Start.Column), 1)
+		}
+		out.WriteString(text)
+	}
+	return out.String()
 }

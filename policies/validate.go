@@ -3,6 +3,7 @@ package policies
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -45,7 +46,7 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Step out of order",
-					Detail:   fmt.Sprintf("Step %q at %s is listed after step %q at %s. List steps in the order they happen.", s.Name, s.at(), prev.Name, prev.at()),
+					Detail:   fmt.Sprintf("Step %q at %s is listed after step %q at %s. List steps in the order they happen.", s.Name, fmtDur(s.at()), prev.Name, fmtDur(prev.at())),
 					Subject:  s.atRange().Ptr(),
 				})
 			}
@@ -70,7 +71,7 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Step after the deadline",
-				Detail:   fmt.Sprintf("Step %q runs at %s, but the deadline is %s: by then graceful has given up. Move the step before the deadline or raise the deadline.", s.Name, s.at(), deadline),
+				Detail:   fmt.Sprintf("Step %q runs at %s, but the deadline is %s: by then graceful has given up. Move the step before the deadline or raise the deadline.", s.Name, fmtDur(s.at()), fmtDur(deadline)),
 				Subject:  r.blame(s.atRange(), s.owner, r.deadline.Range, r.deadlineOwner).Ptr(),
 			})
 		}
@@ -118,7 +119,7 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "No time left for finalisation",
-				Detail:   fmt.Sprintf("The job may only be stopped by step %q at %s, leaving %s before the deadline %s, but finalisation reserves %s. Escalate earlier, raise the deadline, or lower finalize.reserve.", escalation.Name, escalation.at(), left, deadline, f.reserve()),
+				Detail:   fmt.Sprintf("The job may only be stopped by step %q at %s, leaving %s before the deadline %s, but finalisation reserves %s. Escalate earlier, raise the deadline, or lower finalize.reserve.", escalation.Name, fmtDur(escalation.at()), fmtDur(left), fmtDur(deadline), fmtDur(f.reserve())),
 				Subject:  rng.Ptr(),
 			})
 		}
@@ -128,11 +129,11 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Deadline over budget",
-			Detail:   fmt.Sprintf("The deadline %s is longer than the profile's budget %s; the surrounding system kills everything at the budget. Lower the deadline to %s or less.", deadline, r.budget.Value, r.budget.Value),
+			Detail:   fmt.Sprintf("The deadline %s is longer than the profile's budget %s; the surrounding system kills everything at the budget. Lower the deadline to %s or less.", fmtDur(deadline), fmtDur(r.budget.Value), fmtDur(r.budget.Value)),
 			Subject:  r.blame(r.deadline.Range, r.deadlineOwner, r.budget.Range, r.budgetOwner).Ptr(),
 		})
 	}
-	if opts.Budget > 0 && deadline > opts.Budget {
+	if opts.CheckBudget && deadline > opts.Budget {
 		src := opts.BudgetSource
 		if src == "" {
 			src = "the given budget"
@@ -140,11 +141,24 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Deadline over budget",
-			Detail:   fmt.Sprintf("The deadline %s of profile %q is longer than %s (%s). Lower the deadline to %s or less.", deadline, p.Name, src, opts.Budget, opts.Budget),
+			Detail:   fmt.Sprintf("The deadline %s of profile %q is longer than %s. Lower the deadline to %s or less.", fmtDur(deadline), p.Name, src, fmtDur(opts.Budget)),
 			Subject:  r.deadline.Range.Ptr(),
 		})
 	}
 	return diags
+}
+
+// fmtDur formats a duration for messages: time.Duration's String without
+// its trailing zero units ("1m", not "1m0s").
+func fmtDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // sortedSteps returns the enabled steps in timeline order (stable).

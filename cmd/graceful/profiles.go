@@ -1,20 +1,110 @@
 package main
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/policies"
 )
 
-// newProfilesCmd is a placeholder until its issue lands; it is replaced whole.
+// newProfilesCmd builds `graceful profiles [--policy FILE|DIR]`.
 func newProfilesCmd(v *viper.Viper) *cobra.Command {
-	_ = v
-	return &cobra.Command{
-		Use:    "profiles",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return withStatus(exitInternal, errors.New("profiles: not implemented yet"))
+	cmd := &cobra.Command{
+		Use:   "profiles",
+		Short: "List the built-in profiles and those of a policy file",
+		Long: `Profiles lists the built-in profiles and, with --policy, the profiles of a
+policy file or directory: name, runner, deadline, budget, where it comes
+from and its description. --show NAME prints the HCL source of a built-in.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runProfiles(cmd, v)
 		},
 	}
+	cmd.Flags().String("policy", "", "policy file or directory whose profiles to list too")
+	cmd.Flags().String("show", "", "print the source of the named built-in profile")
+	cmd.Flags().Bool("json", false, "print the decoded profiles as JSON")
+	return cmd
+}
+
+func runProfiles(cmd *cobra.Command, v *viper.Viper) error {
+	out := cmd.OutOrStdout()
+	if name := v.GetString("show"); name != "" {
+		src, ok := policies.BuiltinSource(name)
+		if !ok {
+			var have []string
+			for _, p := range policies.Builtin() {
+				have = append(have, p.Name)
+			}
+			return withStatus(exitUsage, fmt.Errorf("no built-in profile named %s (have: %s)", name, strings.Join(have, ", ")))
+		}
+		_, err := out.Write(src)
+		return err
+	}
+
+	type row struct {
+		source string
+		p      *engine.Profile
+	}
+	var rows []row
+	for _, p := range policies.Builtin() {
+		rows = append(rows, row{"built-in", p})
+	}
+	if path := v.GetString("policy"); path != "" {
+		files, err := policies.ExpandPaths([]string{path})
+		if err != nil {
+			return withStatus(exitUsage, err)
+		}
+		pol, diags := policies.Load(files, policies.Options{})
+		if diags.HasErrors() {
+			fmt.Fprint(cmd.ErrOrStderr(), pol.RenderDiagnostics(diags, 0, false))
+			return silentStatus(exitFindings)
+		}
+		for _, p := range pol.Profiles() {
+			rows = append(rows, row{path, p})
+		}
+	}
+
+	if v.GetBool("json") {
+		type jsonProfile struct {
+			Source  string          `json:"source"`
+			Profile *engine.Profile `json:"profile"`
+		}
+		var js []jsonProfile
+		for _, r := range rows {
+			js = append(js, jsonProfile{r.source, r.p})
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(js)
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tRUNNER\tDEADLINE\tBUDGET\tSOURCE\tDESCRIPTION")
+	for _, r := range rows {
+		budget := "-"
+		if r.p.Budget > 0 {
+			budget = shortDuration(r.p.Budget)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.p.Name, r.p.Runner, shortDuration(r.p.Deadline), budget, r.source, r.p.Description)
+	}
+	return tw.Flush()
+}
+
+// shortDuration prints a duration without trailing zero units ("1m", not
+// "1m0s").
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

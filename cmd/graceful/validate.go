@@ -1,20 +1,239 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/graceful-sh/graceful/policies"
 )
 
-// newValidateCmd is a placeholder until its issue lands; it is replaced whole.
+// newValidateCmd builds `graceful validate [FILES|DIRS...]`.
 func newValidateCmd(v *viper.Viper) *cobra.Command {
-	_ = v
-	return &cobra.Command{
-		Use:    "validate",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return withStatus(exitInternal, errors.New("validate: not implemented yet"))
+	cmd := &cobra.Command{
+		Use:   "validate [FILES|DIRS...]",
+		Short: "Check policy files and report problems with their source",
+		Long: `Validate loads the given policy files and directories (*.hcl, *.hcl.json)
+together with the built-in profiles and checks every profile: names of
+signals and actions, durations, the order of steps, escalation, time for
+finalisation, the deadline against the budget, extends chains.
+
+With no arguments it checks the built-in profiles, which is useful with
+--budget or --pod. Exit status: 0 when there are no errors (warnings are
+reported but allowed), 1 when there are, 2 on a usage error.`,
+		Example: `  graceful validate examples/policies
+  graceful validate --pod deploy.yaml my-policy.hcl
+  graceful validate -json policy.hcl.json`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runValidate(cmd, v, cmd.Flags().Args())
 		},
 	}
+	fs := cmd.Flags()
+	fs.Bool("json", false, "print diagnostics as JSON (also -json)")
+	fs.String("budget", "", "fail profiles whose deadline exceeds this duration, e.g. 60s")
+	fs.String("pod", "", "fail profiles whose deadline exceeds the terminationGracePeriodSeconds of this Kubernetes manifest")
+	goStyleFlags(cmd, v)
+	return cmd
+}
+
+// goStyleFlags lets a command accept Go-style single-dash long flags
+// (-json, -check) besides --json, as gofmt and terraform users type them.
+// pflag would read -json as -j -s -o -n, so the command parses its own
+// flags after rewriting single-dash long names it knows.
+func goStyleFlags(cmd *cobra.Command, v *viper.Viper) {
+	cmd.DisableFlagParsing = true
+	cmd.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		// ParseFlags does nothing while DisableFlagParsing is set; lift it
+		// for the call so cobra still merges the persistent flags.
+		cmd.DisableFlagParsing = false
+		err := cmd.ParseFlags(normalizeFlags(cmd.Flags(), args))
+		cmd.DisableFlagParsing = true
+		if err != nil {
+			return withStatus(exitUsage, fmt.Errorf("%w\nRun 'graceful %s --help' for usage", err, cmd.Name()))
+		}
+		if help, _ := cmd.Flags().GetBool("help"); help {
+			_ = cmd.Help()
+			return silentStatus(exitOK)
+		}
+		return loadConfig(v, cmd)
+	}
+}
+
+// normalizeFlags rewrites -name and -name=value to --name... for every long
+// flag name the set knows, up to a "--" terminator.
+func normalizeFlags(fs *pflag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
+			name, _, _ := strings.Cut(a[1:], "=")
+			if len(name) > 1 && fs.Lookup(name) != nil {
+				a = "-" + a
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// budgetOptions reads --budget and --pod.
+func budgetOptions(v *viper.Viper) (policies.Options, error) {
+	var opts policies.Options
+	budget, pod := v.GetString("budget"), v.GetString("pod")
+	switch {
+	case budget != "" && pod != "":
+		return opts, errors.New("give --budget or --pod, not both")
+	case budget != "":
+		d, err := time.ParseDuration(budget)
+		if err != nil || d < 0 {
+			return opts, fmt.Errorf("--budget %q: want a non-negative Go duration such as 60s", budget)
+		}
+		opts.CheckBudget, opts.Budget, opts.BudgetSource = true, d, "--budget "+d.String()
+	case pod != "":
+		d, err := policies.PodBudget(pod)
+		if err != nil {
+			return opts, fmt.Errorf("--pod: %w", err)
+		}
+		opts.CheckBudget, opts.Budget, opts.BudgetSource = true, d, fmt.Sprintf("terminationGracePeriodSeconds %s of %s", d, pod)
+	}
+	return opts, nil
+}
+
+func runValidate(cmd *cobra.Command, v *viper.Viper, args []string) error {
+	opts, err := budgetOptions(v)
+	if err != nil {
+		return withStatus(exitUsage, err)
+	}
+	files, err := policies.ExpandPaths(args)
+	if err != nil {
+		return withStatus(exitUsage, err)
+	}
+	pol, diags := policies.Load(files, opts)
+
+	out := cmd.OutOrStdout()
+	if v.GetBool("json") {
+		if err := writeDiagnosticsJSON(out, pol, files, diags); err != nil {
+			return withStatus(exitInternal, err)
+		}
+	} else {
+		fmt.Fprint(out, pol.RenderDiagnostics(diags, 0, false))
+		fmt.Fprintln(out, validateSummary(pol, files, diags))
+	}
+	if diags.HasErrors() {
+		return silentStatus(exitFindings)
+	}
+	return nil
+}
+
+func validateSummary(pol *policies.Policy, files []string, diags hcl.Diagnostics) string {
+	var nerr, nwarn int
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			nerr++
+		} else {
+			nwarn++
+		}
+	}
+	what := fmt.Sprintf("%s in %s", plural(len(pol.Profiles()), "valid profile"), plural(len(files), "file"))
+	if len(files) == 0 {
+		what = plural(len(pol.Profiles()), "valid built-in profile")
+	}
+	if nerr == 0 && nwarn == 0 {
+		return "ok: " + what
+	}
+	return fmt.Sprintf("%s, %s; %s", plural(nerr, "error"), plural(nwarn, "warning"), what)
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return "1 " + s
+	}
+	return fmt.Sprintf("%d %ss", n, s)
+}
+
+// jsonDiagnostic is one diagnostic of validate -json.
+type jsonDiagnostic struct {
+	Severity string     `json:"severity"`
+	Summary  string     `json:"summary"`
+	Detail   string     `json:"detail,omitempty"`
+	Range    *jsonRange `json:"range,omitempty"`
+	// Snippet is the source line(s) of the range.
+	Snippet string `json:"snippet,omitempty"`
+}
+
+type jsonRange struct {
+	Filename string  `json:"filename"`
+	Start    jsonPos `json:"start"`
+	End      jsonPos `json:"end"`
+}
+
+type jsonPos struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	Byte   int `json:"byte"`
+}
+
+// jsonReport is the whole output of validate -json.
+type jsonReport struct {
+	Valid        bool             `json:"valid"`
+	ErrorCount   int              `json:"error_count"`
+	WarningCount int              `json:"warning_count"`
+	Files        []string         `json:"files"`
+	Profiles     []string         `json:"profiles"`
+	Diagnostics  []jsonDiagnostic `json:"diagnostics"`
+}
+
+func writeDiagnosticsJSON(w io.Writer, pol *policies.Policy, files []string, diags hcl.Diagnostics) error {
+	rep := jsonReport{Files: files, Profiles: []string{}, Diagnostics: []jsonDiagnostic{}}
+	if rep.Files == nil {
+		rep.Files = []string{}
+	}
+	for _, p := range pol.Profiles() {
+		rep.Profiles = append(rep.Profiles, p.Name)
+	}
+	hf := pol.HCLFiles()
+	for _, d := range diags {
+		jd := jsonDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+		if d.Severity == hcl.DiagError {
+			rep.ErrorCount++
+		} else {
+			jd.Severity = "warning"
+			rep.WarningCount++
+		}
+		if s := d.Subject; s != nil {
+			jd.Range = &jsonRange{
+				Filename: s.Filename,
+				Start:    jsonPos{s.Start.Line, s.Start.Column, s.Start.Byte},
+				End:      jsonPos{s.End.Line, s.End.Column, s.End.Byte},
+			}
+			if f := hf[s.Filename]; f != nil {
+				jd.Snippet = snippet(f.Bytes, s.Start.Line, s.End.Line)
+			}
+		}
+		rep.Diagnostics = append(rep.Diagnostics, jd)
+	}
+	rep.Valid = rep.ErrorCount == 0
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+// snippet returns lines first..last (1-based) of src.
+func snippet(src []byte, first, last int) string {
+	lines := strings.Split(string(src), "\n")
+	if first < 1 || first > len(lines) {
+		return ""
+	}
+	last = min(max(last, first), len(lines))
+	return strings.Join(lines[first-1:last], "\n")
 }

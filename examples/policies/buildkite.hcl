@@ -12,9 +12,8 @@
 locals {
   cancel_grace = seconds(env("BUILDKITE_CANCEL_GRACE_PERIOD", 10))
   signal_raw   = tonumber(env("BUILDKITE_SIGNAL_GRACE_PERIOD_SECONDS", -1))
-  signal_grace = (local.signal_raw < 0
-    ? duration_add(local.cancel_grace, seconds(local.signal_raw))
-    : seconds(local.signal_raw))
+  # Negative: relative to the cancel grace (the agent's semantics).
+  signal_grace = local.signal_raw < 0 ? duration_add(local.cancel_grace, seconds(local.signal_raw)) : seconds(local.signal_raw)
 }
 
 profile "buildkite" {
