@@ -328,7 +328,7 @@ func (c *Coordinator) finish(s *slot, st State, exit engine.Exit, reason string)
 	}
 }
 
-func (s *slot) displayName() string {
+func (s ContainerStatus) displayName() string {
 	if s.Name == "" {
 		return "(not connected)"
 	}
