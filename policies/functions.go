@@ -146,7 +146,7 @@ var toSecondsFunc = function.New(&function.Spec{
 func durationFoldFunc(f func(a, b time.Duration) time.Duration) function.Function {
 	return function.New(&function.Spec{
 		Params:   []function.Parameter{{Name: "first", Type: cty.String}},
-		VarParam: &function.Parameter{Name: "rest", Type: cty.String},
+		VarParam: &function.Parameter{Name: "more", Type: cty.String},
 		Type:     function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			acc, err := parseDurationArg(args[0], 0)

@@ -81,7 +81,7 @@ func decodeOnBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Trigger, hcl.Diagno
 		})
 		return t, diags
 	}
-	for i, it := range items {
+	for _, it := range items {
 		if !contains(valid, it.Value) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -92,7 +92,7 @@ func decodeOnBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Trigger, hcl.Diagno
 			continue
 		}
 		a := engine.Action(it.Value)
-		if i > 0 && t.Actions[i-1] == engine.ActionExit {
+		if n := len(t.Actions); n > 0 && t.Actions[n-1] == engine.ActionExit {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Unreachable action",

@@ -1,0 +1,125 @@
+package policies
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// noEnv is an empty environment, so tests do not depend on the caller's.
+func noEnv(string) (string, bool) { return "", false }
+
+var (
+	// In native syntax the expected error is a comment on the offending
+	// line: `# ERROR: Unknown signal`.
+	hclExpect = regexp.MustCompile(`#\s*ERROR:\s*(.+?)\s*$`)
+	// JSON has no comments: a "//" property says where and what.
+	jsonExpect = regexp.MustCompile(`"//":\s*"ERROR at line (\d+): ([^"]+)"`)
+)
+
+type expectation struct {
+	line    int
+	summary string
+}
+
+func expectationOf(t *testing.T, name string, src []byte) expectation {
+	t.Helper()
+	var found []expectation
+	if IsJSON(name) {
+		for _, m := range jsonExpect.FindAllSubmatch(src, -1) {
+			n, _ := strconv.Atoi(string(m[1]))
+			found = append(found, expectation{n, string(m[2])})
+		}
+	} else {
+		for i, line := range strings.Split(string(src), "\n") {
+			if m := hclExpect.FindStringSubmatch(line); m != nil {
+				found = append(found, expectation{i + 1, m[1]})
+			}
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s: want exactly one ERROR marker, found %d", name, len(found))
+	}
+	return found[0]
+}
+
+func describe(diags hcl.Diagnostics) string {
+	var b strings.Builder
+	for _, d := range diags {
+		line := 0
+		if d.Subject != nil {
+			line = d.Subject.Start.Line
+		}
+		fmt.Fprintf(&b, "\n  line %d: %s: %s", line, d.Summary, d.Detail)
+	}
+	return b.String()
+}
+
+// TestInvalidFiles checks that every file of testdata/invalid-files yields
+// exactly the one diagnostic written in it, on the marked line.
+func TestInvalidFiles(t *testing.T) {
+	files, err := filepath.Glob("testdata/invalid-files/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 40 {
+		t.Fatalf("only %d invalid files; the corpus should hold at least 40", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := expectationOf(t, f, src)
+			_, diags := Load([]string{f}, Options{LookupEnv: noEnv})
+			if len(diags) != 1 {
+				t.Fatalf("want 1 diagnostic %q at line %d, got %d:%s", want.summary, want.line, len(diags), describe(diags))
+			}
+			d := diags[0]
+			got := expectation{summary: d.Summary}
+			if d.Subject != nil {
+				got.line = d.Subject.Start.Line
+			}
+			if got != want || d.Severity != hcl.DiagError {
+				t.Errorf("want %q at line %d, got:%s", want.summary, want.line, describe(diags))
+			}
+			if d.Subject != nil && d.Subject.Filename != f {
+				t.Errorf("diagnostic points into %s, not the file", d.Subject.Filename)
+			}
+			if d.Detail == "" {
+				t.Errorf("%q has no detail saying how to fix it", d.Summary)
+			}
+		})
+	}
+}
+
+// TestValidFiles checks that every file of testdata/valid-files and every
+// example loads without any diagnostic.
+func TestValidFiles(t *testing.T) {
+	var files []string
+	for _, pat := range []string{"testdata/valid-files/*", "../examples/policies/*"} {
+		m, err := filepath.Glob(pat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			pol, diags := Load([]string{f}, Options{LookupEnv: noEnv})
+			if len(diags) > 0 {
+				t.Fatalf("unexpected diagnostics:\n%s", pol.RenderDiagnostics(diags, 0, false))
+			}
+			if len(pol.Profiles()) == 0 {
+				t.Error("no profiles")
+			}
+		})
+	}
+}

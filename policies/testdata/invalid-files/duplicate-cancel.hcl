@@ -1,0 +1,18 @@
+profile "p" {
+  on "SIGTERM" { actions = ["cancel", "exit"] }
+  cancel {
+    step "interrupt" {
+      at     = "0s"
+      signal = "SIGTERM"
+    }
+    step "kill" {
+      at     = "9s"
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = "10s"
+  }
+  cancel { # ERROR: Duplicate cancel block
+    deadline = "5s"
+  }
+}

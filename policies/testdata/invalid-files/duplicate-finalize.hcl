@@ -1,0 +1,21 @@
+profile "p" {
+  on "SIGTERM" { actions = ["cancel", "exit"] }
+  finalize {
+    command = ["./a.sh"]
+  }
+  finalize { # ERROR: Duplicate finalize block
+    command = ["./b.sh"]
+  }
+  cancel {
+    step "interrupt" {
+      at     = "0s"
+      signal = "SIGTERM"
+    }
+    step "kill" {
+      at     = "9s"
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = "10s"
+  }
+}

@@ -1,0 +1,18 @@
+profile "p" {
+  on "SIGTERM" { actions = ["cancel", "exit"] }
+  exit_codes {
+    abandoned = 300 # ERROR: Invalid exit code
+  }
+  cancel {
+    step "interrupt" {
+      at     = "0s"
+      signal = "SIGTERM"
+    }
+    step "kill" {
+      at     = "9s"
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = "10s"
+  }
+}

@@ -1,0 +1,7 @@
+profile "a" {
+  extends = "b"
+}
+
+profile "b" {
+  extends = "a" # ERROR: Extends cycle
+}

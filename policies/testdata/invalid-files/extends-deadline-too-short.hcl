@@ -1,0 +1,6 @@
+profile "quick" {
+  extends = "process"
+  cancel {
+    deadline = "5s" # ERROR: Step after the deadline
+  }
+}

@@ -1,0 +1,3 @@
+profile "mine" {
+  extends = "proces" # ERROR: Unknown profile to extend
+}

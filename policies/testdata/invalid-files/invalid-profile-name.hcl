@@ -1,0 +1,15 @@
+profile "my profile" { # ERROR: Invalid profile name
+  on "SIGTERM" { actions = ["cancel", "exit"] }
+  cancel {
+    step "interrupt" {
+      at     = "0s"
+      signal = "SIGTERM"
+    }
+    step "kill" {
+      at     = "9s"
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = "10s"
+  }
+}

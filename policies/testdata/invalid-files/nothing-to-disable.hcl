@@ -1,0 +1,8 @@
+profile "mine" {
+  extends = "process"
+  cancel {
+    step "kil" { # ERROR: Nothing to disable
+      disabled = true
+    }
+  }
+}

@@ -1,0 +1,4 @@
+locals {
+  grace = "9s"
+  deadline = duration_add(local.grcae, "1s") # ERROR: Reference to undeclared local value
+}

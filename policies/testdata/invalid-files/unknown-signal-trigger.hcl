@@ -1,0 +1,15 @@
+profile "p" {
+  on "SIGTREM" { actions = ["cancel"] } # ERROR: Unknown signal
+  cancel {
+    step "interrupt" {
+      at     = "0s"
+      signal = "SIGTERM"
+    }
+    step "kill" {
+      at     = "9s"
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = "10s"
+  }
+}

@@ -1,0 +1,17 @@
+profile "p" {
+  on "SIGTERM" { actions = ["cancel", "exit"] }
+  cancle { # ERROR: Unsupported block type
+  }
+  cancel {
+    step "interrupt" {
+      at     = "0s"
+      signal = "SIGTERM"
+    }
+    step "kill" {
+      at     = "9s"
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = "10s"
+  }
+}
