@@ -152,7 +152,7 @@ func TestDecodeProfiles(t *testing.T) {
 		{
 			name: "timeout example reads KILL_AFTER",
 			path: "../examples/policies/timeout.hcl.json", profile: "timeout",
-			env:  map[string]string{"KILL_AFTER": "1m"},
+			env: map[string]string{"KILL_AFTER": "1m"},
 			want: func() *engine.Profile {
 				p, _ := Find("", "process")
 				p.Name = "timeout"
