@@ -2,19 +2,232 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+	"golang.org/x/term"
+
+	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/process"
+	"github.com/graceful-sh/graceful/policies"
 )
 
-// newRunCmd is a placeholder until its issue lands; it is replaced whole.
+// closeTimeout bounds the final teardown of what is left of the job after
+// the engine is done (it has already been SIGKILLed by then, so this is
+// only the time the kernel takes to clean up).
+const closeTimeout = 5 * time.Second
+
+// caughtSignals are the signals graceful always handles itself, whether
+// or not the profile names them: a profile's silence means "ignore", and
+// handling (rather than SIG_IGN) keeps the job's dispositions default
+// across exec. SIGQUIT in particular must never reach the Go runtime's
+// default, which prints a goroutine dump.
+var caughtSignals = []string{"SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM"}
+
+// newRunCmd builds `graceful run`.
 func newRunCmd(v *viper.Viper) *cobra.Command {
-	_ = v
-	return &cobra.Command{
-		Use:    "run",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return withStatus(exitInternal, errors.New("run: not implemented yet"))
+	cmd := &cobra.Command{
+		Use:   "run [flags] [--] command [args...]",
+		Short: "Run a command under a cancellation profile",
+		Long: `Run a command under a cancellation profile (the built-in "process" by default).
+
+Everything after the command name, or after "--", belongs to the command.
+Signals graceful receives are counted and mapped by the profile; --timeout
+starts cancellation like coreutils timeout. See docs/exit-codes.md for the
+exit status.`,
+		Example: `  graceful run -- make test
+  graceful run --timeout 10m --profile process -- ./build.sh --fast
+  graceful run --policy ci.hcl --events events.jsonl -- ./job`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRun(cmd, v, args)
 		},
 	}
+	// The job's flags are the job's: stop parsing at the command name.
+	cmd.Flags().SetInterspersed(false)
+	fs := cmd.Flags()
+	fs.String("policy", "", "policy file or directory, loaded with the built-in profiles")
+	fs.String("profile", "", `profile to run under (default "process")`)
+	fs.Duration("timeout", 0, "start cancellation after this long (0: never)")
+	fs.String("events", "", `write every event as a JSON line to FILE ("-": stdout)`)
+	fs.Bool("reraise", false, "when the job dies of a signal, die of the same signal (instead of exiting 128+N)")
+	fs.String("cgroup", "auto", "tree tracking: auto, on (require a cgroup v2 leaf) or off (subreaper and /proc sweep)")
+	fs.Bool("foreground", false, "give the job the terminal: it can read it, and Ctrl-C goes to the job instead of through the profile")
+	fs.BoolP("verbose", "v", false, "log every event, not only signals and cancellation")
+	addCoordinatorFlags(fs)
+	return cmd
+}
+
+func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
+	prof, err := policies.Find(v.GetString("policy"), v.GetString("profile"))
+	if err != nil {
+		return withStatus(exitInternal, err)
+	}
+	if prof.Runner == engine.RunnerKubernetes {
+		return runCoordinator(cmd, v, prof)
+	}
+	mode, err := process.ParseCgroupMode(v.GetString("cgroup"))
+	if err != nil {
+		return withStatus(exitUsage, err)
+	}
+	timeout := v.GetDuration("timeout")
+	if timeout < 0 {
+		return withStatus(exitUsage, fmt.Errorf("--timeout %v: must not be negative", timeout))
+	}
+	stderr := os.Stderr
+
+	// 1. Sinks: what happened, on stderr (only signals and cancellation
+	// unless --verbose), a live status line when stderr is a terminal,
+	// and every event as JSON to --events.
+	var sinks []engine.Sink
+	closeEvents := func() {}
+	var textW io.Writer = stderr
+	var status *engine.StatusLine
+	if term.IsTerminal(int(stderr.Fd())) {
+		status = engine.NewStatusLine(stderr)
+		defer status.Close()
+		textW = status.Wrap(stderr)
+	}
+	text := engine.NewTextSink(textW)
+	if v.GetBool("verbose") {
+		sinks = append(sinks, text)
+	} else {
+		sinks = append(sinks, engine.SinkFunc(func(e engine.Event) {
+			if noteworthy(e) {
+				text.Emit(e)
+			}
+		}))
+	}
+	if status != nil {
+		sinks = append(sinks, status)
+	}
+	if name := v.GetString("events"); name != "" {
+		w, closeFn, err := openEvents(name)
+		if err != nil {
+			return withStatus(exitInternal, err)
+		}
+		closeEvents = closeFn
+		defer closeEvents()
+		sinks = append(sinks, engine.NewJSONSink(w))
+	}
+
+	// 2. Catch signals before the job exists, so none is missed or
+	// handled by default in between.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, notifySet(prof)...)
+	defer signal.Stop(sigs)
+
+	// 3. Start the job. A command that cannot start still goes through the
+	// engine (finalisation runs, the outcome is failed-to-start).
+	process.ReapOrphans()
+	job, err := process.Start(process.Options{
+		Args:       args,
+		Cgroup:     mode,
+		Foreground: v.GetBool("foreground"),
+	})
+	if job == nil {
+		return withStatus(exitInternal, err)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "graceful: %v\n", err)
+	}
+	defer func() {
+		if err := job.Close(closeTimeout); err != nil {
+			fmt.Fprintf(stderr, "graceful: cleanup: %v\n", err)
+		}
+	}()
+
+	eng, err := engine.New(engine.Config{Profile: prof, Target: job, Sinks: sinks})
+	if err != nil {
+		_ = job.Abandon()
+		return withStatus(exitInternal, err)
+	}
+
+	// 4. Feed the engine: signals by name, --timeout as a cancel.
+	go func() {
+		for s := range sigs {
+			if n, ok := s.(syscall.Signal); ok {
+				eng.Deliver(process.SignalName(n))
+			}
+		}
+	}()
+	if timeout > 0 {
+		t := time.AfterFunc(timeout, func() { eng.Cancel("timeout") })
+		defer t.Stop()
+	}
+
+	res := eng.Run(cmd.Context())
+
+	// 5. Nothing of the job survives graceful; then the exit status.
+	if err := job.Close(closeTimeout); err != nil {
+		fmt.Fprintf(stderr, "graceful: cleanup: %v\n", err)
+	}
+	if res.FinalizeErr != nil {
+		fmt.Fprintf(stderr, "graceful: finalize: %v\n", res.FinalizeErr)
+	}
+	if v.GetBool("reraise") && res.Exit.Signal != "" && res.Status == res.Exit.Status() {
+		signal.Stop(sigs)
+		closeEvents()
+		process.Reraise(syscall.Signal(res.Exit.SignalNumber))
+	}
+	if res.Status == 0 {
+		return nil
+	}
+	return silentStatus(res.Status)
+}
+
+// notifySet is the profile's trigger signals plus caughtSignals, without
+// the uncatchable ones.
+func notifySet(prof *engine.Profile) []os.Signal {
+	seen := make(map[syscall.Signal]bool)
+	var out []os.Signal
+	add := func(name string) {
+		n, err := process.SignalNumber(name)
+		if err != nil || n == syscall.SIGKILL || n == syscall.SIGSTOP || seen[n] {
+			return
+		}
+		seen[n] = true
+		out = append(out, n)
+	}
+	for name := range prof.Triggers {
+		add(name)
+	}
+	for _, name := range caughtSignals {
+		add(name)
+	}
+	return out
+}
+
+// noteworthy keeps the quiet log to what a person must see: signals
+// received, cancellation and everything after t0, actions, failures.
+func noteworthy(e engine.Event) bool {
+	return e.Cancelled || e.Action != "" || strings.HasPrefix(e.Cause, "signal") ||
+		strings.HasPrefix(e.Cause, "timeout") || (e.Result != "" && e.Result != "ok")
+}
+
+// openEvents opens the --events destination.
+func openEvents(name string) (io.Writer, func(), error) {
+	if name == "-" {
+		return os.Stdout, func() {}, nil
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--events: %w", err)
+	}
+	var once sync.Once
+	return f, func() {
+		once.Do(func() {
+			if err := f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+				fmt.Fprintf(os.Stderr, "graceful: --events: %v\n", err)
+			}
+		})
+	}, nil
 }

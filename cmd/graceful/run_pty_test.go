@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// ptyRun is `graceful run` as the session leader of a fresh terminal, as
+// when a person types it in a shell: graceful is the terminal's foreground
+// process group and Ctrl-C (a 0x03 byte written to the master) makes the
+// kernel send it SIGINT.
+type ptyRun struct {
+	t    *testing.T
+	tty  *os.File
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan struct{}
+	err  error
+}
+
+func startPtyRun(t *testing.T, args ...string) (*ptyRun, string) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "policy.hcl")
+	if err := os.WriteFile(file, []byte(testPolicy("5s", "6s", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	marker := "GRACEFUL_TEST_MARKER=" + strings.ReplaceAll(t.Name(), "/", "_") + time.Now().Format("150405.000000000")
+	cmd := gracefulCmd(append([]string{"run", "--policy", file, "--profile", "test"}, args...)...)
+	cmd.Env = append(cmd.Env, marker)
+	cmd.Dir = dir
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &ptyRun{t: t, tty: tty, done: make(chan struct{})}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := tty.Read(buf)
+			p.mu.Lock()
+			p.out.Write(buf[:n])
+			p.mu.Unlock()
+			if err != nil {
+				break
+			}
+		}
+	}()
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-p.done
+			t.Errorf("graceful did not exit; terminal:\n%s", p.output())
+		}
+		tty.Close()
+		assertNoneLeft(t, marker)
+	})
+	return p, marker
+}
+
+func (p *ptyRun) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// waitFor waits until the terminal has shown s, and returns what it showed.
+func (p *ptyRun) waitFor(s string) string {
+	p.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out := p.output()
+		if strings.Contains(out, s) {
+			return out
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("terminal never showed %q; it showed:\n%q", s, out)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (p *ptyRun) typeKeys(s string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.tty, s); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *ptyRun) exitCode() int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		p.t.Fatalf("graceful did not exit; terminal:\n%s", p.output())
+	}
+	if p.err == nil {
+		return 0
+	}
+	if ee, ok := p.err.(interface{ ExitCode() int }); ok {
+		return ee.ExitCode()
+	}
+	p.t.Fatal(p.err)
+	return -1
+}
+
+// Ctrl-C in an interactive terminal goes to graceful, not to the job (it
+// is in a background process group of its own): the 1st drains and the
+// status line says what the next one does, the 2nd cancels.
+func TestRunPtyCtrlC(t *testing.T) {
+	p, _ := startPtyRun(t, append([]string{"--"}, jobArgv("term-exit", "0")...)...)
+	p.waitFor("ready")
+	p.typeKeys("\x03")
+	p.waitFor("Ctrl-C again to cancel")
+	p.typeKeys("\x03")
+	out := p.waitFor("got SIGTERM")
+	if code := p.exitCode(); code != 0 {
+		t.Errorf("exit %d, want 0; terminal:\n%s", code, p.output())
+	}
+	if strings.Contains(out, "got SIGINT") {
+		t.Errorf("the job got SIGINT from the terminal, bypassing the profile:\n%s", out)
+	}
+}
+
+// The third Ctrl-C exits at once, and the status line said it would.
+func TestRunPtyThirdCtrlC(t *testing.T) {
+	p, _ := startPtyRun(t, append([]string{"--"}, jobArgv("ignore-term")...)...)
+	p.waitFor("ready")
+	p.typeKeys("\x03")
+	p.waitFor("Ctrl-C again to cancel")
+	p.typeKeys("\x03")
+	p.waitFor("Ctrl-C again to exit now")
+	p.typeKeys("\x03")
+	if code := p.exitCode(); code != 123 {
+		t.Errorf("exit %d, want 123 (abandoned); terminal:\n%s", code, p.output())
+	}
+}
+
+// With --foreground the job owns the terminal: it can read it, and Ctrl-C
+// goes to the job directly. The terminal is given back at the end.
+func TestRunPtyForeground(t *testing.T) {
+	p, _ := startPtyRun(t, append([]string{"--foreground", "--"}, jobArgv("read-line")...)...)
+	p.waitFor("ready")
+	p.typeKeys("hello\r")
+	p.waitFor("read: hello")
+	if code := p.exitCode(); code != 0 {
+		t.Errorf("exit %d, want 0; terminal:\n%s", code, p.output())
+	}
+}

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/graceful-sh/graceful/engine/process"
+)
+
+// testPolicy is the process profile with short times, so tests are quick:
+// SIGTERM to the group at t0, SIGKILL to the tree at grace, deadline.
+func testPolicy(grace, deadline string, finalize string) string {
+	fin := ""
+	if finalize != "" {
+		fin = fmt.Sprintf("\n  finalize {\n    command = [\"/bin/sh\", \"-c\", %q]\n    reserve = \"100ms\"\n  }\n", finalize)
+	}
+	return fmt.Sprintf(`profile "test" {
+  runner = "process"
+  on "SIGINT"  { actions = ["drain", "cancel", "exit"] }
+  on "SIGTERM" { actions = ["drain", "cancel", "exit"] }
+  on "SIGQUIT" { actions = ["cancel"] }
+  on "SIGHUP"  { actions = ["ignore"] }
+  cancel {
+    step "interrupt" {
+      at     = "0s"
+      signal = "SIGTERM"
+      target = "group"
+    }
+    step "kill" {
+      at     = %q
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = %q
+  }%s
+}
+`, grace, deadline, fin)
+}
+
+// harness is one `graceful run` (the test binary as graceful) with its
+// job; its output is collected, and at the end no process of the job may
+// be left.
+type harness struct {
+	t      *testing.T
+	cmd    *gracefulProc
+	marker string
+	dir    string
+}
+
+type gracefulProc struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	lines  []string // stdout
+	eof    bool
+	stderr strings.Builder
+	done   chan struct{}
+	state  *os.ProcessState
+	start  time.Time
+	end    time.Time
+	pid    int
+}
+
+// startRun starts `graceful run` with policy (HCL text, written to a temp
+// file, profile "test"; empty for the built-ins) and args (flags, "--",
+// job argv).
+func startRun(t *testing.T, policy string, args ...string) *harness {
+	t.Helper()
+	h := &harness{t: t, dir: t.TempDir()}
+	h.marker = fmt.Sprintf("GRACEFUL_TEST_MARKER=%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
+	full := []string{"run"}
+	if policy != "" {
+		file := filepath.Join(h.dir, "policy.hcl")
+		if err := os.WriteFile(file, []byte(policy), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		full = append(full, "--policy", file, "--profile", "test")
+	}
+	full = append(full, args...)
+	cmd := gracefulCmd(full...)
+	cmd.Env = append(cmd.Env, h.marker)
+	cmd.Dir = h.dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &gracefulProc{done: make(chan struct{})}
+	p.cond = sync.NewCond(&p.mu)
+	cmd.Stderr = &lockedWriter{mu: &p.mu, b: &p.stderr}
+	p.start = time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.pid = cmd.Process.Pid
+	go func() {
+		s := bufio.NewScanner(stdout)
+		s.Buffer(make([]byte, 1<<20), 1<<20)
+		for s.Scan() {
+			p.mu.Lock()
+			p.lines = append(p.lines, s.Text())
+			p.cond.Broadcast()
+			p.mu.Unlock()
+		}
+		_ = cmd.Wait()
+		p.mu.Lock()
+		p.eof = true
+		p.state = cmd.ProcessState
+		p.end = time.Now()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+		close(p.done)
+	}()
+	h.cmd = p
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			_ = syscall.Kill(p.pid, syscall.SIGKILL)
+			<-p.done
+			t.Errorf("graceful did not exit; stderr:\n%s", h.stderr())
+		}
+		assertNoneLeft(t, h.marker)
+	})
+	return h
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// waitLine waits until stdout has a line equal to want.
+func (h *harness) waitLine(want string) {
+	h.t.Helper()
+	timer := time.AfterFunc(10*time.Second, func() {
+		h.cmd.mu.Lock()
+		h.cmd.eof = true // unblock; reported below
+		h.cmd.cond.Broadcast()
+		h.cmd.mu.Unlock()
+	})
+	defer timer.Stop()
+	p := h.cmd
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		for _, l := range p.lines {
+			if l == want {
+				return
+			}
+		}
+		if p.eof {
+			h.t.Fatalf("no line %q on stdout; got %q; stderr:\n%s", want, p.lines, p.stderr.String())
+		}
+		p.cond.Wait()
+	}
+}
+
+// waitStderr waits until graceful's stderr contains s (an event line).
+func (h *harness) waitStderr(s string) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(h.stderr(), s) {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("stderr never showed %q:\n%s", s, h.stderr())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// signalSeen sends sig and waits for graceful to log its n-th delivery:
+// two quick kill(2)s of one signal may merge into one delivery.
+func (h *harness) signalSeen(sig syscall.Signal, n int) {
+	h.t.Helper()
+	h.signal(sig)
+	h.waitStderr(fmt.Sprintf("signal %s #%d", sigName(sig), n))
+}
+
+func sigName(sig syscall.Signal) string { return process.SignalName(sig) }
+
+func (h *harness) signal(sig syscall.Signal) {
+	h.t.Helper()
+	if err := syscall.Kill(h.cmd.pid, sig); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// wait waits for graceful to exit and returns its status as a shell would
+// show it (128+N for a signal) and the time since start.
+func (h *harness) wait() (int, time.Duration) {
+	h.t.Helper()
+	select {
+	case <-h.cmd.done:
+	case <-time.After(15 * time.Second):
+		h.t.Fatalf("graceful did not exit; stderr:\n%s", h.stderr())
+	}
+	ws := h.cmd.state.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), h.cmd.end.Sub(h.cmd.start)
+	}
+	return ws.ExitStatus(), h.cmd.end.Sub(h.cmd.start)
+}
+
+func (h *harness) stderr() string {
+	h.cmd.mu.Lock()
+	defer h.cmd.mu.Unlock()
+	return h.cmd.stderr.String()
+}
+
+func (h *harness) stdout() []string {
+	h.cmd.mu.Lock()
+	defer h.cmd.mu.Unlock()
+	return append([]string(nil), h.cmd.lines...)
+}
+
+// running reports whether graceful is still running after d.
+func (h *harness) running(d time.Duration) bool {
+	select {
+	case <-h.cmd.done:
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+func TestRunExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	noexec := filepath.Join(dir, "noexec")
+	if err := os.WriteFile(noexec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		job    []string
+		status int
+		stderr string // a line graceful must print
+	}{
+		{"job exits 0", jobArgv("exit", "0"), 0, ""},
+		{"job exits 1", jobArgv("exit", "1"), 1, ""},
+		{"job exits 2", jobArgv("exit", "2"), 2, ""},
+		{"job exits 42", jobArgv("exit", "42"), 42, ""},
+		{"job exits 255", jobArgv("exit", "255"), 255, ""},
+		{"job dies of SIGHUP", jobArgv("die", "SIGHUP"), 129, ""},
+		{"job dies of SIGINT", jobArgv("die", "SIGINT"), 130, ""},
+		{"job dies of SIGQUIT", jobArgv("die", "SIGQUIT"), 131, ""},
+		{"job dies of SIGKILL", jobArgv("die", "SIGKILL"), 137, ""},
+		{"job dies of SIGTERM", jobArgv("die", "SIGTERM"), 143, ""},
+		{"command not found", []string{"graceful-no-such-command"}, 127, "graceful: graceful-no-such-command: command not found"},
+		{"command not executable", []string{noexec}, 126, "graceful: " + noexec + ": not executable: permission denied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := startRun(t, "", append([]string{"--"}, tt.job...)...)
+			status, _ := h.wait()
+			if status != tt.status {
+				t.Errorf("status %d, want %d; stderr:\n%s", status, tt.status, h.stderr())
+			}
+			if tt.stderr != "" && !strings.Contains(h.stderr(), tt.stderr+"\n") {
+				t.Errorf("stderr %q lacks %q", h.stderr(), tt.stderr)
+			}
+			if strings.Contains(h.stderr(), "goroutine ") {
+				t.Errorf("stderr holds a goroutine dump:\n%s", h.stderr())
+			}
+		})
+	}
+}
+
+func TestRunArgumentsReachTheJob(t *testing.T) {
+	h := startRun(t, "", "/bin/sh", "-c", `for a in "$@"; do echo "[$a]"; done`, "sh", "--profile", "x", "-v", "a b", "")
+	if status, _ := h.wait(); status != 0 {
+		t.Fatalf("status %d; stderr:\n%s", status, h.stderr())
+	}
+	want := []string{"[--profile]", "[x]", "[-v]", "[a b]", "[]"}
+	if diff := cmp.Diff(want, h.stdout()); diff != "" {
+		t.Errorf("job's arguments (-want +got):\n%s", diff)
+	}
+}
+
+func TestRunReraise(t *testing.T) {
+	for _, sig := range []string{"SIGTERM", "SIGQUIT"} {
+		t.Run(sig, func(t *testing.T) {
+			t.Parallel()
+			h := startRun(t, "", append([]string{"--reraise", "--"}, jobArgv("die", sig)...)...)
+			h.wait()
+			ws := h.cmd.state.Sys().(syscall.WaitStatus)
+			want, _ := process.SignalNumber(sig)
+			if !ws.Signaled() || ws.Signal() != want {
+				t.Fatalf("graceful %v, want a death by %s; stderr:\n%s", h.cmd.state, sig, h.stderr())
+			}
+			if strings.Contains(h.stderr(), "goroutine ") || strings.Contains(h.stderr(), "PC=") {
+				t.Errorf("stderr holds a Go crash report:\n%s", h.stderr())
+			}
+		})
+	}
+}
