@@ -169,6 +169,12 @@ type sigCount struct {
 	n   int
 }
 
+// what describes an event for the sinks: the machine keeps these four
+// strings small on its stack and builds an Event only when there is a sink.
+type what struct {
+	cause, action, target, result string
+}
+
 // stepInfo holds a step's precomputed names, so running a step does not
 // build strings.
 type stepInfo struct {
@@ -296,7 +302,7 @@ func (m *machine) begin(ctx context.Context, now time.Time) {
 	m.ctx = context.WithoutCancel(ctx)
 	m.jobDone = m.target.Done()
 	m.start = now
-	m.emit(now, Event{From: "", To: StateRunning, Cause: "start"})
+	m.emit(now, "", StateRunning, what{cause: "start"})
 }
 
 // step takes every input that is ready, then does everything due at now.
@@ -441,24 +447,24 @@ func (m *machine) signal(now time.Time, sig string) {
 	cause := "signal " + sig + " #" + strconv.Itoa(n)
 	acts := m.prof.Triggers[sig]
 	if len(acts) == 0 {
-		m.note(now, Event{Cause: cause, Result: "ignored: no trigger for " + sig})
+		m.note(now, what{cause: cause, result: "ignored: no trigger for " + sig})
 		return
 	}
 	act := acts[min(n, len(acts))-1]
 	if m.decided && act != ActionExit {
-		m.note(now, Event{Cause: cause, Result: "ignored (" + string(act) + "): outcome already decided"})
+		m.note(now, what{cause: cause, result: "ignored (" + string(act) + "): outcome already decided"})
 		return
 	}
 	switch act {
 	case ActionDrain:
 		switch {
 		case m.cancelled:
-			m.note(now, Event{Cause: cause, Result: "ignored (drain): cancellation under way"})
+			m.note(now, what{cause: cause, result: "ignored (drain): cancellation under way"})
 		case m.fsm.Current() == StateDraining:
-			m.note(now, Event{Cause: cause, Result: "ignored (drain): already draining"})
+			m.note(now, what{cause: cause, result: "ignored (drain): already draining"})
 		default:
 			m.cause, m.res.Reason = cause, cause
-			m.transition(now, EventDrain, Event{Cause: cause})
+			m.transition(now, EventDrain, what{cause: cause})
 		}
 	case ActionCancel:
 		m.cancelBy(now, cause, string(act))
@@ -466,9 +472,9 @@ func (m *machine) signal(now time.Time, sig string) {
 		m.end(now, EventExit, cause)
 	case ActionForward:
 		err := m.target.Signal(sig, ScopeGroup)
-		m.note(now, Event{Cause: cause, Action: "signal " + sig, Target: string(ScopeGroup), Result: result(err)})
+		m.note(now, what{cause: cause, action: "signal " + sig, target: string(ScopeGroup), result: result(err)})
 	default: // ActionIgnore, and anything newer than this engine
-		m.note(now, Event{Cause: cause, Result: "ignored"})
+		m.note(now, what{cause: cause, result: "ignored"})
 	}
 }
 
@@ -495,42 +501,42 @@ func (m *machine) cancelBy(now time.Time, cause, act string) {
 		} else {
 			why = ": " + why
 		}
-		m.note(now, Event{Cause: cause, Result: "ignored" + why})
+		m.note(now, what{cause: cause, result: "ignored" + why})
 		return
 	}
 	m.cancelled, m.t0 = true, now
 	m.cause, m.res.Reason = cause, cause
-	m.transition(now, EventCancel, Event{Cause: cause})
+	m.transition(now, EventCancel, what{cause: cause})
 }
 
 // runStep carries out step i and moves the machine to its state.
 func (m *machine) runStep(now time.Time, i int) {
 	s := &m.prof.Steps[i]
-	info := &m.steps[i]
+	si := &m.steps[i]
 	m.next = i + 1
-	ev := Event{Cause: info.cause, Action: info.action}
+	ev := what{cause: si.cause, action: si.action}
 	var err error
 	switch s.Kind {
 	case StepSignal:
-		ev.Target = string(s.Scope)
+		ev.target = string(s.Scope)
 		err = m.target.Signal(s.Signal, s.Scope)
 	case StepNotify:
-		ev.Target = "job"
+		ev.target = "job"
 		err = m.target.Notify(s.Notify)
 	case StepAbandon:
-		ev.Target = "job"
+		ev.target = "job"
 		err = m.target.Abandon()
 	case StepCommand:
-		ev.Target = "command"
-		m.startExec(now, s.Command, info.cause, false, s.Timeout, i)
-		ev.Result = "started"
+		ev.target = "command"
+		m.startExec(now, s.Command, si.cause, false, s.Timeout, i)
+		ev.result = "started"
 	}
-	if ev.Result == "" {
-		ev.Result = result(err)
+	if ev.result == "" {
+		ev.result = result(err)
 	}
-	m.transition(now, info.state, ev)
+	m.transition(now, si.state, ev)
 	if s.Kind == StepAbandon {
-		m.decide(now, EventAbandoned, Event{Cause: info.cause}, OutcomeAbandoned, Exit{Abandoned: true}, info.cause)
+		m.decide(now, EventAbandoned, what{cause: si.cause}, OutcomeAbandoned, Exit{Abandoned: true}, si.cause)
 	}
 }
 
@@ -557,7 +563,7 @@ func (m *machine) jobStopped(now time.Time, x Exit, ok bool) {
 	if outcome == OutcomeAbandoned {
 		event = EventAbandoned
 	}
-	m.decide(now, event, Event{Cause: cause}, outcome, x, "")
+	m.decide(now, event, what{cause: cause}, outcome, x, "")
 }
 
 func describeExit(x Exit) string {
@@ -574,7 +580,7 @@ func describeExit(x Exit) string {
 }
 
 // decide records the outcome and moves on to finalisation or the end.
-func (m *machine) decide(now time.Time, event string, ev Event, o Outcome, x Exit, reason string) {
+func (m *machine) decide(now time.Time, event string, ev what, o Outcome, x Exit, reason string) {
 	m.decided = true
 	m.res.Outcome, m.res.Exit = o, x
 	if reason != "" && o == OutcomeAbandoned {
@@ -591,7 +597,7 @@ func (m *machine) decide(now time.Time, event string, ev Event, o Outcome, x Exi
 		m.finalizeAt = now.Add(f.Timeout)
 	}
 	m.startExec(now, f.Command, "finalize", true, 0, -1)
-	m.note(now, Event{Cause: "finalize", Action: m.execs[len(m.execs)-1].label, Target: "finalize", Result: "started"})
+	m.note(now, what{cause: "finalize", action: m.execs[len(m.execs)-1].label, target: "finalize", result: "started"})
 }
 
 // exitStatus is DESIGN.md section 1: the job's status, 128+N for a death by
@@ -631,7 +637,7 @@ func exitStatus(o Outcome, x Exit, cause string, codes ExitCodes) int {
 // what can be killed, cut whatever still runs, and stop now.
 func (m *machine) end(now time.Time, event, cause string) {
 	err := m.target.Abandon()
-	ev := Event{Cause: cause, Action: "abandon", Target: "job", Result: result(err)}
+	ev := what{cause: cause, action: "abandon", target: "job", result: result(err)}
 	if !m.decided {
 		m.decided = true
 		m.res.Outcome, m.res.Exit, m.res.Reason = OutcomeAbandoned, Exit{Abandoned: true}, cause
@@ -648,7 +654,7 @@ func (m *machine) cutFinalize(now time.Time) {
 	m.finalizeAt = time.Time{}
 	why := "cut off after " + m.prof.Finalize.Timeout.String()
 	m.res.FinalizeErr = fmt.Errorf("finalisation %s", why)
-	m.finish(now, EventFinalized, Event{Cause: "finalize timeout", Action: m.finalizeLabel(), Target: "finalize", Result: why})
+	m.finish(now, EventFinalized, what{cause: "finalize timeout", action: m.finalizeLabel(), target: "finalize", result: why})
 }
 
 func (m *machine) finalizeLabel() string {
@@ -661,7 +667,7 @@ func (m *machine) finalizeLabel() string {
 }
 
 // finish enters StateDone: the run is over. Commands still running are cut.
-func (m *machine) finish(now time.Time, event string, ev Event) {
+func (m *machine) finish(now time.Time, event string, ev what) {
 	for i := range m.execs {
 		if e := &m.execs[i]; e.running && e.cancel != nil {
 			if e.cutWhy == "" {
@@ -676,7 +682,6 @@ func (m *machine) finish(now time.Time, event string, ev Event) {
 		m.res.Elapsed = now.Sub(m.start)
 	}
 	m.finished = true
-	ev.Outcome, ev.Status = m.res.Outcome, m.res.Status
 	m.transition(now, event, ev)
 }
 
@@ -729,13 +734,13 @@ func (m *machine) execDone(now time.Time, r execResult) {
 	if e.cutWhy != "" {
 		res = e.cutWhy
 	}
-	ev := Event{Cause: e.cause + " finished", Action: e.label, Target: "command", Result: res}
+	ev := what{cause: e.cause + " finished", action: e.label, target: "command", result: res}
 	if !e.finalize {
 		m.note(now, ev)
 		return
 	}
 	m.finalizeAt = time.Time{}
-	ev.Target = "finalize"
+	ev.target = "finalize"
 	if r.err != nil {
 		m.res.FinalizeErr = r.err
 	}
@@ -777,26 +782,36 @@ func (m *machine) outcomeEnv(now time.Time, step int) []string {
 }
 
 // transition fires a machine event and reports it.
-func (m *machine) transition(now time.Time, event string, ev Event) {
+func (m *machine) transition(now time.Time, event string, ev what) {
 	if err := m.fsm.Event(context.Background(), event); err != nil {
 		// The table comes from machineEvents and every call site fires
 		// only events valid in the current state: this is a bug.
 		panic(fmt.Sprintf("engine: %s in state %s: %v", event, m.fsm.Current(), err))
 	}
-	ev.From, ev.To = m.from, m.to
-	m.emit(now, ev)
+	m.emit(now, m.from, m.to, ev)
 }
 
 // note reports an action or input that did not change state.
-func (m *machine) note(now time.Time, ev Event) {
+func (m *machine) note(now time.Time, ev what) {
 	s := m.fsm.Current()
-	ev.From, ev.To = s, s
-	m.emit(now, ev)
+	m.emit(now, s, s, ev)
 }
 
-func (m *machine) emit(now time.Time, ev Event) {
-	if len(m.sinks) == 0 {
-		return
+func (m *machine) emit(now time.Time, from, to string, w what) {
+	if len(m.sinks) != 0 {
+		m.emitSlow(now, from, to, &w)
+	}
+}
+
+// emitSlow builds the Event. It is separate from emit so that without sinks
+// the loop's stack stays small: thousands of parked engines each keep
+// their stack, and growing it during a burst of cancellations is costly.
+//
+//go:noinline
+func (m *machine) emitSlow(now time.Time, from, to string, w *what) {
+	ev := Event{From: from, To: to, Cause: w.cause, Action: w.action, Target: w.target, Result: w.result}
+	if m.finished {
+		ev.Status = m.res.Status
 	}
 	ev.Time = now
 	ev.Elapsed = now.Sub(m.start)

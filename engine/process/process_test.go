@@ -90,7 +90,7 @@ func startJobEnv(t *testing.T, mode CgroupMode, env []string, args ...string) *j
 			t.Errorf("Close: %v", err)
 		}
 		pr.Close()
-		if left := leftovers(marker); len(left) > 0 {
+		if left := leftoversAfter(marker, 2*time.Second); len(left) > 0 {
 			t.Errorf("processes left behind: %v", left)
 		}
 	})
@@ -134,6 +134,18 @@ func (j *job) exit() engine.Exit {
 		j.t.Fatal("job did not end")
 	}
 	return engine.Exit{}
+}
+
+// leftoversAfter is leftovers once they had up to d to finish dying.
+func leftoversAfter(marker string, d time.Duration) []int {
+	deadline := time.Now().Add(d)
+	for {
+		left := leftovers(marker)
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // leftovers lists the live processes whose environment holds marker.
@@ -396,7 +408,7 @@ func TestExec(t *testing.T) {
 		if d := time.Since(start); d > 5*time.Second {
 			t.Errorf("Exec returned after %v", d)
 		}
-		if left := leftovers(j.marker); len(left) > 0 {
+		if left := leftoversAfter(j.marker, 2*time.Second); len(left) > 0 {
 			t.Errorf("left behind: %v", left)
 		}
 	})

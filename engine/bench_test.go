@@ -1,0 +1,143 @@
+package engine_test
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/graceful-sh/graceful/engine"
+)
+
+// memTarget is an in-memory job that ignores SIGTERM and dies of SIGKILL,
+// recording when each signal arrived.
+type memTarget struct {
+	done chan engine.Exit
+	at   [2]time.Time // SIGTERM, SIGKILL
+}
+
+func newMemTarget() *memTarget { return &memTarget{done: make(chan engine.Exit, 1)} }
+
+func (t *memTarget) Signal(sig string, _ engine.Scope) error {
+	now := time.Now()
+	if sig == "SIGKILL" {
+		t.at[1] = now
+		t.done <- engine.Exit{Signal: sig, SignalNumber: 9}
+		return nil
+	}
+	t.at[0] = now
+	return nil
+}
+func (t *memTarget) Notify(string) error                            { return engine.ErrNotSupported }
+func (t *memTarget) Abandon() error                                 { return nil }
+func (t *memTarget) Exec(context.Context, []string, []string) error { return nil }
+func (t *memTarget) Done() <-chan engine.Exit                       { return t.done }
+
+const benchGrace = 200 * time.Millisecond
+
+func benchProfile() *engine.Profile {
+	return &engine.Profile{
+		Name: "bench",
+		Steps: []engine.Step{
+			{Name: "interrupt", At: 0, Kind: engine.StepSignal, Signal: "SIGTERM", Scope: engine.ScopeGroup},
+			{Name: "terminate", At: benchGrace, Kind: engine.StepSignal, Signal: "SIGKILL", Scope: engine.ScopeTree},
+		},
+		Deadline: 2 * time.Second,
+	}
+}
+
+const benchEngines = 10_000
+
+// BenchmarkCancelAtOnce runs 10,000 engines on the real clock, cancels them
+// all at the same moment, and reports how late each step ran against its
+// due time (t0 = that moment; the SIGKILLs all fall due together
+// benchGrace later) and the memory each idle engine holds.
+func BenchmarkCancelAtOnce(b *testing.B) {
+	benchCancel(b, 0)
+}
+
+// BenchmarkCancelSpread spreads the 10,000 cancellations over one second;
+// lateness is against each engine's own t0.
+func BenchmarkCancelSpread(b *testing.B) {
+	benchCancel(b, time.Second)
+}
+
+func benchCancel(b *testing.B, spread time.Duration) {
+	p := benchProfile()
+	var late0, late1 []time.Duration
+	var perEngine, stackPer float64
+	for b.Loop() {
+		targets := make([]*memTarget, benchEngines)
+		engines := make([]*engine.Engine, benchEngines)
+		cancelled := make([]time.Time, benchEngines)
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		var wg sync.WaitGroup
+		for i := range engines {
+			targets[i] = newMemTarget()
+			e, err := engine.New(engine.Config{Profile: p, Target: targets[i]})
+			if err != nil {
+				b.Fatal(err)
+			}
+			engines[i] = e
+			wg.Go(func() { e.Run(context.Background()) })
+		}
+		time.Sleep(200 * time.Millisecond) // let every loop park in its select
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perEngine = float64(after.HeapInuse+after.StackInuse-before.HeapInuse-before.StackInuse) / benchEngines
+		stackPer = float64(after.StackInuse-before.StackInuse) / benchEngines
+
+		start := time.Now()
+		if spread == 0 {
+			for i, e := range engines {
+				e.Cancel("bench")
+				cancelled[i] = start
+			}
+		} else {
+			step := spread / benchEngines
+			for i, e := range engines {
+				due := start.Add(time.Duration(i) * step)
+				if d := time.Until(due); d > time.Millisecond {
+					time.Sleep(d)
+				}
+				cancelled[i] = time.Now()
+				e.Cancel("bench")
+			}
+		}
+		wg.Wait()
+		for i, t := range targets {
+			late0 = append(late0, t.at[0].Sub(cancelled[i]))
+			late1 = append(late1, t.at[1].Sub(cancelled[i].Add(benchGrace)))
+		}
+	}
+	report := func(name string, d []time.Duration) {
+		slices.Sort(d)
+		b.ReportMetric(float64(d[len(d)/2])/1e6, name+"-p50-ms")
+		b.ReportMetric(float64(d[len(d)*99/100])/1e6, name+"-p99-ms")
+		b.ReportMetric(float64(d[len(d)-1])/1e6, name+"-max-ms")
+	}
+	report("step0", late0)
+	report("step1", late1)
+	b.ReportMetric(perEngine, "B/engine")
+	b.ReportMetric(stackPer, "stack-B/engine")
+}
+
+// BenchmarkEngineLifecycle is the CPU cost of one engine from New to the
+// end of Run: cancel, SIGTERM, SIGKILL (at 0s here), job death, done.
+func BenchmarkEngineLifecycle(b *testing.B) {
+	p := benchProfile()
+	p.Steps[1].At = 0
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := engine.New(engine.Config{Profile: p, Target: newMemTarget()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.Cancel("bench")
+		e.Run(context.Background())
+	}
+}
