@@ -128,10 +128,18 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	// 3. Start the job. A command that cannot start still goes through the
 	// engine (finalisation runs, the outcome is failed-to-start).
 	process.ReapOrphans()
+	var hinted sync.Once
 	job, err := process.Start(process.Options{
 		Args:       args,
 		Cgroup:     mode,
 		Foreground: v.GetBool("foreground"),
+		OnStop: func(sig syscall.Signal) {
+			if sig == syscall.SIGTTIN || sig == syscall.SIGTTOU {
+				hinted.Do(func() {
+					fmt.Fprintf(stderr, "graceful: the job is stopped (%s): it used the terminal from its background process group; run with --foreground to give it the terminal\n", process.SignalName(sig))
+				})
+			}
+		},
 	})
 	if job == nil {
 		return withStatus(exitInternal, err)

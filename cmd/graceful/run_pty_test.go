@@ -161,3 +161,18 @@ func TestRunPtyForeground(t *testing.T) {
 		t.Errorf("exit %d, want 0; terminal:\n%s", code, p.output())
 	}
 }
+
+// Without --foreground a job that reads the terminal is stopped by the
+// kernel (SIGTTIN); graceful says so, and cancelling still works (SIGTERM
+// is followed by SIGCONT).
+func TestRunPtyBackgroundRead(t *testing.T) {
+	p, _ := startPtyRun(t, append([]string{"--"}, jobArgv("read-line")...)...)
+	p.waitFor("ready")
+	p.waitFor("run with --foreground")
+	p.typeKeys("\x03")
+	p.waitFor("Ctrl-C again to cancel")
+	p.typeKeys("\x03")
+	if code := p.exitCode(); code != 143 {
+		t.Errorf("exit %d, want 143 (SIGTERM); terminal:\n%s", code, p.output())
+	}
+}

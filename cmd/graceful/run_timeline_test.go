@@ -35,7 +35,7 @@ func (h *harness) finalEnv() map[string]string {
 func TestRunTimeline(t *testing.T) {
 	t.Run("job exits on SIGTERM", func(t *testing.T) {
 		t.Parallel()
-		h := startRun(t, testPolicy("300ms", "1s", finalizeEnv), append([]string{"--"}, jobArgv("term-exit", "3")...)...)
+		h := startRun(t, testPolicy("300ms", "5s", finalizeEnv), append([]string{"--"}, jobArgv("term-exit", "3")...)...)
 		h.waitLine("ready")
 		h.signalSeen(syscall.SIGTERM, 1) // drain
 		h.signalSeen(syscall.SIGTERM, 2) // cancel: SIGTERM to the group
@@ -57,7 +57,7 @@ func TestRunTimeline(t *testing.T) {
 
 	t.Run("job ignores SIGTERM and is killed at the signal grace", func(t *testing.T) {
 		t.Parallel()
-		h := startRun(t, testPolicy("300ms", "2s", finalizeEnv), append([]string{"--"}, jobArgv("ignore-term")...)...)
+		h := startRun(t, testPolicy("300ms", "5s", finalizeEnv), append([]string{"--"}, jobArgv("ignore-term")...)...)
 		h.waitLine("ready")
 		h.signalSeen(syscall.SIGINT, 1)
 		t0 := time.Now()
@@ -67,7 +67,7 @@ func TestRunTimeline(t *testing.T) {
 		if status != 137 {
 			t.Errorf("status %d, want 137 (SIGKILL); stderr:\n%s", status, h.stderr())
 		}
-		if took < 250*time.Millisecond || took > 1500*time.Millisecond {
+		if took < 250*time.Millisecond || took > 4*time.Second {
 			t.Errorf("graceful exited %v after t0, want about 300ms", took)
 		}
 		// Finalisation ran after the kill and saw it.
@@ -99,7 +99,7 @@ func TestRunTimeline(t *testing.T) {
 
 	t.Run("timeout starts cancellation", func(t *testing.T) {
 		t.Parallel()
-		h := startRun(t, testPolicy("300ms", "1s", ""), append([]string{"--timeout", "200ms", "--"}, jobArgv("term-exit", "0")...)...)
+		h := startRun(t, testPolicy("300ms", "5s", ""), append([]string{"--timeout", "200ms", "--"}, jobArgv("term-exit", "0")...)...)
 		status, took := h.wait()
 		if status != 124 {
 			t.Errorf("status %d, want 124 (timeout); stderr:\n%s", status, h.stderr())
@@ -160,7 +160,7 @@ func TestRunRepeatedSIGINT(t *testing.T) {
 }
 
 func TestRunSIGQUIT(t *testing.T) {
-	h := startRun(t, testPolicy("300ms", "1s", ""), append([]string{"--"}, jobArgv("term-exit", "9")...)...)
+	h := startRun(t, testPolicy("300ms", "5s", ""), append([]string{"--"}, jobArgv("term-exit", "9")...)...)
 	h.waitLine("ready")
 	h.signal(syscall.SIGQUIT) // cancel at once
 	status, _ := h.wait()
@@ -186,7 +186,7 @@ func TestRunOutputAsItDies(t *testing.T) {
 	})
 	t.Run("killed mid-write", func(t *testing.T) {
 		t.Parallel()
-		h := startRun(t, testPolicy("200ms", "1s", ""), append([]string{"--"}, jobArgv("count")...)...)
+		h := startRun(t, testPolicy("200ms", "5s", ""), append([]string{"--"}, jobArgv("count")...)...)
 		h.waitLine("ready")
 		h.signalSeen(syscall.SIGTERM, 1)
 		h.signalSeen(syscall.SIGTERM, 2)

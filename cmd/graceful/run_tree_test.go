@@ -52,7 +52,7 @@ func TestRunTree(t *testing.T) {
 			job := treeJob(n)
 			// The children's R lines go to r.txt so the job can count them.
 			job[2] = strings.Replace(job[2], "echo R", "echo R >> r.txt", 2)
-			h := startRun(t, testPolicy("300ms", "2s", ""), append([]string{"--cgroup", mode, "--"}, job...)...)
+			h := startRun(t, testPolicy("300ms", "5s", ""), append([]string{"--cgroup", mode, "--"}, job...)...)
 			h.waitLine("ready")
 			if got := len(liveWithMarker(h.marker)); got < n+1 {
 				t.Fatalf("%d processes of the job running, want at least %d", got, n+1)
@@ -78,7 +78,7 @@ func TestRunForkingJob(t *testing.T) {
 		t.Run("cgroup "+mode, func(t *testing.T) {
 			t.Parallel()
 			skipWithoutCgroup(t, mode)
-			h := startRun(t, testPolicy("300ms", "2s", ""), "--cgroup", mode, "--timeout", "200ms", "--",
+			h := startRun(t, testPolicy("300ms", "5s", ""), "--cgroup", mode, "--timeout", "200ms", "--",
 				"/bin/sh", "-c", `trap "" TERM; echo ready; while :; do (trap "" TERM; sleep 1000 &); setsid sleep 1000 & done`)
 			h.waitLine("ready")
 			status, _ := h.wait()

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,6 +39,9 @@ type proc struct {
 	// killGroupOnExit makes the waiter SIGKILL what is left of the group
 	// just before it reaps the leader (Exec commands leave nothing behind).
 	killGroupOnExit bool
+	// onStop, when set, is called (on the waiting goroutine) each time
+	// the leader is stopped by a signal.
+	onStop func(syscall.Signal)
 
 	mu     sync.Mutex
 	reaped bool
@@ -50,7 +54,7 @@ type proc struct {
 // parent-death signal is tied to the thread that forked, not to the process:
 // were the thread to exit (Go ends the thread of a goroutine that exits
 // while locked), the child would be killed early.
-func startProc(path string, argv []string, attr *syscall.ProcAttr, killGroupOnExit bool) (*proc, error) {
+func startProc(path string, argv []string, attr *syscall.ProcAttr, killGroupOnExit bool, onStop func(syscall.Signal)) (*proc, error) {
 	type started struct {
 		p   *proc
 		err error
@@ -75,7 +79,7 @@ func startProc(path string, argv []string, attr *syscall.ProcAttr, killGroupOnEx
 			ch <- started{err: err}
 			return
 		}
-		p := &proc{pid: pid, pidfd: pidfd, killGroupOnExit: killGroupOnExit, done: make(chan struct{})}
+		p := &proc{pid: pid, pidfd: pidfd, killGroupOnExit: killGroupOnExit, onStop: onStop, done: make(chan struct{})}
 		ch <- started{p: p}
 		p.wait()
 		runtime.UnlockOSThread()
@@ -84,14 +88,28 @@ func startProc(path string, argv []string, attr *syscall.ProcAttr, killGroupOnEx
 	return s.p, s.err
 }
 
-// wait blocks until the child has exited, then reaps it under mu.
+// wait blocks until the child has exited, then reaps it under mu. Stops
+// on the way are reported to onStop.
 func (p *proc) wait() {
+	opts := unix.WEXITED | unix.WNOWAIT
+	if p.onStop != nil {
+		opts |= unix.WSTOPPED
+	}
 	for {
 		var si unix.Siginfo
-		err := unix.Waitid(unix.P_PID, p.pid, &si, unix.WEXITED|unix.WNOWAIT, nil)
-		if err != unix.EINTR {
-			break
+		err := unix.Waitid(unix.P_PID, p.pid, &si, opts, nil)
+		if err == unix.EINTR {
+			continue
 		}
+		if err == nil && si.Code == cldStopped {
+			// Consume the stop (WNOWAIT left it pending); this never
+			// reaps, as WEXITED is not asked for.
+			var si2 unix.Siginfo
+			_ = unix.Waitid(unix.P_PID, p.pid, &si2, unix.WSTOPPED|unix.WNOHANG, nil)
+			p.onStop(syscall.Signal(siginfoStatus(&si)))
+			continue
+		}
+		break
 	}
 	p.mu.Lock()
 	if p.killGroupOnExit {
@@ -116,6 +134,15 @@ func (p *proc) wait() {
 	delete(children.pids, p.pid)
 	children.Unlock()
 	close(p.done)
+}
+
+// cldStopped is CLD_STOPPED, the si_code of a child stopped by a signal.
+const cldStopped = 5
+
+// siginfoStatus returns si_status of a SIGCHLD siginfo: after si_pid and
+// si_uid, at byte 24 of the structure on every Linux architecture.
+func siginfoStatus(si *unix.Siginfo) int32 {
+	return *(*int32)(unsafe.Add(unsafe.Pointer(si), 24))
 }
 
 // errReaped is returned by signalGroup once the leader has been reaped.

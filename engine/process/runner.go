@@ -63,6 +63,10 @@ type Options struct {
 	// docs/process.md. Ignored when Stdin is not this process's
 	// controlling terminal in the foreground.
 	Foreground bool
+	// OnStop, when set, is called each time the leader is stopped by a
+	// signal (SIGTTIN when it reads the terminal from the background,
+	// SIGTSTP, SIGSTOP). It runs on the runner's own goroutine.
+	OnStop func(syscall.Signal)
 }
 
 // StartError is a job that could not be started. Code is the shell's
@@ -180,13 +184,13 @@ func Start(opts Options) (*Runner, error) {
 		Files: []uintptr{opts.Stdin.Fd(), opts.Stdout.Fd(), opts.Stderr.Fd()},
 		Sys:   sys,
 	}
-	p, err := startProc(path, opts.Args, attr, false)
+	p, err := startProc(path, opts.Args, attr, false, opts.OnStop)
 	if err != nil && r.cg != nil && opts.Cgroup == CgroupAuto && !isExecErr(err) {
 		// CLONE_INTO_CGROUP refused (old kernel, delegation): sweep mode.
 		_ = r.cg.remove()
 		r.cg = nil
 		sys.UseCgroupFD = false
-		p, err = startProc(path, opts.Args, attr, false)
+		p, err = startProc(path, opts.Args, attr, false, opts.OnStop)
 	}
 	if err != nil {
 		r.fg = nil
@@ -294,6 +298,16 @@ func (r *Runner) Signal(name string, scope engine.Scope) error {
 	if r.leader == nil {
 		return engine.ErrGone
 	}
+	err = r.signal(sig, scope)
+	if err == nil && needsCont(sig) {
+		// A stopped process acts on a signal only once continued (as
+		// systemd does, follow with SIGCONT).
+		_ = r.signal(syscall.SIGCONT, scope)
+	}
+	return err
+}
+
+func (r *Runner) signal(sig syscall.Signal, scope engine.Scope) error {
 	switch scope {
 	case engine.ScopeLeader:
 		return gone(r.leader.signalLeader(sig))
@@ -303,6 +317,16 @@ func (r *Runner) Signal(name string, scope engine.Scope) error {
 		return r.signalTree(sig)
 	}
 	return fmt.Errorf("unknown scope %q", scope)
+}
+
+// needsCont reports whether a stopped process would keep sig pending until
+// it is continued.
+func needsCont(sig syscall.Signal) bool {
+	switch sig {
+	case syscall.SIGKILL, syscall.SIGCONT, syscall.SIGSTOP, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+		return false
+	}
+	return true
 }
 
 func gone(err error) error {
@@ -381,7 +405,7 @@ func (r *Runner) Exec(ctx context.Context, argv []string, env []string) error {
 		Files: []uintptr{null.Fd(), r.opts.Stdout.Fd(), r.opts.Stderr.Fd()},
 		Sys:   &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}
-	p, err := startProc(path, argv, attr, true)
+	p, err := startProc(path, argv, attr, true, nil)
 	if err != nil {
 		return &StartError{Name: argv[0], Code: execCode(err), Err: err}
 	}
