@@ -75,6 +75,18 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 				Subject:  r.blame(s.atRange(), s.owner, r.deadline.Range, r.deadlineOwner).Ptr(),
 			})
 		}
+		if runner != engine.RunnerKubernetes && s.Kind == engine.StepNotify {
+			rng := s.KindRange
+			if r.runner != nil {
+				rng = r.blame(s.KindRange, s.owner, r.runner.Range, r.runnerOwner)
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Notify step without a channel",
+				Detail:   fmt.Sprintf("Step %q notifies %q, but the %s runner has no channel to the job; only the kubernetes runner does. Send a signal instead, e.g. signal = \"SIGTERM\".", s.Name, s.Notify, runner),
+				Subject:  rng.Ptr(),
+			})
+		}
 		if runner == engine.RunnerKubernetes && s.Kind == engine.StepSignal {
 			rng := s.KindRange
 			if r.runner != nil {
