@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -74,18 +75,33 @@ type gracefulProc struct {
 // job argv).
 func startRun(t *testing.T, policy string, args ...string) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir()}
-	h.marker = fmt.Sprintf("GRACEFUL_TEST_MARKER=%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
+	return startRunCmd(t, "", withPolicy(t, policy, args)...)
+}
+
+// withPolicy writes policy and returns graceful's args for it.
+func withPolicy(t *testing.T, policy string, args []string) []string {
+	t.Helper()
 	full := []string{"run"}
 	if policy != "" {
-		file := filepath.Join(h.dir, "policy.hcl")
+		file := filepath.Join(t.TempDir(), "policy.hcl")
 		if err := os.WriteFile(file, []byte(policy), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		full = append(full, "--policy", file, "--profile", "test")
 	}
-	full = append(full, args...)
+	return append(full, args...)
+}
+
+// startRunCmd starts prog with args (graceful itself, the test binary,
+// when prog is empty) in the helper environment, with a marker.
+func startRunCmd(t *testing.T, prog string, full ...string) *harness {
+	t.Helper()
+	h := &harness{t: t, dir: t.TempDir()}
+	h.marker = fmt.Sprintf("GRACEFUL_TEST_MARKER=%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
 	cmd := gracefulCmd(full...)
+	if prog != "" {
+		cmd.Path, cmd.Args = prog, append([]string{prog}, full...)
+	}
 	cmd.Env = append(cmd.Env, h.marker)
 	cmd.Dir = h.dir
 	stdout, err := cmd.StdoutPipe()
@@ -305,5 +321,42 @@ func TestRunReraise(t *testing.T) {
 				t.Errorf("stderr holds a Go crash report:\n%s", h.stderr())
 			}
 		})
+	}
+}
+
+// If graceful itself is SIGKILLed, the job's leader gets SIGKILL too (its
+// parent-death signal); the cleanup asserts it is gone.
+func TestRunGracefulKilled(t *testing.T) {
+	h := startRun(t, "", append([]string{"--cgroup", "off", "--"}, jobArgv("ignore-term")...)...)
+	h.waitLine("ready")
+	h.signal(syscall.SIGKILL)
+	if status, _ := h.wait(); status != 137 {
+		t.Errorf("graceful status %d, want 137", status)
+	}
+}
+
+// As PID 1 of a PID namespace (a container's entrypoint), graceful reaps
+// every orphan the job leaves, as tini does.
+func TestRunAsPID1ReapsOrphans(t *testing.T) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs unshare and root for a PID namespace")
+	}
+	script := `
+for i in 1 2 3 4 5; do (sleep 0.1 &); done
+sleep 0.5
+echo "pid1 $(cat /proc/1/comm)"
+echo "zombies $(cat /proc/[0-9]*/stat | awk '$3 == "Z"' | wc -l)"`
+	args := append([]string{"-fp", "--mount-proc", os.Args[0]}, "run", "--", "/bin/sh", "-c", script)
+	h := startRunCmd(t, unshare, args...)
+	if status, _ := h.wait(); status != 0 {
+		t.Fatalf("status %d; stderr:\n%s", status, h.stderr())
+	}
+	out := h.stdout()
+	if !contains(out, "zombies 0") {
+		t.Errorf("orphans left as zombies: %q; stderr:\n%s", out, h.stderr())
+	}
+	if len(out) == 0 || !strings.HasPrefix(out[0], "pid1 ") || out[0] == "pid1 sh" {
+		t.Errorf("graceful was not PID 1: %q", out)
 	}
 }
