@@ -84,21 +84,37 @@ func stepStates(p *Profile) []string {
 	return s
 }
 
+// drains reports whether any trigger drains: only then has the machine a
+// draining state.
+func drains(p *Profile) bool {
+	for _, acts := range p.Triggers {
+		for _, a := range acts {
+			if a == ActionDrain {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func hasFinalize(p *Profile) bool { return p.Finalize != nil && len(p.Finalize.Command) > 0 }
 
 // machineEvents derives the machine from the profile: the fixed skeleton
 // (running, draining, cancelling, finalizing, done) with the steps chained
 // in order between cancelling and the end.
 func machineEvents(p *Profile, steps []string) []fsm.EventDesc {
-	live := append([]string{StateRunning, StateDraining, StateCancelling}, steps...)
-	cancelled := live[2:]
+	pre := []string{StateRunning}
+	var evs []fsm.EventDesc
+	if drains(p) {
+		pre = append(pre, StateDraining)
+		evs = append(evs, fsm.EventDesc{Name: EventDrain, Src: []string{StateRunning}, Dst: StateDraining})
+	}
+	evs = append(evs, fsm.EventDesc{Name: EventCancel, Src: pre, Dst: StateCancelling})
+	live := append(append(pre, StateCancelling), steps...)
+	cancelled := live[len(pre):]
 	stopped := StateDone
 	if hasFinalize(p) {
 		stopped = StateFinalizing
-	}
-	evs := []fsm.EventDesc{
-		{Name: EventDrain, Src: []string{StateRunning}, Dst: StateDraining},
-		{Name: EventCancel, Src: []string{StateRunning, StateDraining}, Dst: StateCancelling},
 	}
 	prev := StateCancelling
 	for _, s := range steps {
@@ -536,7 +552,7 @@ func (m *machine) runStep(now time.Time, i int) {
 	}
 	m.transition(now, si.state, ev)
 	if s.Kind == StepAbandon {
-		m.decide(now, EventAbandoned, what{cause: si.cause}, OutcomeAbandoned, Exit{Abandoned: true}, si.cause)
+		m.decide(now, EventAbandoned, what{cause: "job abandoned"}, OutcomeAbandoned, Exit{Abandoned: true}, si.cause)
 	}
 }
 

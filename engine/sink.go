@@ -12,11 +12,11 @@ import (
 
 // NewTextSink writes one human line per event to w:
 //
-//	 1.000s draining         signal SIGINT #1
-//	+0.000s cancelling       signal SIGINT #2
-//	+0.000s step:interrupt   signal SIGTERM → group: ok
-//	+9.000s step:terminate   signal SIGKILL → tree: ok
-//	+9.000s done             job killed by SIGKILL; cancelled, exit status 137
+//	   1.000s draining         signal SIGINT #1
+//	  +0.000s cancelling       signal SIGINT #2
+//	  +0.000s step:interrupt   signal SIGTERM → group: ok
+//	  +9.000s step:terminate   signal SIGKILL → tree: ok
+//	  +9.000s done             job killed by SIGKILL; cancelled, exit status 137
 //
 // Times with a "+" are offsets from t0, the start of cancellation; the
 // others are times since the run started. The state column is the state
@@ -43,9 +43,9 @@ func (s *textSink) Emit(e Event) {
 func FormatEvent(e Event) string {
 	var b strings.Builder
 	if e.Cancelled {
-		fmt.Fprintf(&b, "%8s ", "+"+seconds(e.Since))
+		fmt.Fprintf(&b, "%9s ", "+"+seconds(e.Since))
 	} else {
-		fmt.Fprintf(&b, "%8s ", seconds(e.Elapsed))
+		fmt.Fprintf(&b, "%9s ", seconds(e.Elapsed))
 	}
 	fmt.Fprintf(&b, "%-16s ", e.To)
 	switch {
@@ -57,7 +57,7 @@ func FormatEvent(e Event) string {
 		if e.Result != "" {
 			b.WriteString(": " + e.Result)
 		}
-		if e.Cause != "" && !strings.HasPrefix(e.Cause, "step ") {
+		if e.Cause != "" && !strings.HasPrefix(e.Cause, "step ") && !strings.HasPrefix(e.Cause, "finalize") {
 			b.WriteString(" (" + e.Cause + ")")
 		}
 	default:

@@ -17,19 +17,19 @@ func TestFormatEvent(t *testing.T) {
 	}{{
 		name: "drain before cancellation shows time since start",
 		ev:   Event{Elapsed: 1500 * time.Millisecond, From: StateRunning, To: StateDraining, Cause: "signal SIGINT #1"},
-		want: "  1.500s draining         signal SIGINT #1",
+		want: "   1.500s draining         signal SIGINT #1",
 	}, {
 		name: "step shows its action, receiver and result",
 		ev:   Event{Cancelled: true, From: StateCancelling, To: "step:interrupt", Cause: "step interrupt", Action: "signal SIGTERM", Target: "group", Result: "ok"},
-		want: " +0.000s step:interrupt   signal SIGTERM → group: ok",
+		want: "  +0.000s step:interrupt   signal SIGTERM → group: ok",
 	}, {
 		name: "exit trigger names its cause",
 		ev:   Event{Cancelled: true, Since: 2 * time.Second, From: "step:interrupt", To: StateDone, Cause: "signal SIGINT #3", Action: "abandon", Target: "job", Result: "ok", Outcome: OutcomeAbandoned, Status: 123},
-		want: " +2.000s done             abandon → job: ok (signal SIGINT #3); abandoned, exit status 123",
+		want: "  +2.000s done             abandon → job: ok (signal SIGINT #3); abandoned, exit status 123",
 	}, {
 		name: "ignored signal",
 		ev:   Event{Cancelled: true, Since: 12345 * time.Millisecond, From: StateFinalizing, To: StateFinalizing, Cause: "signal SIGHUP #1", Result: "ignored"},
-		want: "+12.345s finalizing       signal SIGHUP #1: ignored",
+		want: " +12.345s finalizing       signal SIGHUP #1: ignored",
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

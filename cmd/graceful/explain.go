@@ -1,20 +1,171 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/policies"
 )
 
-// newExplainCmd is a placeholder until its issue lands; it is replaced whole.
 func newExplainCmd(v *viper.Viper) *cobra.Command {
-	_ = v
-	return &cobra.Command{
-		Use:    "explain",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return withStatus(exitInternal, errors.New("explain: not implemented yet"))
+	cmd := &cobra.Command{
+		Use:   "explain [--profile NAME] [--policy FILE] [--format text|mermaid|dot]",
+		Short: "Show a profile's cancellation timeline and state machine",
+		Long: `Explain prints what a profile does: what each incoming signal means, the
+cancellation timeline from t0 (offset, step, action, target), the deadline
+and finalisation. --format mermaid or dot draws the state machine the engine
+builds from the profile instead.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			prof, err := policies.Find(v.GetString("policy"), v.GetString("profile"))
+			if err != nil {
+				return withStatus(exitUsage, err)
+			}
+			out := cmd.OutOrStdout()
+			switch f := v.GetString("format"); f {
+			case "", "text":
+				explainText(out, prof)
+			case "mermaid":
+				io.WriteString(out, engine.Mermaid(prof))
+			case "dot", "graphviz":
+				io.WriteString(out, engine.Graphviz(prof))
+			default:
+				return withStatus(exitUsage, fmt.Errorf("explain: unknown --format %q (want text, mermaid or dot)", f))
+			}
+			return nil
 		},
 	}
+	cmd.Flags().String("profile", "", `profile to explain (default "process")`)
+	cmd.Flags().String("policy", "", "policy file or directory (default: built-in profiles only)")
+	cmd.Flags().String("format", "text", "output: text, mermaid or dot")
+	return cmd
 }
+
+// explainText writes the readable timeline of p.
+func explainText(w io.Writer, p *engine.Profile) {
+	fmt.Fprintf(w, "profile %q", p.Name)
+	if p.Runner != "" {
+		fmt.Fprintf(w, " (runner %s)", p.Runner)
+	}
+	fmt.Fprintln(w)
+	if p.Description != "" {
+		fmt.Fprintf(w, "  %s\n", p.Description)
+	}
+
+	fmt.Fprintln(w, "\nIncoming signals (n-th delivery: action; the last repeats):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	sigs := make([]string, 0, len(p.Triggers))
+	for s := range p.Triggers {
+		sigs = append(sigs, s)
+	}
+	slices.Sort(sigs)
+	if len(sigs) == 0 {
+		fmt.Fprintln(tw, "  (none: only an API cancel or --timeout starts cancellation)")
+	}
+	for _, s := range sigs {
+		fmt.Fprintf(tw, "  %s\t%s\n", s, describeTrigger(p.Triggers[s]))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\nCancellation timeline (offsets from t0, when cancellation starts):")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  OFFSET\tSTEP\tACTION\tTARGET")
+	for _, s := range p.Steps {
+		action, target := stepColumns(s)
+		fmt.Fprintf(tw, "  +%s\t%s\t%s\t%s\n", s.At, s.Name, action, target)
+	}
+	if p.Deadline > 0 {
+		fmt.Fprintf(tw, "  +%s\t(deadline)\tabandon, exit\teverything still running\n", p.Deadline)
+	}
+	tw.Flush()
+	if !escalates(p) {
+		fmt.Fprintln(w, "  note: no step kills or abandons the job; only the deadline ends it")
+	}
+
+	fmt.Fprintln(w, "\nFinalisation:")
+	if f := p.Finalize; f != nil && len(f.Command) > 0 {
+		fmt.Fprintf(w, "  runs %s once the job has stopped\n", strings.Join(f.Command, " "))
+		if p.Deadline > 0 {
+			fmt.Fprintf(w, "  after a cancellation: cut off at the deadline (+%s)\n", p.Deadline)
+		}
+		if f.Timeout > 0 {
+			fmt.Fprintf(w, "  otherwise: cut off after %s\n", f.Timeout)
+		} else {
+			fmt.Fprintln(w, "  otherwise: no time limit")
+		}
+	} else {
+		fmt.Fprintln(w, "  none")
+	}
+
+	codes := p.ExitCodes
+	if codes.Abandoned == 0 {
+		codes.Abandoned = engine.DefaultExitCodes.Abandoned
+	}
+	if codes.Timeout == 0 {
+		codes.Timeout = engine.DefaultExitCodes.Timeout
+	}
+	timeout := strconv.Itoa(codes.Timeout)
+	if codes.Timeout == -1 {
+		timeout = "the job's own status"
+	}
+	fmt.Fprintln(w, "\nExit status:")
+	fmt.Fprintln(w, "  the job's own status; 128+N when it dies of signal N (SIGQUIT: 131)")
+	fmt.Fprintf(w, "  abandoned (deadline, abandon step, exit trigger): %d\n", codes.Abandoned)
+	fmt.Fprintf(w, "  stopped after --timeout: %s\n", timeout)
+	if p.Budget > 0 {
+		fmt.Fprintf(w, "\nBudget: %s (the surrounding system's grace period)\n", p.Budget)
+	}
+}
+
+func describeTrigger(acts []engine.Action) string {
+	if len(acts) == 1 {
+		return string(acts[0])
+	}
+	parts := make([]string, len(acts))
+	for i, a := range acts {
+		n := strconv.Itoa(i + 1)
+		if i == len(acts)-1 {
+			n += "+"
+		}
+		parts[i] = n + ": " + string(a)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func stepColumns(s engine.Step) (action, target string) {
+	switch s.Kind {
+	case engine.StepSignal:
+		return "signal " + s.Signal, string(s.Scope)
+	case engine.StepNotify:
+		return "notify " + s.Notify, "job"
+	case engine.StepCommand:
+		a := "run " + strings.Join(s.Command, " ")
+		if s.Timeout > 0 {
+			a += " (timeout " + s.Timeout.String() + ")"
+		}
+		return a, "command"
+	case engine.StepAbandon:
+		return "abandon", "job"
+	}
+	return string(s.Kind), ""
+}
+
+func escalates(p *engine.Profile) bool {
+	for _, s := range p.Steps {
+		if s.Escalates() {
+			return true
+		}
+	}
+	return false
+}
+
+var _ = time.Second

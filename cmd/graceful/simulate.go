@@ -1,20 +1,116 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/sim"
+	"github.com/graceful-sh/graceful/policies"
 )
 
-// newSimulateCmd is a placeholder until its issue lands; it is replaced whole.
 func newSimulateCmd(v *viper.Viper) *cobra.Command {
-	_ = v
-	return &cobra.Command{
-		Use:    "simulate",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return withStatus(exitInternal, errors.New("simulate: not implemented yet"))
+	cmd := &cobra.Command{
+		Use:   "simulate [--profile NAME] [--policy FILE] [--job BEHAVIOUR] [--signal OFFSET:SIGNAL ...]",
+		Short: "Run a profile against a simulated job on a virtual clock",
+		Long: `Simulate runs the real engine for a profile against a simulated job, on a
+virtual clock, and prints the event timeline at once: the way to check a
+policy edit without running anything.
+
+--job describes the job, as comma-separated clauses:
+  exits-on-term     dies of the first signal it gets (the default)
+  exits-after=DUR   handles the first signal or notification, exits DUR later
+  ignores-term      ignores every signal but SIGKILL (never: the same)
+  exits-at=DUR      exits on its own DUR after it started
+  code=N            the status of its own exits
+  exec-takes=DUR    how long command steps and the finalisation take
+  exec-fails        they fail
+
+--signal OFFSET:WHAT (repeatable) delivers a signal to graceful OFFSET after
+the start; WHAT may also be "cancel" (an API cancel) or "timeout" (as
+run --timeout). Without --signal, cancellation starts at 0s ("0s:cancel").
+
+Times with a "+" are offsets from t0, when cancellation started; the others
+are from the start of the run.`,
+		Example: `  graceful simulate --job ignores-term
+  graceful simulate --job exits-after=2s --signal 0s:SIGINT --signal 1.5s:SIGINT
+  graceful simulate --policy examples/policies/kubernetes.hcl --profile kubernetes-ci --job never,exec-takes=40s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return simulate(cmd, v)
 		},
 	}
+	cmd.Flags().String("profile", "", `profile to simulate (default "process")`)
+	cmd.Flags().String("policy", "", "policy file or directory (default: built-in profiles only)")
+	cmd.Flags().String("job", "exits-on-term", "the simulated job's behaviour (see above)")
+	cmd.Flags().StringArray("signal", nil, "OFFSET:SIGNAL delivered to graceful, e.g. 1.5s:SIGINT (repeatable)")
+	cmd.Flags().String("events", "", `also write the events as JSON lines to FILE ("-": stdout, instead of the text)`)
+	return cmd
+}
+
+func simulate(cmd *cobra.Command, v *viper.Viper) error {
+	prof, err := policies.Find(v.GetString("policy"), v.GetString("profile"))
+	if err != nil {
+		return withStatus(exitUsage, err)
+	}
+	job, err := sim.ParseBehaviour(v.GetString("job"))
+	if err != nil {
+		return withStatus(exitUsage, err)
+	}
+	specs, _ := cmd.Flags().GetStringArray("signal")
+	var inputs []sim.Input
+	for _, s := range specs {
+		in, err := sim.ParseInput(s)
+		if err != nil {
+			return withStatus(exitUsage, err)
+		}
+		inputs = append(inputs, in)
+	}
+	if len(inputs) == 0 {
+		inputs = []sim.Input{{Cancel: "api"}}
+	}
+
+	out := cmd.OutOrStdout()
+	var sinks []engine.Sink
+	text := true
+	switch name := v.GetString("events"); name {
+	case "":
+	case "-":
+		sinks = append(sinks, engine.NewJSONSink(out))
+		text = false
+	default:
+		f, err := os.Create(name)
+		if err != nil {
+			return withStatus(exitUsage, err)
+		}
+		defer f.Close()
+		sinks = append(sinks, engine.NewJSONSink(f))
+	}
+	if text {
+		sinks = append(sinks, engine.NewTextSink(out))
+	}
+	res, _, err := sim.Run(cmd.Context(), prof, job, inputs, sinks...)
+	if err != nil {
+		return withStatus(exitUsage, err)
+	}
+	if text {
+		summary(out, res)
+	}
+	return nil
+}
+
+func summary(w io.Writer, r engine.Result) {
+	fmt.Fprintf(w, "\noutcome %s, exit status %d", r.Outcome, r.Status)
+	if r.Reason != "" {
+		fmt.Fprintf(w, " (%s)", r.Reason)
+	}
+	fmt.Fprintf(w, ", after %s", r.Elapsed)
+	if r.FinalizeErr != nil {
+		fmt.Fprintf(w, "; finalisation: %v", r.FinalizeErr)
+	}
+	fmt.Fprintln(w)
 }

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+const examples = "../../examples/policies/"
+
+func TestExplain(t *testing.T) {
+	tests := []struct {
+		name   string
+		golden string
+		args   []string
+	}{
+		{"built-in process profile", "process.txt", []string{"--profile", "process"}},
+		{"default profile is process", "process.txt", nil},
+		{"built-in kubernetes profile", "kubernetes.txt", []string{"--profile", "kubernetes"}},
+		{"built-in container profile", "container.txt", []string{"--profile", "container"}},
+		{"process as mermaid", "process.mermaid", []string{"--profile", "process", "--format", "mermaid"}},
+		{"process as graphviz", "process.dot", []string{"--profile", "process", "--format", "dot"}},
+		{"kubernetes as mermaid", "kubernetes.mermaid", []string{"--profile", "kubernetes", "--format", "mermaid"}},
+		{"buildkite example", "buildkite.txt", []string{"--policy", examples + "buildkite.hcl", "--profile", "buildkite"}},
+		{"buildkite example as mermaid", "buildkite.mermaid", []string{"--policy", examples + "buildkite.hcl", "--profile", "buildkite", "--format", "mermaid"}},
+		{"kubernetes example with finalisation", "kubernetes-ci.txt", []string{"--policy", examples + "kubernetes.hcl", "--profile", "kubernetes-ci"}},
+		{"kubernetes example as graphviz", "kubernetes-ci.dot", []string{"--policy", examples + "kubernetes.hcl", "--profile", "kubernetes-ci", "--format", "dot"}},
+		{"github-actions example", "github-actions.txt", []string{"--policy", examples + "github-actions.hcl", "--profile", "github-actions"}},
+		{"github-actions example as mermaid", "github-actions.mermaid", []string{"--policy", examples + "github-actions.hcl", "--profile", "github-actions", "--format", "mermaid"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runCmd(t, append([]string{"explain"}, tc.args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "explain/"+tc.golden, out)
+		})
+	}
+}
+
+func TestExplainErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown profile", []string{"--profile", "nope"}, "no profile named nope"},
+		{"unknown format", []string{"--format", "svg"}, `unknown --format "svg"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := runCmd(t, append([]string{"explain"}, tc.args...)...)
+			var ee *exitError
+			if err == nil || !asExitError(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v; want usage error containing %q", err, tc.want)
+			}
+		})
+	}
+}
