@@ -1,20 +1,106 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/kubernetes"
+	"github.com/graceful-sh/graceful/engine/process"
+	"github.com/graceful-sh/graceful/policies"
 )
 
-// newJoinCmd is a placeholder until its issue lands; it is replaced whole.
+// newJoinCmd builds `graceful join`, the entrypoint of a job container in a
+// pod coordinated by `graceful run --profile kubernetes`.
 func newJoinCmd(v *viper.Viper) *cobra.Command {
-	_ = v
-	return &cobra.Command{
-		Use:    "join",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return withStatus(exitInternal, errors.New("join: not implemented yet"))
+	cmd := &cobra.Command{
+		Use:   "join --socket PATH [flags] -- command [args...]",
+		Short: "Run a job container's command under a kubernetes coordinator",
+		Long: `Connect to the coordinator's socket, wait for this container's turn, run the
+command under the process runner, stream its output to the coordinator (and to
+this container's own stdout/stderr), and report its exit status.
+
+join ignores SIGTERM, SIGINT, SIGHUP and SIGQUIT: the kubelet sends them to every
+container at once, and the job must be signalled exactly once, by its local
+timeline (the "process" profile unless --profile says otherwise), when the
+coordinator says interrupt or disappears. See docs/kubernetes.md.
+
+Exit status: the job's; 122 when the coordinator said to skip this container;
+125 when join could not connect, was refused, or the job could not be run.`,
+		Example: `  graceful join --socket /graceful/socket --name build -- make test`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runJoin(cmd, v, args)
 		},
 	}
+	cmd.Flags().SetInterspersed(false)
+	fs := cmd.Flags()
+	fs.String("socket", "", "the coordinator's socket on the shared volume (required)")
+	fs.String("name", "", "this job container's name, as the coordinator's --job expects it")
+	fs.String("token-file", "", "token file (default: \"token\" beside the socket); GRACEFUL_TOKEN overrides it")
+	fs.String("policy", "", "policy file or directory, loaded with the built-in profiles")
+	fs.String("profile", "", `local profile run against the job when interrupted (default "process")`)
+	fs.Duration("start-timeout", kubernetes.DefaultStartTimeout, "time to wait for the coordinator's socket and token")
+	fs.IntSlice("peer-uid", nil, "uids besides our own the coordinator may run as (-1: any)")
+	fs.String("cgroup", "auto", "tree tracking: auto, on or off (see graceful run)")
+	fs.Int("oom-score-adj", 1000, "the job's oom_score_adj, so the OOM killer picks it before join (-1: leave it)")
+	fs.String("events", "", `write the local engine's events as JSON lines to FILE ("-": stdout)`)
+	fs.BoolP("verbose", "v", false, "log every event of the local engine")
+	return cmd
+}
+
+func runJoin(cmd *cobra.Command, v *viper.Viper, args []string) error {
+	socket := v.GetString("socket")
+	if socket == "" {
+		return withStatus(exitUsage, fmt.Errorf("join needs --socket PATH, the coordinator's socket"))
+	}
+	prof, err := policies.Find(v.GetString("policy"), v.GetString("profile"))
+	if err != nil {
+		return withStatus(exitInternal, err)
+	}
+	if prof.Runner == engine.RunnerKubernetes {
+		return withStatus(exitUsage, fmt.Errorf("profile %q is for the coordinator; join runs the job under a process profile", prof.Name))
+	}
+	mode, err := process.ParseCgroupMode(v.GetString("cgroup"))
+	if err != nil {
+		return withStatus(exitUsage, err)
+	}
+	adj := v.GetInt("oom-score-adj")
+	if adj == 0 {
+		adj = -1 // 0 is the kernel default: nothing to raise
+	}
+	timeout := v.GetDuration("start-timeout")
+	token, err := joinToken(cmd.Context(), v, socket, timeout)
+	if err != nil {
+		return withStatus(kubernetes.ExitJoinFailed, err)
+	}
+	sinks, closeSinks, err := kubernetesSinks(v, os.Stderr)
+	if err != nil {
+		return withStatus(exitInternal, err)
+	}
+	defer closeSinks()
+	status, err := kubernetes.RunJoin(cmd.Context(), kubernetes.JoinRun{
+		Client: kubernetes.ClientConfig{
+			Socket:       socket,
+			Token:        token,
+			Name:         v.GetString("name"),
+			StartTimeout: timeout,
+			PeerUIDs:     v.GetIntSlice("peer-uid"),
+		},
+		Profile:     prof,
+		Args:        args,
+		Sinks:       sinks,
+		Cgroup:      mode,
+		OOMScoreAdj: adj,
+	})
+	if err != nil {
+		return withStatus(status, fmt.Errorf("join: %w", err))
+	}
+	if status == 0 {
+		return nil
+	}
+	return silentStatus(status)
 }

@@ -1,22 +1,152 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/kubernetes"
 )
 
-// addCoordinatorFlags adds the kubernetes coordinator's flags to run.
-// Placeholder until the kubernetes runner lands; replaced whole.
-func addCoordinatorFlags(fs *pflag.FlagSet) { _ = fs }
+// addCoordinatorFlags adds the kubernetes coordinator's flags to run. They
+// apply only when the profile's runner is kubernetes.
+func addCoordinatorFlags(fs *pflag.FlagSet) {
+	fs.String("socket", "", "kubernetes: path of the coordinator's Unix socket on the volume shared with the job containers")
+	fs.String("token-file", "", "kubernetes: token file (default: \"token\" beside the socket, created 0600 if absent); GRACEFUL_TOKEN overrides it")
+	fs.Int("jobs", 0, "kubernetes: number of job containers, started one after the other in the order they connect")
+	fs.StringArray("job", nil, "kubernetes: name of a job container; repeat in start order (instead of --jobs)")
+	fs.Bool("parallel", false, "kubernetes: start every job container as soon as it connects")
+	fs.Duration("start-timeout", kubernetes.DefaultStartTimeout, "kubernetes: time every job container has to connect")
+	fs.Duration("liveness-interval", kubernetes.DefaultInterval, fmt.Sprintf("kubernetes: ping interval; a peer silent for %d intervals is lost", kubernetes.DefaultMisses))
+	fs.IntSlice("peer-uid", nil, "kubernetes: uids besides our own that may connect (-1: any); see docs/kubernetes.md")
+}
 
 // runCoordinator runs `graceful run` for a profile whose runner is
-// kubernetes. Placeholder until the kubernetes runner lands; replaced whole.
+// kubernetes: it serves the socket and carries out the profile against the
+// job containers.
 func runCoordinator(cmd *cobra.Command, v *viper.Viper, prof *engine.Profile) error {
-	_, _, _ = cmd, v, prof
-	return withStatus(exitInternal, errors.New("kubernetes runner: not implemented yet"))
+	socket := v.GetString("socket")
+	if socket == "" {
+		return withStatus(exitUsage, errors.New("the kubernetes runner needs --socket PATH (on a volume shared with the job containers)"))
+	}
+	jobs := v.GetStringSlice("job")
+	count := v.GetInt("jobs")
+	if len(jobs) > 0 && count > 0 && count != len(jobs) {
+		return withStatus(exitUsage, fmt.Errorf("--jobs %d contradicts the %d --job names; give one or the other", count, len(jobs)))
+	}
+	if count < 0 {
+		return withStatus(exitUsage, fmt.Errorf("--jobs %d: must be positive", count))
+	}
+	token, err := coordinatorToken(v, socket)
+	if err != nil {
+		return withStatus(exitInternal, err)
+	}
+	sinks, closeSinks, err := kubernetesSinks(v, os.Stderr)
+	if err != nil {
+		return withStatus(exitInternal, err)
+	}
+	defer closeSinks()
+	res, err := kubernetes.RunCoordinator(cmd.Context(), kubernetes.CoordinatorRun{
+		Coordinator: kubernetes.Config{
+			Socket:       socket,
+			Token:        token,
+			Jobs:         jobs,
+			Count:        count,
+			Parallel:     v.GetBool("parallel"),
+			StartTimeout: v.GetDuration("start-timeout"),
+			Interval:     v.GetDuration("liveness-interval"),
+			PeerUIDs:     v.GetIntSlice("peer-uid"),
+			Output:       os.Stdout,
+		},
+		Profile: prof,
+		Sinks:   sinks,
+		Timeout: v.GetDuration("timeout"),
+		Stderr:  os.Stderr,
+	})
+	if err != nil {
+		return withStatus(exitInternal, err)
+	}
+	if res.FinalizeErr != nil {
+		fmt.Fprintf(os.Stderr, "graceful: finalize: %v\n", res.FinalizeErr)
+	}
+	if res.Status == 0 {
+		return nil
+	}
+	return silentStatus(res.Status)
+}
+
+// tokenFile is --token-file, or "token" beside the socket.
+func tokenFile(v *viper.Viper, socket string) string {
+	if f := v.GetString("token-file"); f != "" {
+		return f
+	}
+	return filepath.Join(filepath.Dir(socket), "token")
+}
+
+// coordinatorToken is GRACEFUL_TOKEN, else the token file, created with a
+// fresh token if absent.
+func coordinatorToken(v *viper.Viper, socket string) (string, error) {
+	if t := strings.TrimSpace(os.Getenv("GRACEFUL_TOKEN")); t != "" {
+		return t, nil
+	}
+	return kubernetes.EnsureToken(tokenFile(v, socket))
+}
+
+// joinToken is GRACEFUL_TOKEN, else the token file, waited for until the
+// start timeout (the coordinator creates it when it starts).
+func joinToken(ctx context.Context, v *viper.Viper, socket string, timeout time.Duration) (string, error) {
+	if t := strings.TrimSpace(os.Getenv("GRACEFUL_TOKEN")); t != "" {
+		return t, nil
+	}
+	file := tokenFile(v, socket)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for delay := 20 * time.Millisecond; ; delay = min(2*delay, 250*time.Millisecond) {
+		tok, err := kubernetes.ReadToken(file)
+		if err == nil || !errors.Is(err, os.ErrNotExist) {
+			return tok, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no token: %s did not appear within %v and GRACEFUL_TOKEN is not set", file, timeout)
+		case <-time.After(delay):
+		}
+	}
+}
+
+// kubernetesSinks are the event sinks of the coordinator and of join: the
+// human log on stderr (signals, cancellation and actions only, unless
+// --verbose) and JSON lines to --events.
+func kubernetesSinks(v *viper.Viper, stderr io.Writer) ([]engine.Sink, func(), error) {
+	text := engine.NewTextSink(stderr)
+	sinks := []engine.Sink{text}
+	if !v.GetBool("verbose") {
+		sinks[0] = engine.SinkFunc(func(e engine.Event) {
+			if e.Cancelled || e.Action != "" || strings.HasPrefix(e.Cause, "signal") || (e.Result != "" && e.Result != "ok") {
+				text.Emit(e)
+			}
+		})
+	}
+	name := v.GetString("events")
+	switch name {
+	case "":
+		return sinks, func() {}, nil
+	case "-":
+		return append(sinks, engine.NewJSONSink(os.Stdout)), func() {}, nil
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--events: %w", err)
+	}
+	return append(sinks, engine.NewJSONSink(f)), func() { f.Close() }, nil
 }
