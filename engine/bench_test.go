@@ -55,16 +55,24 @@ const benchEngines = 10_000
 // due time (t0 = that moment; the SIGKILLs all fall due together
 // benchGrace later) and the memory each idle engine holds.
 func BenchmarkCancelAtOnce(b *testing.B) {
-	benchCancel(b, 0)
+	b.Run("RealClock", func(b *testing.B) { benchCancel(b, 0, func() engine.Clock { return engine.RealClock{} }) })
+	b.Run("SharedClock", func(b *testing.B) { benchCancel(b, 0, sharedClock()) })
+}
+
+// sharedClock gives every engine of one run the same SharedClock.
+func sharedClock() func() engine.Clock {
+	c := engine.NewSharedClock()
+	return func() engine.Clock { return c }
 }
 
 // BenchmarkCancelSpread spreads the 10,000 cancellations over one second;
 // lateness is against each engine's own t0.
 func BenchmarkCancelSpread(b *testing.B) {
-	benchCancel(b, time.Second)
+	b.Run("RealClock", func(b *testing.B) { benchCancel(b, time.Second, func() engine.Clock { return engine.RealClock{} }) })
+	b.Run("SharedClock", func(b *testing.B) { benchCancel(b, time.Second, sharedClock()) })
 }
 
-func benchCancel(b *testing.B, spread time.Duration) {
+func benchCancel(b *testing.B, spread time.Duration, clock func() engine.Clock) {
 	p := benchProfile()
 	var late0, late1 []time.Duration
 	var perEngine, stackPer float64
@@ -78,7 +86,7 @@ func benchCancel(b *testing.B, spread time.Duration) {
 		var wg sync.WaitGroup
 		for i := range engines {
 			targets[i] = newMemTarget()
-			e, err := engine.New(engine.Config{Profile: p, Target: targets[i]})
+			e, err := engine.New(engine.Config{Profile: p, Target: targets[i], Clock: clock()})
 			if err != nil {
 				b.Fatal(err)
 			}

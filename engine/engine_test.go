@@ -278,48 +278,57 @@ func TestVirtualTime(t *testing.T) {
 	}
 }
 
-// TestRealLoop runs the same situations through the real-time driver inside
-// a synctest bubble, where time is fake but the goroutines, timers and
-// channels are the production ones. It must agree with virtual time.
+// TestRealLoop runs the same situations through the real-time drivers
+// (one timer per engine on RealClock; the shared heap of a SharedClock)
+// inside a synctest bubble, where time is fake but the goroutines, timers
+// and channels are the production ones. They must agree with virtual time.
 func TestRealLoop(t *testing.T) {
-	for _, tc := range situations() {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				b, err := sim.ParseBehaviour(tc.job)
-				if err != nil {
-					t.Fatal(err)
-				}
-				clock := engine.RealClock{}
-				job := sim.NewJob(b, clock)
-				rec := &recorder{}
-				e, err := engine.New(engine.Config{Profile: tc.profile, Target: job, Sinks: []engine.Sink{rec}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if tc.early != "" {
-					e.Cancel(tc.early)
-				}
-				for _, in := range parseInputs(t, tc.inputs) {
-					time.AfterFunc(in.At, func() { e.Deliver(in.Signal) })
-				}
-				res := e.Run(context.Background())
-				if tc.tie {
-					// Either may win the race; exactly one outcome and
-					// no action after it.
-					last := rec.evs[len(rec.evs)-1]
-					if last.To != "done" || strings.Count(strings.Join(states(rec.evs), " "), "done") != 1 {
-						t.Errorf("events: %v", rec.evs)
+	clocks := []struct {
+		name string
+		new  func() engine.Clock
+	}{
+		{"RealClock", func() engine.Clock { return engine.RealClock{} }},
+		{"SharedClock", func() engine.Clock { return engine.NewSharedClock() }},
+	}
+	for _, clk := range clocks {
+		for _, tc := range situations() {
+			t.Run(clk.name+"/"+tc.name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					b, err := sim.ParseBehaviour(tc.job)
+					if err != nil {
+						t.Fatal(err)
 					}
-					return
-				}
-				if diff := cmp.Diff(tc.want, rec.evs); diff != "" {
-					t.Errorf("events (-want +got):\n%s", diff)
-				}
-				if res.Outcome != tc.outcome || res.Status != tc.status {
-					t.Errorf("result = %s, status %d; want %s, status %d", res.Outcome, res.Status, tc.outcome, tc.status)
-				}
+					job := sim.NewJob(b, engine.RealClock{})
+					rec := &recorder{}
+					e, err := engine.New(engine.Config{Profile: tc.profile, Target: job, Clock: clk.new(), Sinks: []engine.Sink{rec}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if tc.early != "" {
+						e.Cancel(tc.early)
+					}
+					for _, in := range parseInputs(t, tc.inputs) {
+						time.AfterFunc(in.At, func() { e.Deliver(in.Signal) })
+					}
+					res := e.Run(context.Background())
+					if tc.tie {
+						// Either may win the race; exactly one outcome and
+						// no action after it.
+						last := rec.evs[len(rec.evs)-1]
+						if last.To != "done" || strings.Count(strings.Join(states(rec.evs), " "), "done") != 1 {
+							t.Errorf("events: %v", rec.evs)
+						}
+						return
+					}
+					if diff := cmp.Diff(tc.want, rec.evs); diff != "" {
+						t.Errorf("events (-want +got):\n%s", diff)
+					}
+					if res.Outcome != tc.outcome || res.Status != tc.status {
+						t.Errorf("result = %s, status %d; want %s, status %d", res.Outcome, res.Status, tc.outcome, tc.status)
+					}
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -18,6 +18,9 @@ func (m *machine) run(ctx context.Context) Result {
 	if m.vclock != nil {
 		return m.runVirtual(ctx)
 	}
+	if m.shared != nil {
+		return m.runShared(ctx)
+	}
 	var (
 		timer Timer
 		armed time.Time // due time the timer is set for; zero when idle

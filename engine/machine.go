@@ -203,6 +203,7 @@ type machine struct {
 	target Target
 	clock  Clock
 	vclock *VirtualClock // non-nil: run in virtual time
+	shared *SharedClock  // non-nil: the clock runs the due work
 	sinks  []Sink
 	env    []string
 	fsm    *fsm.FSM
@@ -213,6 +214,12 @@ type machine struct {
 	inbox []input
 	wake  chan struct{}
 	used  atomic.Bool
+
+	// On a SharedClock the core below is run by the clock's goroutine as
+	// well as Run's, one at a time under core; entry belongs to the clock.
+	core  sync.Mutex
+	live  bool // Run has begun (shared clock only)
+	entry sharedEntry
 
 	// Everything below belongs to the loop goroutine.
 	ctx       context.Context // Run's values without its cancellation, for Exec
@@ -260,6 +267,8 @@ func newMachine(cfg Config) (*machine, error) {
 		m.clock = RealClock{}
 	}
 	m.vclock, _ = m.clock.(*VirtualClock)
+	m.shared, _ = m.clock.(*SharedClock)
+	m.entry = sharedEntry{m: m, index: -1}
 
 	states := stepStates(p)
 	m.steps = make([]stepInfo, len(p.Steps))
@@ -304,10 +313,22 @@ func (m *machine) push(in input) {
 	m.mu.Lock()
 	m.inbox = append(m.inbox, in)
 	m.mu.Unlock()
+	if m.shared != nil {
+		// The clock's goroutine handles it; before Run, Run's start does.
+		m.shared.schedule(m, in.at, true)
+		return
+	}
 	select {
 	case m.wake <- struct{}{}:
 	default:
 	}
+}
+
+// hasInput reports whether a signal or Cancel waits in the inbox.
+func (m *machine) hasInput() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.inbox) > 0
 }
 
 // begin starts the run at now with the job running.

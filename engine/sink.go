@@ -12,11 +12,11 @@ import (
 
 // NewTextSink writes one human line per event to w:
 //
-//	   1.000s draining         signal SIGINT #1
-//	  +0.000s cancelling       signal SIGINT #2
-//	  +0.000s step:interrupt   signal SIGTERM → group: ok
-//	  +9.000s step:terminate   signal SIGKILL → tree: ok
-//	  +9.000s done             job killed by SIGKILL; cancelled, exit status 137
+//	 1.000s draining         signal SIGINT #1
+//	+0.000s cancelling       signal SIGINT #2
+//	+0.000s step:interrupt   signal SIGTERM → group: ok
+//	+9.000s step:terminate   signal SIGKILL → tree: ok
+//	+9.000s done             job killed by SIGKILL; cancelled, exit status 137
 //
 // Times with a "+" are offsets from t0, the start of cancellation; the
 // others are times since the run started. The state column is the state

@@ -36,7 +36,9 @@ func helper(mode string, args []string) int {
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ready")
-		select {}
+		for {
+			time.Sleep(time.Hour)
+		}
 	case "term-exit":
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, syscall.SIGTERM)
