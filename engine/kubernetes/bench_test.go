@@ -1,0 +1,110 @@
+package kubernetes
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// interruptRound starts a pod of one coordinator and n job containers (in
+// parallel, each in a PID namespace of its own when possible), waits until
+// every job is ready, sends SIGTERM to the coordinator alone and returns,
+// per job, the time from that kill(2) to the job's receipt of SIGTERM
+// (CLOCK_MONOTONIC is shared by all namespaces). It also returns the peak
+// resident set (VmHWM) of the coordinator and the largest of the joins.
+func interruptRound(b *testing.B, n int) (lat []time.Duration, coordRSS, joinRSS int) {
+	p := newPod(b)
+	coord := p.coordinator("GK_COUNT="+strconv.Itoa(n), "GK_PARALLEL=1")
+	files := make([]string, n)
+	joins := make([]*container, n)
+	for i := range n {
+		files[i] = filepath.Join(p.dir, fmt.Sprintf("job%d", i))
+		joins[i] = p.join(fmt.Sprintf("j%d", i), nil, jobArgv("trap", files[i], "0")...)
+	}
+	for _, f := range files {
+		waitFile(b, f, "ready")
+	}
+	coordRSS = peakRSS(coord.init)
+	for _, j := range joins {
+		joinRSS = max(joinRSS, peakRSS(j.init))
+	}
+
+	t0 := monotonic()
+	syscall.Kill(coord.init, syscall.SIGTERM)
+	for _, f := range files {
+		waitFile(b, f, "terminated")
+		for _, l := range lines(f) {
+			if ns, ok := strings.CutPrefix(l, "terminated "); ok {
+				v, _ := strconv.ParseInt(ns, 10, 64)
+				lat = append(lat, time.Duration(v-t0))
+			}
+		}
+	}
+	coord.wait(b, 10*time.Second)
+	for _, j := range joins {
+		j.wait(b, 10*time.Second)
+	}
+	return lat, coordRSS, joinRSS
+}
+
+// peakRSS is VmHWM of pid in KiB.
+func peakRSS(pid int) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	return 0
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
+
+func reportLatency(b *testing.B, all, worst []time.Duration, coordRSS, joinRSS int) {
+	b.ReportMetric(float64(percentile(all, 0.5).Microseconds()), "p50-µs")
+	b.ReportMetric(float64(percentile(all, 0.99).Microseconds()), "p99-µs")
+	b.ReportMetric(float64(slices.Max(worst).Microseconds()), "max-µs")
+	b.ReportMetric(float64(coordRSS), "coordinator-peak-KiB")
+	b.ReportMetric(float64(joinRSS), "join-peak-KiB")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkInterruptLatency: SIGTERM to the coordinator until SIGTERM
+// reaches the job process in another PID namespace. Run with
+// -benchtime=100x for a meaningful 99th percentile.
+func BenchmarkInterruptLatency(b *testing.B) {
+	var all []time.Duration
+	var coordRSS, joinRSS int
+	for range b.N {
+		lat, c, j := interruptRound(b, 1)
+		all = append(all, lat...)
+		coordRSS, joinRSS = max(coordRSS, c), max(joinRSS, j)
+	}
+	reportLatency(b, all, all, coordRSS, joinRSS)
+}
+
+// BenchmarkInterrupt16: 16 job containers against one coordinator; the
+// max is the slowest of the 16 in the worst round.
+func BenchmarkInterrupt16(b *testing.B) {
+	var all, worst []time.Duration
+	var coordRSS, joinRSS int
+	for range b.N {
+		lat, c, j := interruptRound(b, 16)
+		all = append(all, lat...)
+		worst = append(worst, slices.Max(lat))
+		coordRSS, joinRSS = max(coordRSS, c), max(joinRSS, j)
+	}
+	reportLatency(b, all, worst, coordRSS, joinRSS)
+}
