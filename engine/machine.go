@@ -237,7 +237,7 @@ type machine struct {
 	counts     []sigCount
 	lastSig    string
 	finalizeAt time.Time // finalisation's own cut-off when there is no t0
-	from, to   string    // recorded by the fsm callback
+	state      string    // the machine's current state, as of the last Event
 	res        Result
 }
 
@@ -298,10 +298,12 @@ func newMachine(cfg Config) (*machine, error) {
 		// after Run has returned.
 		m.execCh = make(chan execResult, nexec)
 	}
-	m.fsm = fsm.NewFSM(StateRunning, machineEvents(p, states), fsm.Callbacks{
-		// Callbacks only record; the loop acts after Event returns.
-		"enter_state": func(_ context.Context, e *fsm.Event) { m.from, m.to = e.Src, e.Dst },
-	})
+	// No callbacks: the loop acts after Event returns, never inside it
+	// (calling Event from a callback deadlocks, and waiting there would
+	// block the machine). Without callbacks, fsm's eight callback lookups
+	// per Event hit an empty map, which keeps transitions cheap.
+	m.fsm = fsm.NewFSM(StateRunning, machineEvents(p, states), nil)
+	m.state = StateRunning
 	return m, nil
 }
 
@@ -497,7 +499,7 @@ func (m *machine) signal(now time.Time, sig string) {
 		switch {
 		case m.cancelled:
 			m.note(now, what{cause: cause, result: "ignored (drain): cancellation under way"})
-		case m.fsm.Current() == StateDraining:
+		case m.state == StateDraining:
 			m.note(now, what{cause: cause, result: "ignored (drain): already draining"})
 		default:
 			m.cause, m.res.Reason = cause, cause
@@ -679,7 +681,7 @@ func (m *machine) end(now time.Time, event, cause string) {
 		m.decided = true
 		m.res.Outcome, m.res.Exit, m.res.Reason = OutcomeAbandoned, Exit{Abandoned: true}, cause
 		m.res.Status = exitStatus(OutcomeAbandoned, Exit{}, m.cause, m.prof.ExitCodes)
-	} else if m.fsm.Current() == StateFinalizing {
+	} else if m.state == StateFinalizing {
 		m.res.FinalizeErr = fmt.Errorf("finalisation cut off by %s", cause)
 	}
 	m.finish(now, event, ev)
@@ -825,13 +827,14 @@ func (m *machine) transition(now time.Time, event string, ev what) {
 		// only events valid in the current state: this is a bug.
 		panic(fmt.Sprintf("engine: %s in state %s: %v", event, m.fsm.Current(), err))
 	}
-	m.emit(now, m.from, m.to, ev)
+	from := m.state
+	m.state = m.fsm.Current()
+	m.emit(now, from, m.state, ev)
 }
 
 // note reports an action or input that did not change state.
 func (m *machine) note(now time.Time, ev what) {
-	s := m.fsm.Current()
-	m.emit(now, s, s, ev)
+	m.emit(now, m.state, m.state, ev)
 }
 
 func (m *machine) emit(now time.Time, from, to string, w what) {

@@ -20,6 +20,7 @@ import (
 // quick (a signal send, a buffered write). An engine on a SharedClock
 // otherwise behaves exactly as on RealClock.
 type SharedClock struct {
+	base    time.Time // heap keys are nanoseconds since base: cheap to compare
 	mu      sync.Mutex
 	q       sharedQueue
 	wake    chan struct{}
@@ -29,7 +30,9 @@ type SharedClock struct {
 
 // NewSharedClock returns a shared real-time clock. Its goroutine runs only
 // while some engine has something due.
-func NewSharedClock() *SharedClock { return &SharedClock{wake: make(chan struct{}, 1)} }
+func NewSharedClock() *SharedClock {
+	return &SharedClock{base: time.Now(), wake: make(chan struct{}, 1)}
+}
 
 // Now returns time.Now().
 func (*SharedClock) Now() time.Time { return time.Now() }
@@ -44,7 +47,7 @@ func (*SharedClock) AfterFunc(d time.Duration, f func()) Timer {
 
 // sharedEntry is an engine's place in the heap; index -1 when absent.
 type sharedEntry struct {
-	at    time.Time
+	at    time.Duration // since SharedClock.base
 	m     *machine
 	index int
 }
@@ -52,12 +55,13 @@ type sharedEntry struct {
 // schedule puts m in the heap at at, or moves it there. A pending input
 // (a signal or Cancel not yet handled) forces now: the check is made under
 // the clock's lock, after which push's own kick cannot be overtaken.
-func (c *SharedClock) schedule(m *machine, at time.Time, ok bool) {
+func (c *SharedClock) schedule(m *machine, due time.Time, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if m.hasInput() {
-		at, ok = time.Now(), true
+		due, ok = time.Now(), true
 	}
+	at := due.Sub(c.base)
 	e := &m.entry
 	switch {
 	case !ok:
@@ -73,7 +77,7 @@ func (c *SharedClock) schedule(m *machine, at time.Time, ok bool) {
 		}
 		return
 	case e.index >= 0:
-		if e.at.Equal(at) {
+		if e.at == at {
 			return
 		}
 		e.at = at
@@ -102,9 +106,9 @@ func (c *SharedClock) run() {
 	var t *time.Timer
 	for {
 		c.mu.Lock()
-		now := time.Now()
+		now := time.Since(c.base)
 		batch := c.batch[:0]
-		for len(c.q) > 0 && !c.q[0].at.After(now) {
+		for len(c.q) > 0 && c.q[0].at <= now {
 			e := heap.Pop(&c.q).(*sharedEntry)
 			batch = append(batch, e.m)
 		}
@@ -117,7 +121,7 @@ func (c *SharedClock) run() {
 				}
 				return
 			}
-			d := c.q[0].at.Sub(now)
+			d := c.q[0].at - now
 			c.mu.Unlock()
 			if t == nil {
 				t = time.NewTimer(d)
@@ -171,7 +175,7 @@ func (c *SharedClock) runBatch(batch []*machine) {
 type sharedQueue []*sharedEntry
 
 func (q sharedQueue) Len() int           { return len(q) }
-func (q sharedQueue) Less(i, j int) bool { return q[i].at.Before(q[j].at) }
+func (q sharedQueue) Less(i, j int) bool { return q[i].at < q[j].at }
 func (q sharedQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
 	q[i].index, q[j].index = i, j

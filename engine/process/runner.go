@@ -347,7 +347,7 @@ func (r *Runner) signalTree(sig syscall.Signal) error {
 			return err
 		}
 	} else {
-		n = sweepSignal(r.self, r.leader, sig)
+		n, _ = sweepSignal(r.self, r.leader, sig, false)
 	}
 	if n == 0 && groupErr != nil {
 		return engine.ErrGone
@@ -448,9 +448,12 @@ func (r *Runner) close(timeout time.Duration) error {
 			errs = append(errs, fmt.Errorf("cgroup %s still populated", r.cg.dir))
 		}
 	} else {
-		d := 100 * time.Microsecond
+		// Kill, wait on the pidfds of the killed, and repeat until a sweep
+		// finds nothing alive (a process forked before its parent died
+		// shows up in the next one).
 		for {
-			sweepSignal(r.self, r.leader, syscall.SIGKILL)
+			_, fds := sweepSignal(r.self, r.leader, syscall.SIGKILL, true)
+			waitPidfds(fds, deadline)
 			n := sweepLive(r.self, r.leader)
 			if n == 0 {
 				break
@@ -459,10 +462,7 @@ func (r *Runner) close(timeout time.Duration) error {
 				errs = append(errs, fmt.Errorf("%d processes of the job survived", n))
 				break
 			}
-			time.Sleep(d)
-			if d < 5*time.Millisecond {
-				d *= 2
-			}
+			time.Sleep(time.Millisecond)
 		}
 	}
 	select {

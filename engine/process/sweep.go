@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,6 +13,7 @@ import (
 // procStat is what the sweep reads from /proc/PID/stat.
 type procStat struct {
 	pid, ppid, pgid int
+	threads         int
 	state           byte
 	start           uint64 // start time in clock ticks since boot: (pid, start) names one process
 }
@@ -36,8 +38,9 @@ func parseStat(pid int, b []byte) (procStat, bool) {
 	}
 	ppid, _ := strconv.Atoi(string(f[1]))
 	pgid, _ := strconv.Atoi(string(f[2]))
+	threads, _ := strconv.Atoi(string(f[17]))
 	start, _ := strconv.ParseUint(string(f[19]), 10, 64)
-	return procStat{pid: pid, ppid: ppid, pgid: pgid, state: f[0][0], start: start}, true
+	return procStat{pid: pid, ppid: ppid, pgid: pgid, threads: threads, state: f[0][0], start: start}, true
 }
 
 // scanProcs reads every process's stat.
@@ -59,6 +62,81 @@ func scanProcs() map[int]procStat {
 		}
 	}
 	return all
+}
+
+// haveChildrenFiles reports whether /proc/PID/task/TID/children exists
+// (CONFIG_PROC_CHILDREN): the sweep then walks the tree from this process
+// down instead of reading every process's stat.
+var haveChildrenFiles = func() bool {
+	_, err := os.Stat("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children")
+	return err == nil
+}()
+
+// childrenOf lists pid's children from its tasks' children files
+// (threads is the process's thread count: one thread needs no listing).
+func childrenOf(pid, threads int) []int {
+	base := "/proc/" + strconv.Itoa(pid) + "/task"
+	tids := []string{strconv.Itoa(pid)}
+	if threads != 1 {
+		d, err := os.Open(base)
+		if err != nil {
+			return nil
+		}
+		tids, _ = d.Readdirnames(-1)
+		d.Close()
+	}
+	var kids []int
+	for _, tid := range tids {
+		b, err := os.ReadFile(base + "/" + tid + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range bytes.Fields(b) {
+			if n, err := strconv.Atoi(string(f)); err == nil {
+				kids = append(kids, n)
+			}
+		}
+	}
+	return kids
+}
+
+// jobTree returns the job's processes: walked down from this process
+// through the children files when the kernel has them, else found in a
+// full scan of /proc (sweepTree).
+func jobTree(self int, leader *proc) []procStat {
+	if !haveChildrenFiles {
+		return sweepTree(scanProcs(), self, leader)
+	}
+	in := make(map[int]bool)
+	var stack []int
+	add := func(pid int) {
+		if !in[pid] && pid > 1 && pid != self {
+			in[pid] = true
+			stack = append(stack, pid)
+		}
+	}
+	if leader != nil && leader.alive() {
+		add(leader.pid)
+	}
+	for _, pid := range childrenOf(self, 0) {
+		if !isOwned(pid) {
+			add(pid)
+		}
+	}
+	out := make([]procStat, 0, len(stack))
+	for len(stack) > 0 {
+		pid := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		st, ok := readStat(pid)
+		if !ok {
+			continue
+		}
+		out = append(out, st)
+		for _, k := range childrenOf(pid, st.threads) {
+			add(k)
+		}
+	}
+	return out
 }
 
 // sweepTree returns the job's processes as seen in all: the leader (while
@@ -112,54 +190,106 @@ func sweepTree(all map[int]procStat, self int, leader *proc) []procStat {
 // sendPinned signals the process named by (pid, start) through a pidfd,
 // checking after pidfd_open that the pid still names that process, so a
 // recycled pid is never signalled.
-func sendPinned(st procStat, sig syscall.Signal) bool {
+//
+// With keep, the pidfd is returned open (the caller closes it).
+func sendPinned(st procStat, sig syscall.Signal, keep bool) (int, bool) {
 	fd, err := unix.PidfdOpen(st.pid, 0)
 	if err != nil {
-		return false
+		return -1, false
 	}
-	defer unix.Close(fd)
 	now, ok := readStat(st.pid)
-	if !ok || now.start != st.start {
-		return false
+	if !ok || now.start != st.start || unix.PidfdSendSignal(fd, sig, nil, 0) != nil {
+		_ = unix.Close(fd)
+		return -1, false
 	}
-	return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+	if !keep {
+		_ = unix.Close(fd)
+		return -1, true
+	}
+	return fd, true
 }
 
-// sweepSignal signals the job's tree, re-scanning /proc until a scan shows
-// no live process that has not been signalled yet (processes forked while
-// the sweep runs are caught by the next scan). It returns how many
-// processes were signalled.
-func sweepSignal(self int, leader *proc, sig syscall.Signal) int {
+// sweepSignal signals the job's tree, re-scanning until a scan shows no
+// live process that has not been signalled yet (processes forked while the
+// sweep runs are caught by the next scan). It returns how many processes
+// were signalled. With keep, it also returns the pidfds of the signalled
+// processes, open, for the caller to wait on and close.
+func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool) (int, []int) {
 	type key struct {
 		pid   int
 		start uint64
 	}
 	seen := make(map[key]bool)
+	var fds []int
 	for round := 0; round < 64; round++ {
 		fresh := 0
-		for _, st := range sweepTree(scanProcs(), self, leader) {
+		for _, st := range jobTree(self, leader) {
 			k := key{st.pid, st.start}
 			if st.state == 'Z' || seen[k] {
 				continue
 			}
 			seen[k] = true
 			fresh++
-			sendPinned(st, sig)
+			if fd, ok := sendPinned(st, sig, keep); ok && keep {
+				fds = append(fds, fd)
+			}
 		}
 		if fresh == 0 {
 			break
 		}
 	}
-	return len(seen)
+	return len(seen), fds
 }
 
 // sweepLive counts the job's processes that are still running (not zombies).
 func sweepLive(self int, leader *proc) int {
 	n := 0
-	for _, st := range sweepTree(scanProcs(), self, leader) {
+	for _, st := range jobTree(self, leader) {
 		if st.state != 'Z' && st.state != 'X' {
 			n++
 		}
 	}
 	return n
+}
+
+// waitPidfds waits until every process behind fds has exited (a pidfd
+// polls readable then) or until deadline, and closes the fds. It reports
+// whether all exited.
+func waitPidfds(fds []int, deadline time.Time) bool {
+	defer func() {
+		for _, fd := range fds {
+			_ = unix.Close(fd)
+		}
+	}()
+	pfds := make([]unix.PollFd, 0, len(fds))
+	for _, fd := range fds {
+		pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
+	}
+	for len(pfds) > 0 {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		n, err := unix.Poll(pfds, int(left/time.Millisecond)+1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return false
+		}
+		if n == 0 {
+			continue
+		}
+		keep := pfds[:0]
+		for _, p := range pfds {
+			if p.Revents == 0 {
+				keep = append(keep, p)
+			}
+		}
+		for i := range keep {
+			keep[i].Revents = 0
+		}
+		pfds = keep
+	}
+	return true
 }
