@@ -236,11 +236,3 @@ func (r *resolved) engineProfile() *engine.Profile {
 	}
 	return ep
 }
-
-// durationOr is d's value, or def when d is nil.
-func durationOr(d *Duration, def time.Duration) time.Duration {
-	if d == nil {
-		return def
-	}
-	return d.Value
-}
