@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -67,6 +68,20 @@ func hookProfile() *engine.Profile {
 	p.Steps = append([]engine.Step{{Name: "prestop", At: 0, Kind: engine.StepCommand, Command: []string{"./drain.sh"}}}, p.Steps...)
 	p.Steps[1].At = 5 * s
 	return p
+}
+
+// kubernetesProfile: the first SIGTERM cancels; notify at once, abandon at
+// 50s, deadline 60s, with a log upload.
+func kubernetesProfile() *engine.Profile {
+	return withFinalize(&engine.Profile{
+		Name: "kubernetes", Runner: engine.RunnerKubernetes,
+		Triggers: map[string][]engine.Action{"SIGTERM": {engine.ActionCancel, engine.ActionExit}},
+		Steps: []engine.Step{
+			{Name: "interrupt", At: 0, Kind: engine.StepNotify, Notify: "interrupt"},
+			{Name: "abandon", At: 50 * s, Kind: engine.StepAbandon},
+		},
+		Deadline: 60 * s,
+	})
 }
 
 type situation struct {
@@ -230,6 +245,46 @@ func situations() []situation {
 			{6 * s, "finalizing", "done", "finalize finished", "exec ./upload-logs.sh", "finalize", "ok"},
 		},
 		outcome: engine.OutcomeExited, status: 0,
+	}, {
+		name:    "exit trigger cuts a running finalisation short",
+		profile: withFinalize(processProfile()), job: "exits-at=1s,code=4,exec-takes=1h",
+		inputs: []string{"2s:SIGINT", "3s:SIGINT", "4s:SIGINT"},
+		want: []ev{
+			start,
+			{1 * s, "running", "finalizing", "job exited with status 4", "", "", ""},
+			{1 * s, "finalizing", "finalizing", "finalize", "exec ./upload-logs.sh", "finalize", "started"},
+			{2 * s, "finalizing", "finalizing", "signal SIGINT #1", "", "", "ignored (drain): outcome already decided"},
+			{3 * s, "finalizing", "finalizing", "signal SIGINT #2", "", "", "ignored (cancel): outcome already decided"},
+			{4 * s, "finalizing", "done", "signal SIGINT #3", "abandon", "job", "job already stopped"},
+		},
+		outcome: engine.OutcomeExited, status: 4,
+	}, {
+		name:    "job that never stops is abandoned, then finalised inside the deadline",
+		profile: kubernetesProfile(), job: "never,exec-takes=5s",
+		inputs: []string{"0s:SIGTERM"},
+		want: []ev{
+			start,
+			{0, "running", "cancelling", "signal SIGTERM #1", "", "", ""},
+			{0, "cancelling", "step:interrupt", "step interrupt", "notify interrupt", "job", "ok"},
+			{50 * s, "step:interrupt", "step:abandon", "step abandon", "abandon", "job", "ok"},
+			{50 * s, "step:abandon", "finalizing", "job abandoned", "", "", ""},
+			{50 * s, "finalizing", "finalizing", "finalize", "exec ./upload-logs.sh", "finalize", "started"},
+			{55 * s, "finalizing", "done", "finalize finished", "exec ./upload-logs.sh", "finalize", "ok"},
+		},
+		outcome: engine.OutcomeAbandoned, status: 123,
+	}, {
+		name:    "job stops on notify, second SIGTERM during finalisation exits",
+		profile: kubernetesProfile(), job: "exits-after=2s,exec-takes=30s",
+		inputs: []string{"0s:SIGTERM", "10s:SIGTERM"},
+		want: []ev{
+			start,
+			{0, "running", "cancelling", "signal SIGTERM #1", "", "", ""},
+			{0, "cancelling", "step:interrupt", "step interrupt", "notify interrupt", "job", "ok"},
+			{2 * s, "step:interrupt", "finalizing", "job exited with status 0", "", "", ""},
+			{2 * s, "finalizing", "finalizing", "finalize", "exec ./upload-logs.sh", "finalize", "started"},
+			{10 * s, "finalizing", "done", "signal SIGTERM #2", "abandon", "job", "job already stopped"},
+		},
+		outcome: engine.OutcomeCancelled, status: 0,
 	}}
 }
 
@@ -338,4 +393,50 @@ func states(evs []ev) []string {
 		out = append(out, e.To)
 	}
 	return out
+}
+
+func TestContextEndsTheRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, _ := sim.ParseBehaviour("never")
+		job := sim.NewJob(b, engine.RealClock{})
+		rec := &recorder{}
+		e, err := engine.New(engine.Config{Profile: processProfile(), Target: job, Sinks: []engine.Sink{rec}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*s)
+		defer cancel()
+		res := e.Run(ctx)
+		want := []ev{
+			{0, "", "running", "start", "", "", ""},
+			{3 * s, "running", "done", "context: context deadline exceeded", "abandon", "job", "ok"},
+		}
+		if diff := cmp.Diff(want, rec.evs); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
+		if res.Outcome != engine.OutcomeAbandoned || res.Status != 123 {
+			t.Errorf("result = %+v", res)
+		}
+	})
+}
+
+func TestNewRejectsUnusableConfig(t *testing.T) {
+	job := sim.NewJob(sim.Behaviour{}, engine.RealClock{})
+	bad := processProfile()
+	bad.Steps[0].At, bad.Steps[1].At = bad.Steps[1].At, bad.Steps[0].At
+	tests := []struct {
+		name string
+		cfg  engine.Config
+	}{
+		{"no profile", engine.Config{Target: job}},
+		{"no target", engine.Config{Profile: processProfile()}},
+		{"steps out of order", engine.Config{Profile: bad, Target: job}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := engine.New(tc.cfg); !errors.Is(err, engine.ErrConfig) {
+				t.Errorf("New = %v, want ErrConfig", err)
+			}
+		})
+	}
 }

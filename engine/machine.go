@@ -356,20 +356,26 @@ func (m *machine) step(now time.Time) {
 // commands, then signals and Cancel calls in arrival order.
 func (m *machine) poll(now time.Time) {
 	m.pollJob(now)
+execs:
 	for m.execCh != nil && !m.finished {
 		select {
 		case r := <-m.execCh:
 			m.execDone(now, r)
-			continue
 		default:
+			break execs
 		}
-		break
+	}
+	if m.finished {
+		return // the run is over: later inputs are not part of it
 	}
 	m.mu.Lock()
 	in := m.inbox
 	m.inbox = nil
 	m.mu.Unlock()
 	for _, x := range in {
+		if m.finished {
+			return
+		}
 		at := x.at
 		if at.Before(m.start) {
 			at = m.start // delivered before Run: it happens at the start
