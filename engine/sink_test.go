@@ -3,7 +3,9 @@ package engine
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -93,4 +95,44 @@ func TestStatusLineClearsAtTheEnd(t *testing.T) {
 	if strings.Count(buf.String(), "\r") != 2 {
 		t.Errorf("want one draw and one clear")
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the status line's ticker.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestStatusLineCountsDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var buf syncBuffer
+		s := NewStatusLine(&buf)
+		s.Emit(Event{Cancelled: true, To: "step:interrupt", Next: time.Second, NextAction: "SIGKILL", LastSignal: "SIGINT", NextSignal: "exit"})
+		time.Sleep(350 * time.Millisecond)
+		s.Emit(Event{Cancelled: true, Since: time.Second, From: "step:interrupt", To: StateDone})
+		time.Sleep(time.Second) // the ticker has stopped: nothing more is drawn
+		synctest.Wait()
+		want := strings.Join([]string{
+			"\r\x1b[KSIGKILL in 1.0s; Ctrl-C again to exit now",
+			"\r\x1b[KSIGKILL in 0.9s; Ctrl-C again to exit now",
+			"\r\x1b[KSIGKILL in 0.8s; Ctrl-C again to exit now",
+			"\r\x1b[KSIGKILL in 0.7s; Ctrl-C again to exit now",
+			"\r\x1b[K",
+		}, "")
+		if got := buf.String(); got != want {
+			t.Errorf("got  %q\nwant %q", got, want)
+		}
+	})
 }
