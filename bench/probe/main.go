@@ -1,0 +1,296 @@
+// Command probe measures supervisors (graceful, tini, dumb-init,
+// catatonit, coreutils timeout) for bench/run.sh. It plays both sides: the
+// measuring parent and the job the supervisor runs.
+//
+//	probe forward N  -- SUPERVISOR...   signal forwarding latency
+//	probe escalate N GRACE -- SUPERVISOR...  SIGKILL precision after SIGTERM
+//	probe tree GRACE -- SUPERVISOR...   100-descendant teardown
+//	probe rss -- SUPERVISOR...          resident set while supervising
+//
+// The supervisor's argv ends with "--" or whatever it needs; probe appends
+// the job's argv itself.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: probe forward|escalate|tree|rss ... -- SUPERVISOR...")
+	}
+	switch os.Args[1] {
+	case "child-forward":
+		childForward()
+	case "child-ignore":
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Printf("%d\n", os.Getpid())
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
+	args, sup := split(os.Args[2:])
+	switch os.Args[1] {
+	case "forward":
+		forward(atoi(args[0]), sup)
+	case "escalate":
+		escalate(atoi(args[0]), dur(args[1]), sup)
+	case "tree":
+		tree(dur(args[0]), sup)
+	case "rss":
+		rss(sup)
+	default:
+		fail("unknown mode " + os.Args[1])
+	}
+}
+
+func split(args []string) (own, sup []string) {
+	for i, a := range args {
+		if a == "--" {
+			return args[:i], args[i+1:]
+		}
+	}
+	fail("missing -- SUPERVISOR")
+	return nil, nil
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "probe:", msg)
+	os.Exit(2)
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		fail(err.Error())
+	}
+	return n
+}
+
+func dur(s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		fail(err.Error())
+	}
+	return d
+}
+
+func self() string {
+	p, err := os.Executable()
+	if err != nil {
+		fail(err.Error())
+	}
+	return p
+}
+
+// start runs the supervisor with the job argv appended; the job's stdout
+// is the returned reader.
+func start(sup []string, job ...string) (*exec.Cmd, *bufio.Reader) {
+	argv := append(append([]string(nil), sup...), job...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		fail(err.Error())
+	}
+	if err := cmd.Start(); err != nil {
+		fail(err.Error())
+	}
+	return cmd, bufio.NewReader(out)
+}
+
+func readLine(r *bufio.Reader) string {
+	l, err := r.ReadString('\n')
+	if err != nil {
+		fail("job output: " + err.Error())
+	}
+	return strings.TrimSpace(l)
+}
+
+// childForward is the job for forward: it prints its pid, then writes one
+// byte per SIGTERM it receives.
+func childForward() {
+	ch := make(chan os.Signal, 64)
+	signal.Notify(ch, syscall.SIGTERM)
+	fmt.Printf("%d\n", os.Getpid())
+	for range ch {
+		os.Stdout.Write([]byte{'x'})
+	}
+}
+
+// forward: SIGTERM to the supervisor, time until the job's handler ran.
+func forward(n int, sup []string) {
+	cmd, out := start(sup, self(), "child-forward")
+	pid := atoi(readLine(out))
+	var lat []time.Duration
+	buf := make([]byte, 1)
+	for i := 0; i < n+20; i++ {
+		t0 := time.Now()
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			fail(err.Error())
+		}
+		if _, err := out.Read(buf); err != nil {
+			fail("job output: " + err.Error())
+		}
+		if i >= 20 { // warm-up
+			lat = append(lat, time.Since(t0))
+		}
+		time.Sleep(2 * time.Millisecond) // let the signal be consumed, so none merge
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	report("forward", lat)
+}
+
+// escalate: a job that ignores SIGTERM; SIGTERM to the supervisor at t0;
+// the job's death time minus t0+grace.
+func escalate(n int, grace time.Duration, sup []string) {
+	var late []time.Duration
+	for i := 0; i < n; i++ {
+		cmd, out := start(sup, self(), "child-ignore")
+		pid := atoi(readLine(out))
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			fail(err.Error())
+		}
+		time.Sleep(20 * time.Millisecond)
+		t0 := time.Now()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(fds, 10000); err != unix.EINTR {
+				break
+			}
+		}
+		late = append(late, time.Since(t0)-grace)
+		unix.Close(fd)
+		_ = cmd.Wait()
+	}
+	report("escalate", late)
+}
+
+// tree: 100 descendants, half escaped with setsid and ignoring SIGTERM.
+// SIGTERM to the supervisor, which is waited for (SIGKILLed after 3 s if it
+// does not exit); then the leftovers are counted (and killed).
+func tree(grace time.Duration, sup []string) {
+	dir, err := os.MkdirTemp("", "probe-tree")
+	if err != nil {
+		fail(err.Error())
+	}
+	defer os.RemoveAll(dir)
+	marker := fmt.Sprintf("PROBE_MARKER=%d", time.Now().UnixNano())
+	// The leader survives SIGTERM (a trap, not inherited by its children)
+	// so the supervisor has to escalate.
+	script := `
+trap : TERM
+i=0
+while [ $i -lt 100 ]; do
+  if [ $((i % 2)) -eq 0 ]; then
+    sh -c 'echo R >> r.txt; exec sleep 1000' &
+  else
+    setsid sh -c 'trap "" TERM; (trap "" TERM; echo R >> r.txt; exec sleep 1000) & exit 0' &
+  fi
+  i=$((i+1))
+done
+while [ "$(grep -c R r.txt 2>/dev/null)" != 100 ]; do sleep 0.01; done
+echo ready
+while :; do wait; done`
+	argv := append(append([]string(nil), sup...), "/bin/sh", "-c", script)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), marker)
+	cmd.Stderr = os.Stderr
+	pr, err := cmd.StdoutPipe()
+	if err != nil {
+		fail(err.Error())
+	}
+	if err := cmd.Start(); err != nil {
+		fail(err.Error())
+	}
+	out := bufio.NewReader(pr)
+	readLine(out)
+	before := len(marked(marker))
+	t0 := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan time.Time, 1)
+	go func() { _ = cmd.Wait(); exited <- time.Now() }()
+	var exitAt time.Duration
+	select {
+	case t := <-exited:
+		exitAt = t.Sub(t0)
+	case <-time.After(grace + 3*time.Second):
+		_ = cmd.Process.Kill()
+		exitAt = -1
+		<-exited
+	}
+	time.Sleep(100 * time.Millisecond) // SIGKILLed processes vanish
+	left := marked(marker)
+	for _, pid := range left {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	fmt.Printf("tree started=%d left=%d exit_ms=%.1f exit_after_due_ms=%.1f\n",
+		before, len(left), ms(exitAt), ms(exitAt-grace))
+}
+
+// rss: the supervisor's VmRSS while it supervises a sleeping job.
+func rss(sup []string) {
+	argv := append(append([]string(nil), sup...), "/bin/sleep", "1")
+	cmd := exec.Command(argv[0], argv[1:]...)
+	if err := cmd.Start(); err != nil {
+		fail(err.Error())
+	}
+	time.Sleep(500 * time.Millisecond)
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	kb := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb = atoi(strings.Fields(v)[0])
+		}
+	}
+	_ = cmd.Wait()
+	fmt.Printf("rss kib=%d mib=%.2f\n", kb, float64(kb)/1024)
+}
+
+// marked lists live processes whose environment holds marker.
+func marked(marker string) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !strings.Contains(string(env), marker+"\x00") {
+			continue
+		}
+		st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if i := strings.LastIndexByte(string(st), ')'); i > 0 && i+2 < len(st) && st[i+2] == 'Z' {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func report(name string, ds []time.Duration) {
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	q := func(p float64) time.Duration { return ds[int(p*float64(len(ds)-1))] }
+	fmt.Printf("%s n=%d median_ms=%.3f p99_ms=%.3f min_ms=%.3f max_ms=%.3f\n",
+		name, len(ds), ms(q(0.5)), ms(q(0.99)), ms(ds[0]), ms(ds[len(ds)-1]))
+}
