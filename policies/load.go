@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/json"
+	"github.com/hashicorp/hcl/v2/hclparse"
 
 	"github.com/graceful-sh/graceful/engine"
 )
@@ -61,13 +60,22 @@ func IsPolicyFile(name string) bool {
 // recursively), sorted; a file is taken as given, whatever its name.
 func ExpandPaths(paths []string) ([]string, error) {
 	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		// A file named twice (validate dir dir/a.hcl) is loaded once,
+		// not reported as duplicating its own profiles.
+		if k := filepath.Clean(p); !seen[k] {
+			seen[k] = true
+			out = append(out, p)
+		}
+	}
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
 			return nil, err
 		}
 		if !fi.IsDir() {
-			out = append(out, p)
+			add(p)
 			continue
 		}
 		ents, err := os.ReadDir(p)
@@ -84,7 +92,9 @@ func ExpandPaths(paths []string) ([]string, error) {
 			return nil, fmt.Errorf("%s: no policy files (*.hcl, *.hcl.json) in directory", p)
 		}
 		sort.Strings(names)
-		out = append(out, names...)
+		for _, n := range names {
+			add(n)
+		}
 	}
 	return out, nil
 }
@@ -144,13 +154,17 @@ func LoadSources(srcs []Source, opts Options) (*Policy, hcl.Diagnostics) {
 	// from being checked further, but not the other profiles.
 	var user []*Profile
 	first := map[string]*Profile{}
+	parser := hclparse.NewParser()
 	for _, s := range srcs {
+		if _, dup := pol.hclFiles[s.Name]; dup {
+			continue // the parser would return the first one again
+		}
 		var f *hcl.File
 		var pdiags hcl.Diagnostics
 		if IsJSON(s.Name) {
-			f, pdiags = json.Parse(s.Src, s.Name)
+			f, pdiags = parser.ParseJSON(s.Src, s.Name)
 		} else {
-			f, pdiags = hclsyntax.ParseConfig(s.Src, s.Name, hcl.InitialPos)
+			f, pdiags = parser.ParseHCL(s.Src, s.Name)
 		}
 		if f != nil {
 			pol.hclFiles[s.Name] = f

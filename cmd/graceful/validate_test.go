@@ -107,6 +107,7 @@ spec:
 		wantErr  []string
 	}{
 		{"the examples are clean", []string{"validate", "../../examples/policies"}, 0, []string{"ok: "}, nil},
+		{"a file named twice is loaded once", []string{"validate", "../../examples/policies", "../../examples/policies/buildkite.hcl", "../../examples/policies/"}, 0, []string{"ok: 8 valid profiles in 7 files"}, nil},
 		{"no arguments checks the built-ins", []string{"validate"}, 0, []string{"ok: 3 valid built-in profiles"}, nil},
 		{"a misspelt signal is a finding with position and suggestion", []string{"validate", filepath.Join(bad, "bad.hcl")}, 1,
 			[]string{"Error: Unknown signal", "bad.hcl:3:6", `Did you mean "SIGTERM"?`, "1 error, 0 warnings"}, nil},
