@@ -18,14 +18,16 @@ func noEnv(string) (string, bool) { return "", false }
 var (
 	// In native syntax the expected error is a comment on the offending
 	// line: `# ERROR: Unknown signal`.
-	hclExpect = regexp.MustCompile(`#\s*ERROR:\s*(.+?)\s*$`)
+	// `# WARNING: ...` expects a warning instead.
+	hclExpect = regexp.MustCompile(`#\s*(ERROR|WARNING):\s*(.+?)\s*$`)
 	// JSON has no comments: a "//" property says where and what.
 	jsonExpect = regexp.MustCompile(`"//":\s*"ERROR at line (\d+): ([^"]+)"`)
 )
 
 type expectation struct {
-	line    int
-	summary string
+	line     int
+	summary  string
+	severity hcl.DiagnosticSeverity
 }
 
 func expectationOf(t *testing.T, name string, src []byte) expectation {
@@ -34,17 +36,21 @@ func expectationOf(t *testing.T, name string, src []byte) expectation {
 	if IsJSON(name) {
 		for _, m := range jsonExpect.FindAllSubmatch(src, -1) {
 			n, _ := strconv.Atoi(string(m[1]))
-			found = append(found, expectation{n, string(m[2])})
+			found = append(found, expectation{n, string(m[2]), hcl.DiagError})
 		}
 	} else {
 		for i, line := range strings.Split(string(src), "\n") {
 			if m := hclExpect.FindStringSubmatch(line); m != nil {
-				found = append(found, expectation{i + 1, m[1]})
+				sev := hcl.DiagError
+				if m[1] == "WARNING" {
+					sev = hcl.DiagWarning
+				}
+				found = append(found, expectation{i + 1, m[2], sev})
 			}
 		}
 	}
 	if len(found) != 1 {
-		t.Fatalf("%s: want exactly one ERROR marker, found %d", name, len(found))
+		t.Fatalf("%s: want exactly one ERROR or WARNING marker, found %d", name, len(found))
 	}
 	return found[0]
 }
@@ -62,7 +68,8 @@ func describe(diags hcl.Diagnostics) string {
 }
 
 // TestInvalidFiles checks that every file of testdata/invalid-files yields
-// exactly the one diagnostic written in it, on the marked line.
+// exactly the one diagnostic written in it, on the marked line, with the
+// marked severity.
 func TestInvalidFiles(t *testing.T) {
 	files, err := filepath.Glob("testdata/invalid-files/*")
 	if err != nil {
@@ -83,11 +90,11 @@ func TestInvalidFiles(t *testing.T) {
 				t.Fatalf("want 1 diagnostic %q at line %d, got %d:%s", want.summary, want.line, len(diags), describe(diags))
 			}
 			d := diags[0]
-			got := expectation{summary: d.Summary}
+			got := expectation{summary: d.Summary, severity: d.Severity}
 			if d.Subject != nil {
 				got.line = d.Subject.Start.Line
 			}
-			if got != want || d.Severity != hcl.DiagError {
+			if got != want {
 				t.Errorf("want %q at line %d, got:%s", want.summary, want.line, describe(diags))
 			}
 			if d.Subject != nil && d.Subject.Filename != f {

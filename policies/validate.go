@@ -54,6 +54,39 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 		}
 	}
 
+	// Triggers: forwarding needs signals to reach the job, and a profile
+	// in which no signal stops graceful can only be stopped by SIGKILL.
+	stops := false
+	for _, t := range r.triggers {
+		for i, a := range t.Actions {
+			switch a {
+			case engine.ActionDrain, engine.ActionCancel, engine.ActionExit:
+				stops = true
+			case engine.ActionForward:
+				if runner == engine.RunnerKubernetes {
+					rng := t.ActionsRange
+					if r.runner != nil {
+						rng = r.blame(t.ActionsRange, t.owner, r.runner.Range, r.runnerOwner)
+					}
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Forward in a kubernetes profile",
+						Detail:   fmt.Sprintf("Delivery %d of %s is forwarded, but the kubernetes runner cannot signal across PID namespaces. Use \"cancel\" (the job is then notified) or \"ignore\".", i+1, t.Signal),
+						Subject:  rng.Ptr(),
+					})
+				}
+			}
+		}
+	}
+	if !stops {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "No signal stops graceful",
+			Detail:   fmt.Sprintf("No on block of profile %q drains, cancels or exits, so SIGINT and SIGTERM are ignored and only --timeout or SIGKILL end a run. Add e.g. on \"SIGTERM\" { actions = [\"cancel\", \"exit\"] }.", p.Name),
+			Subject:  p.NameRange.Ptr(),
+		})
+	}
+
 	if r.deadline == nil {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -85,6 +118,22 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 				Summary:  "Notify step without a channel",
 				Detail:   fmt.Sprintf("Step %q notifies %q, but the %s runner has no channel to the job; only the kubernetes runner does. Send a signal instead, e.g. signal = \"SIGTERM\".", s.Name, s.Notify, runner),
 				Subject:  rng.Ptr(),
+			})
+		}
+		if runner == engine.RunnerKubernetes && s.Kind == engine.StepNotify && !contains(notifications, s.Notify) {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Unknown notification",
+				Detail:   fmt.Sprintf("The kubernetes runner knows the notification %s, not %q.%s", strings.Join(quoteAll(notifications), ", "), s.Notify, didYouMean(s.Notify, notifications)),
+				Subject:  s.KindRange.Ptr(),
+			})
+		}
+		if s.Kind == engine.StepCommand && s.Timeout != nil && s.at()+s.Timeout.Value > deadline {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Command timeout past the deadline",
+				Detail:   fmt.Sprintf("Step %q starts at %s with a timeout of %s, but everything is cut off at the deadline %s. Lower the timeout to %s or remove it.", s.Name, fmtDur(s.at()), fmtDur(s.Timeout.Value), fmtDur(deadline), fmtDur(deadline-s.at())),
+				Subject:  s.Timeout.Range.Ptr(),
 			})
 		}
 		if runner == engine.RunnerKubernetes && s.Kind == engine.StepSignal {
@@ -158,6 +207,17 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 		})
 	}
 	return diags
+}
+
+// notifications are the messages the kubernetes runner understands.
+var notifications = []string{"interrupt"}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
 }
 
 // fmtDur formats a duration for messages: time.Duration's String without

@@ -1,0 +1,9 @@
+profile "p" { # WARNING: No signal stops graceful
+  on "SIGHUP" { actions = ["ignore"] }
+  cancel {
+    step "kill" {
+      signal = "SIGKILL"
+    }
+    deadline = "10s"
+  }
+}
