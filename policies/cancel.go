@@ -45,7 +45,7 @@ func decodeCancelBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Cancel, hcl.Dia
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate step",
-				Detail:   fmt.Sprintf("A step named %q is already defined at %s. Step names must be unique within a profile.", s.Name, prev.DeclRange),
+				Detail:   fmt.Sprintf("A step named %q is already defined at %s. Step names must be unique within a profile.", s.Name, pos(prev.DeclRange)),
 				Subject:  s.NameRange.Ptr(),
 			})
 			continue

@@ -12,9 +12,9 @@ import (
 // must hold, with the message to show when it does not. Checks run when the
 // file loads, so a bad environment fails validate and run alike.
 type Check struct {
-	Condition    bool
-	Message      string
-	ConditionRng hcl.Range
+	Condition      bool
+	Message        string
+	ConditionRange hcl.Range
 }
 
 var checkSchema = &hcl.BodySchema{
@@ -43,7 +43,7 @@ func decodeCheckBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Check, hcl.Diagn
 	if err != nil {
 		return nil, append(diags, typeError(cattr, "a bool", "to_seconds(local.a) < to_seconds(local.b)", err))
 	}
-	c := &Check{Condition: bv.True(), Message: msg.Value, ConditionRng: cattr.Expr.Range()}
+	c := &Check{Condition: bv.True(), Message: msg.Value, ConditionRange: cattr.Expr.Range()}
 	if !c.Condition {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity:    hcl.DiagError,

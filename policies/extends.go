@@ -3,6 +3,7 @@ package policies
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -72,7 +73,9 @@ type resolver struct {
 	done     map[*Profile]*resolved
 	failed   map[*Profile]bool
 	visiting map[*Profile]bool
-	diags    hcl.Diagnostics
+	// stack is the chain being resolved, for naming a cycle.
+	stack []*Profile
+	diags hcl.Diagnostics
 }
 
 func newResolver(user, builtins []*Profile) *resolver {
@@ -132,7 +135,11 @@ func (r *resolver) resolve(p *Profile) *resolved {
 		return nil // the caller reports the cycle
 	}
 	r.visiting[p] = true
-	defer delete(r.visiting, p)
+	r.stack = append(r.stack, p)
+	defer func() {
+		delete(r.visiting, p)
+		r.stack = r.stack[:len(r.stack)-1]
+	}()
 
 	var parent *resolved
 	if p.Extends != nil {
@@ -151,7 +158,7 @@ func (r *resolver) resolve(p *Profile) *resolved {
 			r.diags = append(r.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Extends cycle",
-				Detail:   fmt.Sprintf("Profile %q extends %q, which leads back to %q. Break the cycle by removing one extends.", p.Name, q.Name, q.Name),
+				Detail:   fmt.Sprintf("The profiles extend each other in a circle: %s. Break the cycle by removing one extends.", r.cycle(q)),
 				Subject:  p.Extends.Range.Ptr(),
 			})
 			r.failed[p] = true
@@ -265,6 +272,18 @@ func (r *resolver) merge(parent *resolved, p *Profile) (*resolved, bool) {
 		}
 	}
 	return res, ok
+}
+
+// cycle names the loop of the stack that starts at q: "a -> b -> a".
+func (r *resolver) cycle(q *Profile) string {
+	var names []string
+	for i := len(r.stack) - 1; i >= 0; i-- {
+		names = append([]string{r.stack[i].Name}, names...)
+		if r.stack[i] == q {
+			break
+		}
+	}
+	return strings.Join(append(names, q.Name), " -> ")
 }
 
 func joinNames(names []string) string {

@@ -181,7 +181,7 @@ func LoadSources(srcs []Source, opts Options) (*Policy, hcl.Diagnostics) {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate profile",
-					Detail:   fmt.Sprintf("A profile named %q is already defined at %s. Rename one of them; to change a profile, extend it.", p.Name, prev.NameRange),
+					Detail:   fmt.Sprintf("A profile named %q is already defined at %s. Rename one of them; to change a profile, extend it.", p.Name, pos(prev.NameRange)),
 					Subject:  p.NameRange.Ptr(),
 				})
 				continue

@@ -32,7 +32,7 @@ func decodeLocalsBlocks(blocks []*hcl.Block, lookupEnv func(string) (string, boo
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate local value",
-					Detail:   fmt.Sprintf("A local value named %q was already defined at %s. Local value names must be unique within a file.", a.Name, prev.NameRange),
+					Detail:   fmt.Sprintf("A local value named %q was already defined at %s. Local value names must be unique within a file.", a.Name, pos(prev.NameRange)),
 					Subject:  a.NameRange.Ptr(),
 				})
 				continue

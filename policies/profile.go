@@ -122,7 +122,7 @@ func decodeProfileBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Profile, hcl.D
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate trigger",
-					Detail:   fmt.Sprintf("The signal %s already has an on block at %s. List all its actions in one block.", t.Signal, prev.DeclRange),
+					Detail:   fmt.Sprintf("The signal %s already has an on block at %s. List all its actions in one block.", t.Signal, pos(prev.DeclRange)),
 					Subject:  t.SignalRange.Ptr(),
 				})
 				continue
@@ -174,7 +174,7 @@ func duplicateBlock(b *hcl.Block, prev hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Duplicate " + b.Type + " block",
-		Detail:   fmt.Sprintf("A profile has at most one %s block; the first is at %s. Merge the two.", b.Type, prev),
+		Detail:   fmt.Sprintf("A profile has at most one %s block; the first is at %s. Merge the two.", b.Type, pos(prev)),
 		Subject:  b.DefRange.Ptr(),
 	}
 }

@@ -183,3 +183,9 @@ func decodeDuration(attr *hcl.Attribute, ctx *hcl.EvalContext) (*Duration, hcl.D
 	}
 	return &Duration{Value: d, Range: attr.Expr.Range()}, diags
 }
+
+// pos formats the start of a range as FILE:LINE:COLUMN for messages that
+// point at another place.
+func pos(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
