@@ -3,9 +3,6 @@ package process
 import (
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -38,7 +35,10 @@ func ReapOrphans() {
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, syscall.SIGCHLD)
 		go func() {
-			reapZombies()
+			if os.Getpid() == 1 {
+				// init may have inherited zombies before it started.
+				reapZombies()
+			}
 			for range ch {
 				reapZombies()
 			}
@@ -69,19 +69,17 @@ func reapZombies() int {
 	return n
 }
 
-// childPids lists this process's children from /proc/self/task/*/children.
+// childPids lists this process's children (from its tasks' children
+// files; a full /proc scan where the kernel has none).
 func childPids() []int {
-	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	self := os.Getpid()
+	if haveChildrenFiles() {
+		return childrenOf(self, 0)
+	}
 	var pids []int
-	for _, t := range tasks {
-		b, err := os.ReadFile(t)
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(b)) {
-			if n, err := strconv.Atoi(f); err == nil {
-				pids = append(pids, n)
-			}
+	for pid, st := range scanProcs() {
+		if st.ppid == self {
+			pids = append(pids, pid)
 		}
 	}
 	return pids

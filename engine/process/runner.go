@@ -443,7 +443,9 @@ func (r *Runner) close(timeout time.Duration) error {
 	var errs []error
 	if r.cg != nil {
 		_ = r.leader.signalGroup(syscall.SIGKILL)
-		_ = r.cg.kill()
+		if r.cg.populated() {
+			_ = r.cg.kill()
+		}
 		if !r.cg.waitEmpty(time.Until(deadline)) {
 			errs = append(errs, fmt.Errorf("cgroup %s still populated", r.cg.dir))
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -67,10 +68,10 @@ func scanProcs() map[int]procStat {
 // haveChildrenFiles reports whether /proc/PID/task/TID/children exists
 // (CONFIG_PROC_CHILDREN): the sweep then walks the tree from this process
 // down instead of reading every process's stat.
-var haveChildrenFiles = func() bool {
+var haveChildrenFiles = sync.OnceValue(func() bool {
 	_, err := os.Stat("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children")
 	return err == nil
-}()
+})
 
 // childrenOf lists pid's children from its tasks' children files
 // (threads is the process's thread count: one thread needs no listing).
@@ -104,7 +105,7 @@ func childrenOf(pid, threads int) []int {
 // through the children files when the kernel has them, else found in a
 // full scan of /proc (sweepTree).
 func jobTree(self int, leader *proc) []procStat {
-	if !haveChildrenFiles {
+	if !haveChildrenFiles() {
 		return sweepTree(scanProcs(), self, leader)
 	}
 	in := make(map[int]bool)

@@ -57,3 +57,35 @@ func startBenchJob(b *testing.B, n int) *Runner {
 	}
 	return r
 }
+
+// BenchmarkStartTrue is the runner's share of `graceful run -- /bin/true`:
+// Start, the job's end, Close.
+func BenchmarkStartTrue(b *testing.B) {
+	for _, m := range []CgroupMode{CgroupOn, CgroupOff} {
+		b.Run("cgroup "+string(m), func(b *testing.B) {
+			for b.Loop() {
+				r, err := Start(Options{Args: []string{"/bin/true"}, Cgroup: m})
+				if err != nil {
+					b.Fatal(err)
+				}
+				<-r.Done()
+				if err := r.Close(5e9); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCgroup is the creation and removal of the job's cgroup leaf.
+func BenchmarkCgroup(b *testing.B) {
+	for b.Loop() {
+		cg, err := newCgroup()
+		if err != nil {
+			b.Skip(err)
+		}
+		if err := cg.remove(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
