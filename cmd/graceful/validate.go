@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"golang.org/x/term"
 
 	"github.com/graceful-sh/graceful/policies"
 )
@@ -126,7 +128,8 @@ func runValidate(cmd *cobra.Command, v *viper.Viper, args []string) error {
 			return withStatus(exitInternal, err)
 		}
 	} else {
-		fmt.Fprint(out, pol.RenderDiagnostics(diags, 0, false))
+		width, color := terminalStyle(out)
+		fmt.Fprint(out, pol.RenderDiagnostics(diags, width, color))
 		fmt.Fprintln(out, validateSummary(pol, files, diags))
 	}
 	if diags.HasErrors() {
@@ -159,6 +162,21 @@ func plural(n int, s string) string {
 		return "1 " + s
 	}
 	return fmt.Sprintf("%d %ss", n, s)
+}
+
+// terminalStyle returns the wrapping width and colour use for diagnostics
+// written to w: the terminal's width and colour when w is a terminal (and
+// NO_COLOR is unset), else no wrapping and no colour.
+func terminalStyle(w io.Writer) (uint, bool) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0, false
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || width < 40 {
+		width = 0
+	}
+	return uint(width), os.Getenv("NO_COLOR") == ""
 }
 
 // jsonDiagnostic is one diagnostic of validate -json.
