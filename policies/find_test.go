@@ -114,3 +114,33 @@ func TestFindRendersDiagnostics(t *testing.T) {
 		}
 	}
 }
+
+func TestBuiltins(t *testing.T) {
+	var names []string
+	for _, p := range Builtin() {
+		names = append(names, p.Name)
+		if _, ok := BuiltinSource(p.Name); !ok {
+			t.Errorf("%s: no source", p.Name)
+		}
+	}
+	if diff := cmp.Diff([]string{"container", "kubernetes", "process"}, names); diff != "" {
+		t.Errorf("built-ins (-want +got):\n%s", diff)
+	}
+	c, err := Find("", "container")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"SIGTERM", "SIGINT"} {
+		if got := c.Triggers[s]; len(got) == 0 || got[0] != engine.ActionCancel {
+			t.Errorf("container: first %s is %v, want cancel (docker stop sends one)", s, got)
+		}
+	}
+	if c.Runner != engine.RunnerContainer {
+		t.Errorf("container runner %q", c.Runner)
+	}
+	// With no files, Load checks the built-ins themselves.
+	pol, diags := Load(nil, Options{})
+	if len(diags) != 0 || len(pol.Profiles()) != 3 {
+		t.Errorf("built-ins: %d profiles, diagnostics:%s", len(pol.Profiles()), describe(diags))
+	}
+}
