@@ -46,11 +46,22 @@ exit status.`,
 		Example: `  graceful run -- make test
   graceful run --timeout 10m --profile process -- ./build.sh --fast
   graceful run --policy ci.hcl --events events.jsonl -- ./job`,
-		Args: cobra.MinimumNArgs(1),
+		// Like timeout, env and nohup, run reports its own failures,
+		// usage errors included, as 125, so they cannot be mistaken for
+		// the job's status.
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return withStatus(exitInternal, errors.New("run: no command given\nUsage: graceful run [flags] [--] command [args...]"))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRun(cmd, v, args)
 		},
 	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return withStatus(exitInternal, fmt.Errorf("run: %w\nRun 'graceful run --help' for usage", err))
+	})
 	// The job's flags are the job's: stop parsing at the command name.
 	cmd.Flags().SetInterspersed(false)
 	fs := cmd.Flags()
@@ -76,11 +87,11 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	}
 	mode, err := process.ParseCgroupMode(v.GetString("cgroup"))
 	if err != nil {
-		return withStatus(exitUsage, err)
+		return withStatus(exitInternal, fmt.Errorf("--cgroup: %w", err))
 	}
 	timeout := v.GetDuration("timeout")
 	if timeout < 0 {
-		return withStatus(exitUsage, fmt.Errorf("--timeout %v: must not be negative", timeout))
+		return withStatus(exitInternal, fmt.Errorf("--timeout %v: must not be negative", timeout))
 	}
 	stderr := os.Stderr
 

@@ -360,3 +360,36 @@ echo "zombies $(cat /proc/[0-9]*/stat | awk '$3 == "Z"' | wc -l)"`
 		t.Errorf("graceful was not PID 1: %q", out)
 	}
 }
+
+// run's own failures are 125, never a status a job could have meant.
+func TestRunOwnErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.hcl")
+	if err := os.WriteFile(bad, []byte("profile \"test\" {\n  on \"SIGTREM\" { actions = [\"cancel\"] }\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"no command", []string{"run"}, "no command given"},
+		{"unknown flag", []string{"run", "--no-such-flag", "--", "true"}, "unknown flag: --no-such-flag"},
+		{"bad cgroup mode", []string{"run", "--cgroup", "maybe", "--", "true"}, "want auto, on or off"},
+		{"negative timeout", []string{"run", "--timeout", "-1s", "--", "true"}, "must not be negative"},
+		{"policy that does not load", []string{"run", "--policy", bad, "--profile", "test", "--", "true"}, "bad.hcl:2"},
+		{"unknown profile", []string{"run", "--profile", "nope", "--", "true"}, "no profile named"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := startRunCmd(t, "", tt.args...)
+			if status, _ := h.wait(); status != 125 {
+				t.Errorf("status %d, want 125; stderr:\n%s", status, h.stderr())
+			}
+			if !strings.Contains(h.stderr(), tt.stderr) {
+				t.Errorf("stderr %q lacks %q", h.stderr(), tt.stderr)
+			}
+		})
+	}
+}
