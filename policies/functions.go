@@ -45,7 +45,7 @@ func functions(lookupEnv func(string) (string, bool)) map[string]function.Functi
 		"split":        stdlib.SplitFunc,
 		"concat":       stdlib.ConcatFunc,
 		"coalesce":     stdlib.CoalesceFunc,
-		"length":       stdlib.LengthFunc,
+		"length":       lengthFunc,
 		"contains":     stdlib.ContainsFunc,
 	}
 }
@@ -208,3 +208,18 @@ func parseDurationArg(v cty.Value, i int) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// lengthFunc is length(V): the number of characters of a string, or of
+// elements of a list, map or tuple (go-cty's LengthFunc takes collections
+// only).
+var lengthFunc = function.New(&function.Spec{
+	Description: "Returns the length of a string or collection.",
+	Params:      []function.Parameter{{Name: "value", Type: cty.DynamicPseudoType, AllowDynamicType: true}},
+	Type:        function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		if args[0].Type() == cty.String {
+			return stdlib.Strlen(args[0])
+		}
+		return stdlib.Length(args[0])
+	},
+})

@@ -38,6 +38,8 @@ func TestFunctions(t *testing.T) {
 		{"duration_max", `duration_max("10s", "9s")`, cty.StringVal("10s"), ""},
 		{"numeric min and max", `max(1, min(5, 3))`, cty.NumberIntVal(3), ""},
 		{"conditional on an env value", `tonumber(env("UNSET", -1)) < 0 ? "neg" : "pos"`, cty.StringVal("neg"), ""},
+		{"length of a string", `length("héllo")`, cty.NumberIntVal(5), ""},
+		{"length of a list", `length(["a", "b"])`, cty.NumberIntVal(2), ""},
 		{"seconds out of range", `seconds(1e300)`, cty.NilVal, "out of range"},
 	}
 	for _, tt := range tests {
