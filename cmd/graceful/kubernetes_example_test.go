@@ -33,3 +33,15 @@ func TestExamplePodValidates(t *testing.T) {
 		t.Errorf("terminationGracePeriodSeconds %v, want the kubernetes profile's budget %v", grace, prof.Budget)
 	}
 }
+
+// The long grace period example must fit its 300s budget.
+func TestExampleLongGraceValidates(t *testing.T) {
+	abs, err := filepath.Abs("../../examples/kubernetes/long-grace.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	if got := run(context.Background(), []string{"validate", "--budget", "300s", abs}); got != 0 {
+		t.Errorf("graceful validate --budget 300s %s = %d, want 0", abs, got)
+	}
+}
