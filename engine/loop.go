@@ -14,12 +14,15 @@ const cutWait = 250 * time.Millisecond
 // one timer re-armed to the core's next due time, and a select over every
 // input. The core decides; this only waits.
 func (m *machine) run(ctx context.Context) Result {
-	m.begin(ctx, m.clock.Now())
-	if m.vclock != nil {
-		return m.runVirtual(ctx)
+	if !m.used.CompareAndSwap(false, true) {
+		panic("engine: Run called twice")
 	}
 	if m.shared != nil {
 		return m.runShared(ctx)
+	}
+	m.begin(ctx, m.clock.Now())
+	if m.vclock != nil {
+		return m.runVirtual(ctx)
 	}
 	var (
 		timer Timer

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,13 +154,24 @@ type inputKind uint8
 const (
 	inSignal inputKind = iota
 	inCancel
+	// The rest are forwarded by Run's goroutine on a SharedClock.
+	inBegin
+	inJob
+	inExec
+	inAbort
 )
 
-// input is a signal or a Cancel call, stamped when it arrived.
+// input is something for the core, stamped when it arrived: a signal or a
+// Cancel call, or (on a SharedClock) Run starting, the job's end, a
+// finished command or the end of Run's context.
 type input struct {
 	kind inputKind
 	name string
 	at   time.Time
+	ctx  context.Context // inBegin
+	exit Exit            // inJob
+	ok   bool            // inJob: Done was not closed
+	res  execResult      // inExec
 }
 
 type execResult struct {
@@ -215,11 +227,14 @@ type machine struct {
 	wake  chan struct{}
 	used  atomic.Bool
 
-	// On a SharedClock the core below is run by the clock's goroutine as
-	// well as Run's, one at a time under core; entry belongs to the clock.
-	core  sync.Mutex
-	live  bool // Run has begun (shared clock only)
-	entry sharedEntry
+	// On a SharedClock the clock's goroutine runs the core below and Run's
+	// goroutine only forwards inputs; entry and inBatch belong to the
+	// clock's goroutine, kicked and nextKick to its queue of inputs.
+	entry    sharedEntry
+	inBatch  bool
+	kicked   atomic.Bool
+	nextKick *machine
+	over     atomic.Bool // finished, published to Run's goroutine
 
 	// Everything below belongs to the loop goroutine.
 	ctx       context.Context // Run's values without its cancellation, for Exec
@@ -229,6 +244,7 @@ type machine struct {
 	realExecs int // Exec calls still running on goroutines
 
 	start, t0  time.Time
+	begun      bool
 	cancelled  bool
 	decided    bool // the outcome is known; steps no longer run
 	finished   bool
@@ -316,8 +332,7 @@ func (m *machine) push(in input) {
 	m.inbox = append(m.inbox, in)
 	m.mu.Unlock()
 	if m.shared != nil {
-		// The clock's goroutine handles it; before Run, Run's start does.
-		m.shared.schedule(m, in.at, true)
+		m.shared.kick(m) // its goroutine handles it (after Run has begun)
 		return
 	}
 	select {
@@ -326,18 +341,11 @@ func (m *machine) push(in input) {
 	}
 }
 
-// hasInput reports whether a signal or Cancel waits in the inbox.
-func (m *machine) hasInput() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.inbox) > 0
-}
+
 
 // begin starts the run at now with the job running.
 func (m *machine) begin(ctx context.Context, now time.Time) {
-	if !m.used.CompareAndSwap(false, true) {
-		panic("engine: Run called twice")
-	}
+	m.begun = true
 	m.ctx = context.WithoutCancel(ctx)
 	m.jobDone = m.target.Done()
 	m.start = now
@@ -369,6 +377,18 @@ execs:
 		return // the run is over: later inputs are not part of it
 	}
 	m.mu.Lock()
+	if !m.begun { // a SharedClock saw inputs that came before Run
+		i := slices.IndexFunc(m.inbox, func(x input) bool { return x.kind == inBegin })
+		if i < 0 {
+			m.mu.Unlock()
+			return
+		}
+		b := m.inbox[i]
+		m.inbox = slices.Delete(slices.Clone(m.inbox), i, i+1)
+		m.mu.Unlock()
+		m.begin(b.ctx, b.at)
+		m.mu.Lock()
+	}
 	in := m.inbox
 	m.inbox = nil
 	m.mu.Unlock()
@@ -388,6 +408,14 @@ execs:
 			m.signal(at, x.name)
 		case inCancel:
 			m.cancelBy(at, x.name, "")
+		case inJob:
+			if m.jobDone != nil {
+				m.jobStopped(now, x.exit, x.ok)
+			}
+		case inExec:
+			m.execDone(now, x.res)
+		case inAbort:
+			m.end(now, EventExit, x.name)
 		}
 	}
 }

@@ -5,27 +5,30 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // SharedClock is real time for many engines in one process. Engines whose
-// Config.Clock is the same SharedClock keep no timer of their own: one heap
-// holds the next due time of every engine, and one goroutine (helped by
-// one per CPU when many are due together) runs each engine's due steps and
-// the signals delivered to it. Thousands of engines due at the same
-// instant then cost one wake-up, not thousands.
+// Config.Clock is the same SharedClock keep no timer and do no work of
+// their own: one goroutine owns a heap of every engine's next due time,
+// takes the signals, Cancel calls and job ends handed to any of them, and
+// runs their machines, splitting the work across CPUs when many fall due
+// together. Thousands of engines due at the same instant then cost one
+// wake-up, not thousands, and no goroutine waits behind another's lock.
 //
 // The price: targets' Signal/Notify/Abandon and sinks run on the clock's
-// goroutine, serialised with everything else due on it, so they must be
-// quick (a signal send, a buffered write). An engine on a SharedClock
-// otherwise behaves exactly as on RealClock.
+// goroutines, so they must be quick (a signal send, a buffered write). An
+// engine on a SharedClock otherwise behaves exactly as on RealClock.
 type SharedClock struct {
 	base    time.Time // heap keys are nanoseconds since base: cheap to compare
-	mu      sync.Mutex
-	q       sharedQueue
+	kicks   atomic.Pointer[machine]
 	wake    chan struct{}
-	running bool
-	batch   []*machine
+	running atomic.Bool
+
+	// Owned by the clock's goroutine.
+	q     sharedQueue
+	batch []*machine
 }
 
 // NewSharedClock returns a shared real-time clock. Its goroutine runs only
@@ -45,52 +48,30 @@ func (*SharedClock) AfterFunc(d time.Duration, f func()) Timer {
 	return realTimer{time.AfterFunc(d, f)}
 }
 
-// sharedEntry is an engine's place in the heap; index -1 when absent.
+// sharedEntry is an engine's place in the heap (index -1 when absent) and,
+// after the engine ran, where it wants to be (due, ok).
 type sharedEntry struct {
 	at    time.Duration // since SharedClock.base
-	m     *machine
 	index int
+	m     *machine
+	due   time.Time
+	ok    bool
 }
 
-// schedule puts m in the heap at at, or moves it there. A pending input
-// (a signal or Cancel not yet handled) forces now: the check is made under
-// the clock's lock, after which push's own kick cannot be overtaken.
-func (c *SharedClock) schedule(m *machine, due time.Time, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if m.hasInput() {
-		due, ok = time.Now(), true
-	}
-	at := due.Sub(c.base)
-	e := &m.entry
-	switch {
-	case !ok:
-		if e.index >= 0 {
-			head := e.index == 0
-			heap.Remove(&c.q, e.index)
-			if head && c.running { // let the goroutine re-aim, or exit
-				select {
-				case c.wake <- struct{}{}:
-				default:
-				}
-			}
-		}
-		return
-	case e.index >= 0:
-		if e.at == at {
-			return
-		}
-		e.at = at
-		heap.Fix(&c.q, e.index)
-	default:
-		e.at = at
-		heap.Push(&c.q, e)
-	}
-	if c.q[0] != e {
+// kick queues m, which has new inputs, for the clock's goroutine. It never
+// blocks: a lock-free stack, an engine at most once in it.
+func (c *SharedClock) kick(m *machine) {
+	if !m.kicked.CompareAndSwap(false, true) {
 		return
 	}
-	if !c.running {
-		c.running = true
+	for {
+		old := c.kicks.Load()
+		m.nextKick = old
+		if c.kicks.CompareAndSwap(old, m) {
+			break
+		}
+	}
+	if c.running.CompareAndSwap(false, true) {
 		go c.run()
 		return
 	}
@@ -100,49 +81,84 @@ func (c *SharedClock) schedule(m *machine, due time.Time, ok bool) {
 	}
 }
 
-// run is the clock's goroutine: sleep until the head is due, take every
-// engine due, run them, repeat; exit when nothing is left.
+// run is the clock's goroutine: take the kicked engines and those due, run
+// them, put them back in the heap, sleep until the next is due or a kick;
+// exit when there is nothing left.
 func (c *SharedClock) run() {
 	var t *time.Timer
 	for {
-		c.mu.Lock()
-		now := time.Since(c.base)
 		batch := c.batch[:0]
-		for len(c.q) > 0 && c.q[0].at <= now {
-			e := heap.Pop(&c.q).(*sharedEntry)
-			batch = append(batch, e.m)
+		for m := c.kicks.Swap(nil); m != nil; {
+			next := m.nextKick
+			m.nextKick = nil
+			m.kicked.Store(false) // inputs from now on kick again
+			if !m.inBatch {
+				m.inBatch = true
+				batch = append(batch, m)
+			}
+			m = next
 		}
-		if len(batch) == 0 {
-			if len(c.q) == 0 {
-				c.running = false
-				c.mu.Unlock()
-				if t != nil {
-					t.Stop()
-				}
-				return
+		now := time.Since(c.base)
+		for len(c.q) > 0 && c.q[0].at <= now {
+			m := heap.Pop(&c.q).(*sharedEntry).m
+			if !m.inBatch {
+				m.inBatch = true
+				batch = append(batch, m)
 			}
-			d := c.q[0].at - now
-			c.mu.Unlock()
-			if t == nil {
-				t = time.NewTimer(d)
-			} else {
-				t.Reset(d)
+		}
+		if len(batch) > 0 {
+			c.runBatch(batch)
+			for _, m := range batch {
+				m.inBatch = false
+				c.place(m)
 			}
-			select {
-			case <-t.C:
-			case <-c.wake:
-				t.Stop()
-			}
+			clear(batch)
+			c.batch = batch
 			continue
 		}
-		c.batch = nil // the helpers below may still read it
-		c.mu.Unlock()
-		c.runBatch(batch)
-		clear(batch)
-		c.mu.Lock()
-		c.batch = batch
-		c.mu.Unlock()
+		if len(c.q) == 0 {
+			c.running.Store(false)
+			if c.kicks.Load() != nil && c.running.CompareAndSwap(false, true) {
+				continue // a kick raced with leaving
+			}
+			if t != nil {
+				t.Stop()
+			}
+			return
+		}
+		d := c.q[0].at - now
+		if t == nil {
+			t = time.NewTimer(d)
+		} else {
+			t.Reset(d)
+		}
+		select {
+		case <-t.C:
+		case <-c.wake:
+			t.Stop()
+		}
 	}
+}
+
+// place moves m in the heap to where its last run asked.
+func (c *SharedClock) place(m *machine) {
+	e := &m.entry
+	if !e.ok {
+		if e.index >= 0 {
+			heap.Remove(&c.q, e.index)
+		}
+		return
+	}
+	at := e.due.Sub(c.base)
+	if e.index >= 0 {
+		if e.at != at {
+			e.at = at
+			heap.Fix(&c.q, e.index)
+		}
+		return
+	}
+	e.at = at
+	heap.Push(&c.q, e)
 }
 
 // sharedChunk is the smallest batch worth splitting across CPUs.
@@ -194,85 +210,45 @@ func (q *sharedQueue) Pop() any {
 	return e
 }
 
-// fireShared runs m's due work on the clock's goroutine.
+// fireShared runs m's inputs and due work on a clock goroutine and notes
+// when m wants to run next.
 func (m *machine) fireShared() {
-	m.core.Lock()
-	defer m.core.Unlock()
-	if m.finished || !m.live {
+	e := &m.entry
+	if m.finished {
+		e.ok = false
 		return
 	}
 	m.step(m.clock.Now())
-	m.afterShared()
-}
-
-// afterShared, with m.core held, hands m's next due time to the clock and
-// wakes Run when the run is over.
-func (m *machine) afterShared() {
 	if m.finished {
-		m.shared.schedule(m, time.Time{}, false)
+		e.ok = false
+		m.over.Store(true)
 		select {
 		case m.wake <- struct{}{}:
 		default:
 		}
 		return
 	}
-	due, ok := m.nextDue()
-	m.shared.schedule(m, due, ok)
+	e.due, e.ok = m.nextDue()
 }
 
-// runShared is Run on a SharedClock: this goroutine only waits for what
-// the clock cannot see (the job's end, commands, the context) and for the
-// end of the run.
+// runShared is Run on a SharedClock: this goroutine hands the clock what it
+// cannot see itself (Run starting, the job's end, finished commands, the
+// context) and waits for the end of the run.
 func (m *machine) runShared(ctx context.Context) Result {
-	m.core.Lock()
-	m.live = true
-	m.step(m.start)
-	m.afterShared()
-	m.core.Unlock()
-	for {
-		m.core.Lock()
-		done := m.finished
-		m.core.Unlock()
-		if done {
-			break
-		}
-		var x Exit
-		var r execResult
-		kind := 0
+	m.push(input{kind: inBegin, at: m.clock.Now(), ctx: ctx})
+	jobDone, ctxDone := m.target.Done(), ctx.Done()
+	for !m.over.Load() {
 		select {
 		case <-m.wake:
-			continue
-		case x2, ok := <-m.jobDone:
-			if !ok {
-				x2 = Exit{Abandoned: true}
-			}
-			x, kind = x2, 1
-		case r = <-m.execCh:
-			kind = 2
-		case <-ctx.Done():
-			kind = 3
+		case x, ok := <-jobDone:
+			jobDone = nil
+			m.push(input{kind: inJob, at: m.clock.Now(), exit: x, ok: ok})
+		case r := <-m.execCh:
+			m.push(input{kind: inExec, at: m.clock.Now(), res: r})
+		case <-ctxDone:
+			ctxDone = nil
+			m.push(input{kind: inAbort, at: m.clock.Now(), name: "context: " + context.Cause(ctx).Error()})
 		}
-		m.core.Lock()
-		now := m.clock.Now()
-		switch kind {
-		case 1:
-			if !m.finished {
-				m.jobStopped(now, x, true)
-			} else {
-				m.jobDone = nil
-			}
-		case 2:
-			m.execDone(now, r)
-		case 3:
-			if !m.finished {
-				m.end(now, EventExit, "context: "+context.Cause(ctx).Error())
-			}
-		}
-		if !m.finished {
-			m.step(now)
-		}
-		m.afterShared()
-		m.core.Unlock()
 	}
 	m.awaitCut()
 	return m.res
