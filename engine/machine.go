@@ -341,8 +341,6 @@ func (m *machine) push(in input) {
 	}
 }
 
-
-
 // begin starts the run at now with the job running.
 func (m *machine) begin(ctx context.Context, now time.Time) {
 	m.begun = true
