@@ -144,3 +144,25 @@ func TestBuiltins(t *testing.T) {
 		t.Errorf("built-ins: %d profiles, diagnostics:%s", len(pol.Profiles()), describe(diags))
 	}
 }
+
+// Find is called by library users for many jobs at once: it must be safe
+// for concurrent use (run with -race).
+func TestFindConcurrently(t *testing.T) {
+	done := make(chan error)
+	for i := range 8 {
+		go func() {
+			path := "../examples/policies/finalize.hcl"
+			name := "ci-with-upload"
+			if i%2 == 0 {
+				path, name = "", "kubernetes"
+			}
+			_, err := Find(path, name)
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
