@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,5 +41,35 @@ func TestDocsCoverLanguage(t *testing.T) {
 				t.Errorf("%s: diagnostic %q is not in the rules table of docs/policy.md", f, s)
 			}
 		}
+	}
+}
+
+// TestDocsExamplesLoad loads every complete example of docs/policy.md: the
+// fenced hcl blocks that start with a locals or profile block and the
+// fenced json blocks.
+func TestDocsExamplesLoad(t *testing.T) {
+	doc, err := os.ReadFile("../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fence := regexp.MustCompile("(?s)```(hcl|json)\n(.*?)```")
+	n := 0
+	for i, m := range fence.FindAllStringSubmatch(string(doc), -1) {
+		lang, src := m[1], m[2]
+		if lang == "hcl" && !strings.HasPrefix(src, "profile ") && !strings.HasPrefix(src, "locals ") {
+			continue // a fragment
+		}
+		name := fmt.Sprintf("docs-example-%d.hcl", i)
+		if lang == "json" {
+			name += ".json"
+		}
+		pol, diags := LoadSources([]Source{{Name: name, Src: []byte(src)}}, Options{LookupEnv: noEnv})
+		if len(diags) > 0 {
+			t.Errorf("example %d:\n%s\n%s", i, src, pol.RenderDiagnostics(diags, 0, false))
+		}
+		n++
+	}
+	if n < 3 {
+		t.Errorf("only %d complete examples found", n)
 	}
 }
