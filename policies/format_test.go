@@ -64,3 +64,23 @@ func TestFormatRefusesWhatDoesNotParse(t *testing.T) {
 		}
 	}
 }
+
+// TestExamplesAreFormatted keeps the shipped examples and built-ins in
+// canonical form (what `graceful fmt -check` checks).
+func TestExamplesAreFormatted(t *testing.T) {
+	var files []string
+	for _, pat := range []string{"../examples/policies/*", "builtin/*.hcl"} {
+		m, _ := filepath.Glob(pat)
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, diags := Format(f, src)
+		if diags.HasErrors() || string(got) != string(src) {
+			t.Errorf("%s is not formatted; run graceful fmt %s", f, f)
+		}
+	}
+}
