@@ -440,3 +440,39 @@ func TestNewRejectsUnusableConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestFinalisationEnvironment(t *testing.T) {
+	b, _ := sim.ParseBehaviour("ignores-term,exec-takes=1s")
+	p := withFinalize(processProfile())
+	vc := engine.NewVirtualClock(sim.Start())
+	job := sim.NewJob(b, vc)
+	e, err := engine.New(engine.Config{Profile: p, Target: job, Clock: vc, Env: []string{"CI=true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc.AfterFunc(2*s, func() { e.Cancel("timeout") })
+	res := e.Run(context.Background())
+	if res.Status != 124 || res.FinalizeErr != nil {
+		t.Fatalf("result = %+v", res)
+	}
+	execs := job.Execs()
+	if len(execs) != 1 {
+		t.Fatalf("execs = %v", execs)
+	}
+	want := []string{
+		"CI=true",
+		"GRACEFUL_OUTCOME=cancelled",
+		"GRACEFUL_EXIT_STATUS=124",
+		"GRACEFUL_EXIT_CODE=",
+		"GRACEFUL_SIGNAL=SIGKILL",
+		"GRACEFUL_REASON=timeout",
+		"GRACEFUL_ELAPSED_MS=9000",
+		"GRACEFUL_PROFILE=process",
+	}
+	if diff := cmp.Diff(want, execs[0].Env); diff != "" {
+		t.Errorf("finalize env (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"./upload-logs.sh"}, execs[0].Argv); diff != "" {
+		t.Errorf("argv (-want +got):\n%s", diff)
+	}
+}
