@@ -87,7 +87,15 @@ func (c *SharedClock) kick(m *machine) {
 func (c *SharedClock) run() {
 	var t *time.Timer
 	for {
+		// Engines due first, then those with new inputs: a burst of job
+		// ends handed over by Run goroutines must not delay due steps.
 		batch := c.batch[:0]
+		now := time.Since(c.base)
+		for len(c.q) > 0 && c.q[0].at <= now {
+			m := heap.Pop(&c.q).(*sharedEntry).m
+			m.inBatch = true
+			batch = append(batch, m)
+		}
 		for m := c.kicks.Swap(nil); m != nil; {
 			next := m.nextKick
 			m.nextKick = nil
@@ -97,14 +105,6 @@ func (c *SharedClock) run() {
 				batch = append(batch, m)
 			}
 			m = next
-		}
-		now := time.Since(c.base)
-		for len(c.q) > 0 && c.q[0].at <= now {
-			m := heap.Pop(&c.q).(*sharedEntry).m
-			if !m.inBatch {
-				m.inBatch = true
-				batch = append(batch, m)
-			}
 		}
 		if len(batch) > 0 {
 			c.runBatch(batch)
