@@ -236,7 +236,8 @@ type machine struct {
 	nextKick *machine
 	over     atomic.Bool // finished, published to Run's goroutine
 
-	// Everything below belongs to the loop goroutine.
+	// Everything below belongs to the goroutine running the core: Run's
+	// (RealClock, VirtualClock) or the SharedClock's.
 	ctx       context.Context // Run's values without its cancellation, for Exec
 	jobDone   <-chan Exit     // nil once the job's end has been received
 	execCh    chan execResult

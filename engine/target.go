@@ -10,8 +10,9 @@ import (
 // runner for a local process tree, the kubernetes runner for job containers
 // reached over a socket, and package tests or simulate for simulated jobs.
 //
-// The engine calls the methods from its single loop goroutine; they must not
-// block for long (a signal send, a socket write). Exec is the exception: the
+// The engine calls the methods one at a time, from its loop goroutine (or,
+// for engines on a SharedClock, the clock's goroutines); they must not block
+// for long (a signal send, a socket write). Exec is the exception: the
 // engine calls it on a goroutine of its own.
 type Target interface {
 	// Signal sends the named signal ("SIGTERM") to scope. It returns
@@ -109,8 +110,10 @@ type Event struct {
 	Status  int
 }
 
-// Sink receives events. Emit is called from the engine's loop goroutine, in
-// order; it must not block for long.
+// Sink receives events. Emit is called for one engine's events one at a
+// time and in order, from the goroutine running that engine (see Target);
+// it must not block for long. A sink shared by several engines is called
+// from several goroutines.
 type Sink interface {
 	Emit(Event)
 }
