@@ -500,3 +500,55 @@ func TestUIDAllowed(t *testing.T) {
 		}
 	}
 }
+
+// slowWriter is a coordinator stdout that takes its time, like a container
+// runtime's log pipe under pressure.
+type slowWriter struct{ n int }
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(20 * time.Millisecond)
+	w.n += len(p)
+	return len(p), nil
+}
+
+// A job flooding output towards a slow coordinator must not make either
+// side declare the other lost: liveness does not share a path with the
+// job's work (the Buildkite agent's false "lost" reports).
+func TestFloodingJobIsNotLost(t *testing.T) {
+	out := &slowWriter{}
+	cfg := Config{
+		Socket:   filepath.Join(shortDir(t), "sock"),
+		Token:    testToken,
+		Jobs:     []string{"flood"},
+		Interval: 50 * time.Millisecond,
+		Misses:   3,
+		Output:   out,
+		Logf:     t.Logf,
+	}
+	c, err := Listen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := join(t, c, "flood")
+	waitTurn(t, s)
+	// 768 KiB, more than the socket buffers hold: at 20ms per chunk the
+	// coordinator needs 1s, six times the liveness window, to take it.
+	chunk := append(bytes.Repeat([]byte("x"), MaxLogChunk-1), '\n')
+	w := s.LogWriter("stdout")
+	for range 48 {
+		w.Write(chunk)
+	}
+	select {
+	case <-s.Gone():
+		t.Fatalf("session ended while flooding: %s", s.Reason())
+	default:
+	}
+	report(t, s, engine.Exit{})
+	if got := done(t, c); got.Status() != 0 {
+		t.Errorf("Done = %+v, want success; statuses %+v", got, c.Statuses())
+	}
+	if want := 48 * (MaxLogChunk + len("[flood] ")); out.n != want {
+		t.Errorf("coordinator wrote %d bytes of output, want %d", out.n, want)
+	}
+}

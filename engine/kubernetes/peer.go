@@ -156,7 +156,10 @@ func (p *peer) writer() {
 			}
 			closeAfter = closeAfter || f.closeAfter
 		}
-		_ = p.nc.SetWriteDeadline(time.Now().Add(p.lostAfter))
+		// No write deadline: a peer that is slow to read (its stdout is
+		// slow, the job floods output) is alive as long as frames keep
+		// arriving, and a dead one is noticed by read's deadline, which
+		// closes the connection and so ends a blocked Write.
 		_, err := p.nc.Write(buf)
 		for _, f := range batch {
 			if f.sent != nil {
