@@ -67,6 +67,18 @@ func newCgroup() (*cgroup, error) {
 // /proc/self/mountinfo (it is /sys/fs/cgroup on a unified system and
 // /sys/fs/cgroup/unified on a hybrid one).
 func cgroup2Mount() (mount, root string, err error) {
+	// The usual places first: a statfs is much cheaper than having the
+	// kernel render mountinfo. Their mount root is "/" unless a cgroup
+	// namespace says otherwise, which only mountinfo tells.
+	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		var st unix.Statfs_t
+		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+			if self, err := ownCgroup(); err == nil && pathExists(filepath.Join(dir, self)) {
+				return dir, "/", nil
+			}
+			break
+		}
+	}
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return "", "", err
@@ -224,4 +236,9 @@ func (c *cgroup) remove() error {
 		time.Sleep(2 * time.Millisecond)
 	}
 	return err
+}
+
+func pathExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -4,8 +4,8 @@ import (
 	"os"
 	"os/signal"
 	"sync"
-	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,10 +18,10 @@ func BecomeSubreaper() error {
 	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 }
 
-var (
-	reaperOnce sync.Once
-	reaping    atomic.Bool
-)
+// reapDelay is how long the reaper lets SIGCHLDs gather before it scans.
+const reapDelay = 5 * time.Millisecond
+
+var reaperOnce sync.Once
 
 // ReapOrphans starts, once per process, a goroutine that reaps every
 // zombie child this package did not start itself: orphans adopted as a
@@ -31,7 +31,6 @@ var (
 // would have its exit status stolen.
 func ReapOrphans() {
 	reaperOnce.Do(func() {
-		reaping.Store(true)
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, syscall.SIGCHLD)
 		go func() {
@@ -40,6 +39,13 @@ func ReapOrphans() {
 				reapZombies()
 			}
 			for range ch {
+				// Let a burst of exits settle (and spare a short run
+				// the scan): a zombie may wait a few milliseconds.
+				time.Sleep(reapDelay)
+				select {
+				case <-ch:
+				default:
+				}
 				reapZombies()
 			}
 		}()

@@ -472,19 +472,10 @@ func (r *Runner) close(timeout time.Duration) error {
 	case <-time.After(time.Until(deadline)):
 		errs = append(errs, fmt.Errorf("leader %d not reaped", r.leader.pid))
 	}
-	reapZombiesIfReaping()
 	if r.cg != nil && len(errs) == 0 {
 		if err := r.cg.remove(); err != nil {
 			errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// reapZombiesIfReaping reaps adopted zombies now when the orphan reaper
-// runs, rather than waiting for the next SIGCHLD.
-func reapZombiesIfReaping() {
-	if reaping.Load() {
-		reapZombies()
-	}
 }
