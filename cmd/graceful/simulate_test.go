@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +74,26 @@ func TestSimulateIsInstant(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("simulating 115s of virtual time took %v", d)
+	}
+}
+
+// BenchmarkSimulate is graceful simulate of each example, in-process (the
+// whole command: flag parsing, policy loading, the run, the output).
+func BenchmarkSimulate(b *testing.B) {
+	for _, ex := range []struct{ file, profile string }{
+		{"buildkite.hcl", "buildkite"},
+		{"kubernetes.hcl", "kubernetes-ci"},
+		{"github-actions.hcl", "github-actions"},
+	} {
+		b.Run(ex.profile, func(b *testing.B) {
+			for b.Loop() {
+				root := newRootCmd()
+				root.SetArgs([]string{"simulate", "--policy", examples + ex.file, "--profile", ex.profile, "--job", "ignores-term,exec-takes=40s"})
+				root.SetOut(io.Discard)
+				if err := root.Execute(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
