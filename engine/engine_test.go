@@ -396,28 +396,38 @@ func states(evs []ev) []string {
 }
 
 func TestContextEndsTheRun(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		b, _ := sim.ParseBehaviour("never")
-		job := sim.NewJob(b, engine.RealClock{})
-		rec := &recorder{}
-		e, err := engine.New(engine.Config{Profile: processProfile(), Target: job, Sinks: []engine.Sink{rec}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*s)
-		defer cancel()
-		res := e.Run(ctx)
-		want := []ev{
-			{0, "", "running", "start", "", "", ""},
-			{3 * s, "running", "done", "context: context deadline exceeded", "abandon", "job", "ok"},
-		}
-		if diff := cmp.Diff(want, rec.evs); diff != "" {
-			t.Errorf("events (-want +got):\n%s", diff)
-		}
-		if res.Outcome != engine.OutcomeAbandoned || res.Status != 123 {
-			t.Errorf("result = %+v", res)
-		}
-	})
+	for _, clk := range []struct {
+		name string
+		new  func() engine.Clock
+	}{
+		{"RealClock", func() engine.Clock { return engine.RealClock{} }},
+		{"SharedClock", func() engine.Clock { return engine.NewSharedClock() }},
+	} {
+		t.Run(clk.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b, _ := sim.ParseBehaviour("never")
+				job := sim.NewJob(b, engine.RealClock{})
+				rec := &recorder{}
+				e, err := engine.New(engine.Config{Profile: processProfile(), Target: job, Clock: clk.new(), Sinks: []engine.Sink{rec}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 3*s)
+				defer cancel()
+				res := e.Run(ctx)
+				want := []ev{
+					{0, "", "running", "start", "", "", ""},
+					{3 * s, "running", "done", "context: context deadline exceeded", "abandon", "job", "ok"},
+				}
+				if diff := cmp.Diff(want, rec.evs); diff != "" {
+					t.Errorf("events (-want +got):\n%s", diff)
+				}
+				if res.Outcome != engine.OutcomeAbandoned || res.Status != 123 {
+					t.Errorf("result = %+v", res)
+				}
+			})
+		})
+	}
 }
 
 func TestNewRejectsUnusableConfig(t *testing.T) {
