@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -28,14 +29,25 @@ container at once, and the job must be signalled exactly once, by its local
 timeline (the "process" profile unless --profile says otherwise), when the
 coordinator says interrupt or disappears. See docs/kubernetes.md.
 
-Exit status: the job's; 122 when the coordinator said to skip this container;
-125 when join could not connect, was refused, or the job could not be run.`,
+Exit status: the job's (126 or 127 when the command cannot be run); 122 when
+the coordinator said to skip this container; 125 for join's own failures:
+bad flags, could not connect, refused, coordinator gone before our turn.`,
 		Example: `  graceful join --socket /graceful/socket --name build -- make test`,
-		Args:    cobra.MinimumNArgs(1),
+		// Like run, join reports its own failures, usage errors included,
+		// as 125, so they cannot be mistaken for the job's status.
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return withStatus(exitInternal, errors.New("join: no command given\nUsage: graceful join --socket PATH [flags] -- command [args...]"))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runJoin(cmd, v, args)
 		},
 	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return withStatus(exitInternal, fmt.Errorf("join: %w\nRun 'graceful join --help' for usage", err))
+	})
 	cmd.Flags().SetInterspersed(false)
 	fs := cmd.Flags()
 	fs.String("socket", "", "the coordinator's socket on the shared volume (required)")
@@ -55,18 +67,18 @@ Exit status: the job's; 122 when the coordinator said to skip this container;
 func runJoin(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	socket := v.GetString("socket")
 	if socket == "" {
-		return withStatus(exitUsage, fmt.Errorf("join needs --socket PATH, the coordinator's socket"))
+		return withStatus(exitInternal, fmt.Errorf("join needs --socket PATH, the coordinator's socket"))
 	}
 	prof, err := policies.Find(v.GetString("policy"), v.GetString("profile"))
 	if err != nil {
 		return withStatus(exitInternal, err)
 	}
 	if prof.Runner == engine.RunnerKubernetes {
-		return withStatus(exitUsage, fmt.Errorf("profile %q is for the coordinator; join runs the job under a process profile", prof.Name))
+		return withStatus(exitInternal, fmt.Errorf("profile %q is for the coordinator; join runs the job under a process profile", prof.Name))
 	}
 	mode, err := process.ParseCgroupMode(v.GetString("cgroup"))
 	if err != nil {
-		return withStatus(exitUsage, err)
+		return withStatus(exitInternal, err)
 	}
 	adj := v.GetInt("oom-score-adj")
 	if adj == 0 {

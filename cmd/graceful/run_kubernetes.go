@@ -37,15 +37,15 @@ func addCoordinatorFlags(fs *pflag.FlagSet) {
 func runCoordinator(cmd *cobra.Command, v *viper.Viper, prof *engine.Profile) error {
 	socket := v.GetString("socket")
 	if socket == "" {
-		return withStatus(exitUsage, errors.New("the kubernetes runner needs --socket PATH (on a volume shared with the job containers)"))
+		return withStatus(exitInternal, errors.New("the kubernetes runner needs --socket PATH (on a volume shared with the job containers)"))
 	}
 	jobs := v.GetStringSlice("job")
 	count := v.GetInt("jobs")
 	if len(jobs) > 0 && count > 0 && count != len(jobs) {
-		return withStatus(exitUsage, fmt.Errorf("--jobs %d contradicts the %d --job names; give one or the other", count, len(jobs)))
+		return withStatus(exitInternal, fmt.Errorf("--jobs %d contradicts the %d --job names; give one or the other", count, len(jobs)))
 	}
 	if count < 0 {
-		return withStatus(exitUsage, fmt.Errorf("--jobs %d: must be positive", count))
+		return withStatus(exitInternal, fmt.Errorf("--jobs %d: must be positive", count))
 	}
 	token, err := coordinatorToken(v, socket)
 	if err != nil {

@@ -292,6 +292,10 @@ func (c *Coordinator) Exec(ctx context.Context, argv []string, env []string) err
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
+	// What the command leaves behind is not hunted down: the group may be
+	// gone and its id recycled once the leader is reaped. In a pod the
+	// coordinator is its container's PID 1, and the kernel kills the rest
+	// of the namespace when it exits.
 	return cmd.Run()
 }
 
