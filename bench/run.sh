@@ -81,6 +81,7 @@ fwd graceful "$g" run --policy "$pol" --profile forward --
 fwd "tini -s" tini -s --
 fwd dumb-init dumb-init --
 fwd catatonit catatonit --
+fwd "stack floor (Go, os/signal)" "$bin/floor"
 echo "| (none: SIGTERM to the job itself) | $("$bin/probe" forward "$fwd_n" -- env | awk '{split($3,a,"=");split($4,b,"="); printf "%s | %s", a[2], b[2]}') |"
 echo
 

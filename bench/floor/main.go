@@ -1,11 +1,15 @@
-// Command floor is the "stack floor" of graceful's start-up benchmark: a Go
-// program that links the same libraries as graceful (so their package
-// initialisation runs) and does nothing but start the child, wait for it
-// and exit with its status. graceful run cannot start faster than this.
+// Command floor is the "stack floor" of graceful's benchmarks: a Go program
+// that links the same libraries as graceful (so their package
+// initialisation runs) and does nothing but start the child, forward
+// SIGTERM, SIGINT and SIGHUP to it through os/signal, wait for it and exit
+// with its status. graceful run cannot start, or forward a signal through
+// os/signal, faster than this.
 package main
 
 import (
 	"os"
+	"os/signal"
+	"syscall"
 
 	_ "github.com/hashicorp/hcl/v2"
 	_ "github.com/hashicorp/hcl/v2/hclsyntax"
@@ -20,10 +24,17 @@ func main() {
 	if len(os.Args) < 2 {
 		os.Exit(2)
 	}
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	p, err := os.StartProcess(os.Args[1], os.Args[1:], &os.ProcAttr{Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}})
 	if err != nil {
 		os.Exit(127)
 	}
+	go func() {
+		for s := range sigs {
+			_ = p.Signal(s)
+		}
+	}()
 	st, err := p.Wait()
 	if err != nil {
 		os.Exit(125)
