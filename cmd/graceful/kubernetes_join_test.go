@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/kubernetes"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// `graceful join` against an in-process coordinator: it waits for the token
+// file the coordinator writes, swallows its own SIGTERM, and signals the job
+// only when the coordinator says interrupt.
+func TestJoinCommand(t *testing.T) {
+	dir, err := os.MkdirTemp("/tmp", "gkjoin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	socket := filepath.Join(dir, "socket")
+	marker := "GK_JOIN_TEST=" + dir
+
+	// join starts first, as a job container may: no socket, no token yet.
+	cmd := gracefulCmd(append([]string{"join", "--socket", socket, "--name", "build", "--start-timeout", "20s", "--"},
+		jobArgv("term-exit", "7")...)...)
+	cmd.Env = append(cmd.Env, marker)
+	var joinOut lockedBuffer
+	cmd.Stdout, cmd.Stderr = &joinOut, &joinOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		assertNoneLeft(t, marker)
+	}()
+	waited := make(chan int, 1)
+	go func() {
+		cmd.Wait()
+		waited <- cmd.ProcessState.ExitCode()
+	}()
+
+	token, err := kubernetes.EnsureToken(filepath.Join(dir, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out lockedBuffer
+	c, err := kubernetes.Listen(kubernetes.Config{Socket: socket, Token: token, Jobs: []string{"build"}, Output: &out, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	waitFor(t, func() bool { return strings.Contains(out.String(), "[build] ready\n") })
+	// The kubelet's SIGTERM to join: ignored, the job keeps running.
+	cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, func() bool { return strings.Contains(joinOut.String(), "ignoring SIGTERM") })
+	if strings.Contains(out.String(), "got SIGTERM") {
+		t.Fatal("the job got the SIGTERM meant for join")
+	}
+	if err := c.Notify("interrupt"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-c.Done():
+		if e.Status() != 7 {
+			t.Errorf("coordinator's Done = %+v, want the job's 7", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no exit report; join output:\n%s", joinOut.String())
+	}
+	select {
+	case code := <-waited:
+		if code != 7 {
+			t.Errorf("join exited %d, want 7:\n%s", code, joinOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("join did not exit:\n%s", joinOut.String())
+	}
+	if n := strings.Count(out.String(), "[build] got SIGTERM\n"); n != 1 {
+		t.Errorf("job got SIGTERM %d times, want once; coordinator output:\n%s", n, out.String())
+	}
+	if st := c.Statuses(); st[0].State != kubernetes.StateExited || st[0].Exit != (engine.Exit{Code: 7}) {
+		t.Errorf("status %+v", st[0])
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10s")
+		}
+	}
+}
