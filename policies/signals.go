@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -29,15 +30,25 @@ var signalSet = func() map[string]bool {
 // SIGTRAP).
 var commonFirst = append([]string{"SIGTERM", "SIGINT", "SIGKILL", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT", "SIGWINCH"}, signalNames...)
 
+// signalAliases are Linux's second names for signals; policies use the
+// canonical name only, so that one signal has one on block.
+var signalAliases = map[string]string{"SIGIOT": "SIGABRT", "SIGPOLL": "SIGIO", "SIGCLD": "SIGCHLD"}
+
 // uncatchable signals cannot be handled, so they can never trigger anything.
 var uncatchable = map[string]bool{"SIGKILL": true, "SIGSTOP": true}
 
 // signalSuggestion returns a "did you mean" sentence for an unknown signal
 // name, or a generic hint when nothing is close.
 func signalSuggestion(name string) string {
+	if n, err := strconv.Atoi(strings.TrimSpace(name)); err == nil && n >= 1 && n <= len(signalNames) {
+		return fmt.Sprintf("Signal %d is %q on Linux; write its name.", n, signalNames[n-1])
+	}
 	up := strings.ToUpper(strings.TrimSpace(name))
 	if !strings.HasPrefix(up, "SIG") {
 		up = "SIG" + up
+	}
+	if canon, ok := signalAliases[up]; ok {
+		return fmt.Sprintf("%s is another name for %s; write %q.", up, canon, canon)
 	}
 	if signalSet[up] {
 		return fmt.Sprintf("Did you mean %q? Signal names are upper case and start with SIG.", up)
