@@ -552,3 +552,41 @@ func TestFloodingJobIsNotLost(t *testing.T) {
 		t.Errorf("coordinator wrote %d bytes of output, want %d", out.n, want)
 	}
 }
+
+// A coordinator that stops talking without closing the connection (frozen,
+// its node partitioned) is lost after the liveness window, and the session
+// says so: join then cancels its job.
+func TestSilentCoordinatorIsLost(t *testing.T) {
+	path := filepath.Join(shortDir(t), "sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		nc, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		ReadMessage(nc) // hello
+		WriteMessage(nc, Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: 20, Name: "a"})
+		WriteMessage(nc, Message{Type: TypeStart})
+		// ...and then nothing, while still reading.
+		bytes.NewBuffer(nil).ReadFrom(nc)
+	}()
+	s, err := Join(context.Background(), ClientConfig{Socket: path, Token: testToken, Name: "a", StartTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	waitTurn(t, s)
+	select {
+	case <-s.Gone():
+	case <-time.After(5 * time.Second):
+		t.Fatal("silent coordinator not noticed")
+	}
+	if !strings.Contains(s.Reason(), "liveness") {
+		t.Errorf("reason %q, want the liveness window", s.Reason())
+	}
+}

@@ -143,6 +143,7 @@ func helperJoin(args []string) int {
 //	                 on every SIGTERM; after the first, finalise for 100ms,
 //	                 append "finalised" and exit CODE
 //	exit FILE CODE   append "ran" to FILE and exit CODE at once
+//	oom FILE         append "oom_score_adj N" (its own) to FILE, exit 0
 //	hang             ignore SIGTERM and sleep until killed
 //	finalize FILE    the coordinator's finalisation: append "finalised"
 func testJob(args []string) int {
@@ -188,6 +189,10 @@ func testJob(args []string) int {
 		fmt.Println("hello from", os.Getenv("GK_NAME"))
 		code, _ := strconv.Atoi(args[2])
 		return code
+	case "oom":
+		b, _ := os.ReadFile("/proc/self/oom_score_adj")
+		appendLine(args[1], "oom_score_adj "+strings.TrimSpace(string(b)))
+		return 0
 	case "hang":
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ready")

@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -264,5 +265,36 @@ func TestJoinForwardsOnlyMeaningfulSignals(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"user defined signal 1", "terminated"}, names); d != "" {
 		t.Errorf("signals the job received (-want +got):\n%s\nfile: %q", d, got)
+	}
+}
+
+func TestJobIsTheOOMKillersFirstChoice(t *testing.T) {
+	own, _ := os.ReadFile(fmt.Sprintf("/proc/%d/oom_score_adj", os.Getpid()))
+	if strings.TrimSpace(string(own)) == "1000" {
+		t.Skip("this test process already has oom_score_adj 1000; the check would prove nothing")
+	}
+	p := newPod(t)
+	jobFile := filepath.Join(p.dir, "job")
+	coord := p.coordinator("GK_JOBS=build")
+	build := p.join("build", nil, jobArgv("oom", jobFile)...)
+	build.wait(t, 10*time.Second)
+	coord.wait(t, 10*time.Second)
+	if d := cmp.Diff([]string{"oom_score_adj 1000"}, lines(jobFile)); d != "" {
+		t.Errorf("job's oom_score_adj (-want +got):\n%s", d)
+	}
+}
+
+func TestJobCommandNotFound(t *testing.T) {
+	p := newPod(t)
+	coord := p.coordinator("GK_JOBS=build")
+	build := p.join("build", nil, "/nonexistent/command")
+	if s := build.wait(t, 10*time.Second); s != 127 {
+		t.Errorf("join exited %d, want 127:\n%s", s, build.out.String())
+	}
+	if s := coord.wait(t, 10*time.Second); s != 127 {
+		t.Errorf("coordinator exited %d, want 127:\n%s", s, coord.out.String())
+	}
+	if !strings.Contains(coord.out.String(), "container build: failed to start") {
+		t.Errorf("coordinator did not report the failure to start:\n%s", coord.out.String())
 	}
 }
