@@ -166,3 +166,20 @@ func TestFindConcurrently(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicySource(t *testing.T) {
+	pol, diags := Load([]string{"../examples/policies"}, Options{LookupEnv: noEnv})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for name, want := range map[string]string{
+		"github-actions": "../examples/policies/github-actions.hcl",
+		"docker":         "../examples/policies/container.hcl.json",
+		"process":        "<builtin>/process.hcl",
+		"nope":           "",
+	} {
+		if got := pol.Source(name); got != want {
+			t.Errorf("Source(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -45,6 +45,8 @@ type Policy struct {
 	valid map[string]*engine.Profile
 	// names of user profiles in load order.
 	userNames []string
+	// source is the file each valid profile came from.
+	source map[string]string
 }
 
 // IsJSON reports whether a file name is HCL JSON syntax.
@@ -134,7 +136,10 @@ func Load(paths []string, opts Options) (*Policy, hcl.Diagnostics) {
 
 func newPolicy() *Policy {
 	b := loadBuiltins()
-	p := &Policy{hclFiles: make(map[string]*hcl.File, len(b.files)+1), valid: map[string]*engine.Profile{}}
+	p := &Policy{hclFiles: make(map[string]*hcl.File, len(b.files)+1), valid: map[string]*engine.Profile{}, source: map[string]string{}}
+	for _, bp := range b.profiles {
+		p.source[bp.Name] = bp.File
+	}
 	for n, f := range b.files {
 		p.hclFiles[n] = f
 	}
@@ -216,6 +221,7 @@ func LoadSources(srcs []Source, opts Options) (*Policy, hcl.Diagnostics) {
 		diags = append(diags, vd...)
 		if !vd.HasErrors() {
 			pol.valid[p.Name] = res.engineProfile()
+			pol.source[p.Name] = p.File
 			pol.userNames = append(pol.userNames, p.Name)
 		}
 	}
@@ -292,6 +298,15 @@ func (p *Policy) Profile(name string) (*engine.Profile, error) {
 		return nil, fmt.Errorf("no profile named %s (have: %s)", name, strings.Join(p.Names(), ", "))
 	}
 	return cloneProfile(ep), nil
+}
+
+// Source returns the file the named valid profile was defined in
+// ("<builtin>/process.hcl" for a built-in), or "".
+func (p *Policy) Source(name string) string {
+	if _, ok := p.valid[name]; !ok {
+		return ""
+	}
+	return p.source[name]
 }
 
 // Names lists the usable profiles: loaded ones and built-ins, sorted.

@@ -67,7 +67,12 @@ func runProfiles(cmd *cobra.Command, v *viper.Viper) error {
 			return silentStatus(exitFindings)
 		}
 		for _, p := range pol.Profiles() {
-			rows = append(rows, row{path, p})
+			for i := range rows {
+				if rows[i].source == "built-in" && rows[i].p.Name == p.Name {
+					rows[i].source = "built-in, replaced"
+				}
+			}
+			rows = append(rows, row{pol.Source(p.Name), p})
 		}
 	}
 

@@ -18,8 +18,14 @@ func TestProfilesCommand(t *testing.T) {
 		}
 	})
 	t.Run("with --policy adds the file's profiles", func(t *testing.T) {
-		out, _, code := polRun(t, "", "profiles", "--policy", "../../examples/policies/github-actions.hcl")
-		if code != 0 || !strings.Contains(out, "github-actions  process     11s") {
+		out, _, code := polRun(t, "", "profiles", "--policy", "../../examples/policies")
+		if code != 0 || !strings.Contains(out, "github-actions  process     11s") || !strings.Contains(out, "examples/policies/github-actions.hcl") {
+			t.Errorf("exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("a replaced built-in is marked", func(t *testing.T) {
+		out, _, code := polRun(t, "", "profiles", "--policy", "../../policies/testdata/valid-files/shadow-builtin.hcl")
+		if code != 0 || !strings.Contains(out, "built-in, replaced") {
 			t.Errorf("exit %d:\n%s", code, out)
 		}
 	})
