@@ -109,7 +109,7 @@ tree dumb-init dumb-init --
 tree catatonit catatonit --
 tree "timeout -k 0.5s" timeout -k 0.5s 1000s
 echo
-echo "(-1 ms: the supervisor had not exited 3.5 s after SIGTERM and was SIGKILLed by the probe.)"
+echo "(never: the supervisor had not exited 3.5 s after the SIGTERM; the probe SIGKILLed it, then counted. \"left\" counts the job's leader too: 101 is everything.)"
 echo
 
 # 7. Memory.

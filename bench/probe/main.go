@@ -241,6 +241,10 @@ while :; do wait; done`
 	for _, pid := range left {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
+	if exitAt < 0 {
+		fmt.Printf("tree started=%d left=%d exit_ms=never exit_after_due_ms=never\n", before, len(left))
+		return
+	}
 	fmt.Printf("tree started=%d left=%d exit_ms=%.1f exit_after_due_ms=%.1f\n",
 		before, len(left), ms(exitAt), ms(exitAt-grace))
 }
