@@ -417,3 +417,27 @@ func TestExec(t *testing.T) {
 	pw.Close()
 	_, _ = io.Copy(io.Discard, pr)
 }
+
+// SIGTERM to the tree reaches processes that left the group, in both modes.
+func TestTreeSIGTERMReachesEscaped(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			skipWithoutCgroup(t, m.mode)
+			j := startJob(t, m.mode, "/bin/sh", "-c", `
+setsid sh -c '(echo R; exec sleep 1000) & exit 0' &
+(echo R; exec sleep 1000) &
+echo R
+wait`)
+			j.waitLines("R", 3)
+			if err := j.r.Signal("SIGTERM", engine.ScopeTree); err != nil {
+				t.Fatal(err)
+			}
+			if e := j.exit(); e.Signal != "SIGTERM" {
+				t.Errorf("leader exit %+v, want SIGTERM", e)
+			}
+			if left := leftoversAfter(j.marker, 5*time.Second); len(left) > 0 {
+				t.Errorf("SIGTERM to the tree missed %v", left)
+			}
+		})
+	}
+}

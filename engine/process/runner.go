@@ -336,10 +336,16 @@ func gone(err error) error {
 	return err
 }
 
-// signalTree signals the group first (while it is safe), then the rest of
-// the tree through the cgroup or the sweep.
+// signalTree signals every process of the job: the group and whatever left
+// it.
 func (r *Runner) signalTree(sig syscall.Signal) error {
-	groupErr := r.leader.signalGroup(sig)
+	// SIGKILL goes to the group first, the quickest way to stop most of
+	// the job; any other signal goes to each process once, through the
+	// cgroup or the sweep (both include the group), never twice.
+	groupErr := engine.ErrGone
+	if sig == syscall.SIGKILL {
+		groupErr = r.leader.signalGroup(sig)
+	}
 	var n int
 	if r.cg != nil {
 		var err error
