@@ -12,7 +12,8 @@ import (
 // Find returns the named profile, the one call run, explain and simulate
 // use. policyPath "" means the built-ins only; otherwise it is a file or a
 // directory, loaded together with the built-ins (so a file may extend
-// "process"). name "" means DefaultProfile. The error's text is the
+// "process"). name "" means the only profile the loaded files define, or
+// DefaultProfile when they define none or several. The error's text is the
 // rendered diagnostics (file:line:col and a snippet) or "no profile named X
 // (have: a, b)".
 func Find(policyPath, name string) (*engine.Profile, error) {
@@ -31,6 +32,9 @@ func Find(policyPath, name string) (*engine.Profile, error) {
 	pol, diags := Load(paths, Options{})
 	if diags.HasErrors() {
 		return nil, errors.New(strings.TrimRight(pol.RenderDiagnostics(errorsOnly(diags), 0, false), "\n"))
+	}
+	if name == "" && len(pol.userNames) == 1 {
+		name = pol.userNames[0]
 	}
 	return pol.Profile(name)
 }

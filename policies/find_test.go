@@ -96,6 +96,18 @@ func TestFindFileExtendingBuiltin(t *testing.T) {
 	if _, err := Find(dir, "kubernetes"); err != nil {
 		t.Error(err)
 	}
+	// With no name, a file's only profile is the one meant.
+	if p, err := Find(f, ""); err != nil || p.Name != "quick" {
+		t.Errorf("Find(file, \"\") = %v, %v; want the file's only profile, quick", p, err)
+	}
+	// With several, the default stays the built-in process profile.
+	other := "profile \"slow\" {\n  extends = \"process\"\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "q.hcl"), []byte(other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := Find(dir, ""); err != nil || p.Name != "process" {
+		t.Errorf("Find(dir with two profiles, \"\") = %v, %v; want process", p, err)
+	}
 }
 
 func TestFindRendersDiagnostics(t *testing.T) {
