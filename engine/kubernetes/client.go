@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -33,6 +34,11 @@ type ClientConfig struct {
 	// as; a negative entry allows any uid.
 	PeerUIDs []int
 }
+
+// ErrFinished is returned by Join when the coordinator has already
+// finished (its done marker is beside the socket): the container's turn
+// will never come.
+var ErrFinished = errors.New("coordinator has finished")
 
 // ErrRefused wraps the coordinator's error reply to hello.
 var ErrRefused = errors.New("coordinator refused the connection")
@@ -132,6 +138,9 @@ func dialRetry(ctx context.Context, path string) (*net.UnixConn, error) {
 		}
 		// Not there yet, or a stale socket the coordinator is about to
 		// replace: wait. Anything else will not get better.
+		if _, serr := os.Lstat(path + DoneSuffix); serr == nil {
+			return nil, fmt.Errorf("join: %s: %w", path, ErrFinished)
+		}
 		if !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ECONNREFUSED) {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("join: no coordinator at %s: %w", path, ctx.Err())

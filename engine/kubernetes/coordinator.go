@@ -28,6 +28,11 @@ const (
 // status when nothing else failed: a cancelled job that never ran.
 const ExitSkipped = 122
 
+// DoneSuffix names the marker a coordinator leaves beside its socket
+// (PATH + DoneSuffix) when it has finished: join then skips at once
+// instead of waiting for the socket until its start timeout.
+const DoneSuffix = ".done"
+
 // ErrNeverConnected is the Exit.Err of a job container that did not connect
 // within the start timeout.
 var ErrNeverConnected = errors.New("job container never connected")
@@ -129,7 +134,8 @@ type Coordinator struct {
 
 	mu        sync.Mutex
 	slots     []*slot
-	conns     map[*peer]*slot // authenticated connections, with or without a slot
+	conns     map[*peer]*slot        // authenticated connections, with or without a slot
+	pending   map[*net.UnixConn]bool // accepted, not authenticated yet
 	cancelled bool
 	abandoned bool
 	finished  bool
@@ -162,6 +168,7 @@ func Listen(cfg Config) (*Coordinator, error) {
 		lostAfter: cfg.Interval * time.Duration(cfg.Misses),
 		done:      make(chan engine.Exit, 1),
 		conns:     map[*peer]*slot{},
+		pending:   map[*net.UnixConn]bool{},
 	}
 	seen := map[string]bool{}
 	for _, name := range cfg.Jobs {
@@ -206,6 +213,10 @@ func (c *Coordinator) Close() error {
 	for p := range c.conns {
 		peers = append(peers, p)
 	}
+	// Connections still owing their hello have nothing to be told.
+	for nc := range c.pending {
+		nc.Close()
+	}
 	c.mu.Unlock()
 	c.startTmr.Stop()
 	err := c.ln.Close()
@@ -221,6 +232,10 @@ func (c *Coordinator) Close() error {
 	c.wg.Wait()
 	t.Stop()
 	if fi, serr := os.Lstat(c.cfg.Socket); serr == nil && c.sockInfo != nil && os.SameFile(fi, c.sockInfo) {
+		// The marker first, then the socket: a join that finds no socket
+		// finds the marker, and skips instead of waiting for a
+		// coordinator that will not come back.
+		_ = os.WriteFile(c.cfg.Socket+DoneSuffix, []byte("finished\n"), 0o600)
 		os.Remove(c.cfg.Socket)
 	}
 	c.lock.Close()
@@ -438,10 +453,21 @@ func (c *Coordinator) accept() {
 			time.Sleep(10 * time.Millisecond) // EMFILE and the like
 			continue
 		}
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		c.pending[nc] = true
 		c.wg.Add(1)
+		c.mu.Unlock()
 		go func() {
 			defer c.wg.Done()
 			c.serve(nc)
+			c.mu.Lock()
+			delete(c.pending, nc)
+			c.mu.Unlock()
 		}()
 	}
 }
@@ -497,7 +523,12 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		refuse(nc, "coordinator exiting")
+		// Too late for anything but being told not to run.
+		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+		b, _ := AppendFrame(nil, Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: c.cfg.Interval.Milliseconds(), Name: hello.Name})
+		b, _ = AppendFrame(b, Message{Type: TypeSkip, Reason: "coordinator finished"})
+		_, _ = nc.Write(b)
+		nc.Close()
 		return
 	}
 	s, why := c.claim(hello.Name)
@@ -507,6 +538,7 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 		refuse(nc, why)
 		return
 	}
+	delete(c.pending, nc)
 	c.conns[p] = s
 	p.start()
 	p.send(Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: c.cfg.Interval.Milliseconds(), Name: s.Name})

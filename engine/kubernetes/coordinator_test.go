@@ -420,6 +420,19 @@ func TestSocketFile(t *testing.T) {
 	if _, err := os.Lstat(path); !os.IsNotExist(err) {
 		t.Errorf("socket left behind: %v", err)
 	}
+	if _, err := os.Lstat(path + DoneSuffix); err != nil {
+		t.Errorf("no done marker: %v", err)
+	}
+	_, err = Join(context.Background(), ClientConfig{Socket: path, Token: testToken, StartTimeout: 5 * time.Second})
+	if !errors.Is(err, ErrFinished) {
+		t.Errorf("Join after the coordinator finished = %v, want ErrFinished", err)
+	}
+	// A new coordinator on the same path removes the stale marker.
+	c2, _ := startCoordinator(t, Config{Socket: path})
+	if _, err := os.Lstat(path + DoneSuffix); !os.IsNotExist(err) {
+		t.Errorf("stale done marker kept: %v", err)
+	}
+	c2.Close()
 }
 
 func TestStaleSocketIsReplaced(t *testing.T) {
@@ -588,5 +601,29 @@ func TestSilentCoordinatorIsLost(t *testing.T) {
 	}
 	if !strings.Contains(s.Reason(), "liveness") {
 		t.Errorf("reason %q, want the liveness window", s.Reason())
+	}
+}
+
+// A connection that never says hello must not hold up the coordinator's
+// exit for the hello timeout.
+func TestCloseDoesNotWaitForSilentConnections(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
+	dialRaw(t, c)
+	dialRaw(t, c)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		n := len(c.pending)
+		c.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections accepted, want 2", n)
+		}
+	}
+	start := time.Now()
+	c.Close()
+	if took := time.Since(start); took >= helloTimeout {
+		t.Errorf("Close took %v, as long as the hello timeout", took)
 	}
 }

@@ -298,3 +298,22 @@ func TestJobCommandNotFound(t *testing.T) {
 		t.Errorf("coordinator did not report the failure to start:\n%s", coord.out.String())
 	}
 }
+
+// A job container that comes up after the coordinator has finished (an
+// earlier container failed, the coordinator exited) is told to skip at once
+// by the marker beside the socket, instead of waiting its start timeout.
+func TestContainerArrivingAfterTheCoordinatorFinished(t *testing.T) {
+	p := newPod(t)
+	jobFile := filepath.Join(p.dir, "job")
+	coord := p.coordinator("GK_JOBS=first,second")
+	first := p.join("first", nil, jobArgv("exit", jobFile, "3")...)
+	first.wait(t, 10*time.Second)
+	coord.wait(t, 10*time.Second)
+	second := p.join("second", nil, jobArgv("exit", jobFile, "0")...)
+	if s := second.wait(t, 5*time.Second); s != ExitSkipped {
+		t.Errorf("late container exited %d, want %d:\n%s", s, ExitSkipped, second.out.String())
+	}
+	if d := cmp.Diff([]string{"ran first"}, lines(jobFile)); d != "" {
+		t.Errorf("jobs run (-want +got):\n%s", d)
+	}
+}

@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -198,6 +199,10 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 
 	// 2. Connect and wait for our turn.
 	sess, err := Join(ctx, r.Client)
+	if errors.Is(err, ErrFinished) {
+		logf("skipped: the coordinator has already finished")
+		return ExitSkipped, nil
+	}
 	if err != nil {
 		return ExitJoinFailed, err
 	}

@@ -71,6 +71,10 @@ func listenSocket(path string) (*net.UnixListener, *os.File, error) {
 		}
 		// Stale: replaced by the rename below.
 	}
+	// A marker of an earlier coordinator's end is no longer true.
+	if err := os.Remove(path + DoneSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fail(fmt.Errorf("removing %s: %w", path+DoneSuffix, err))
+	}
 	dir, err := os.MkdirTemp(filepath.Dir(path), ".graceful")
 	if err != nil {
 		return fail(fmt.Errorf("creating socket: %w", err))
