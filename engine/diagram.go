@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,7 +26,7 @@ func edges(p *Profile) []edge {
 	for _, t := range Transitions(p) {
 		label := t.Event
 		if i, ok := steps[t.Event]; ok {
-			label = "+" + fmtOffset(p.Steps[i].At) + " " + StepSummary(p.Steps[i])
+			label = "+" + FormatOffset(p.Steps[i].At) + " " + StepSummary(p.Steps[i])
 		}
 		k := [2]string{t.From, t.To}
 		if j, ok := index[k]; ok {
@@ -54,9 +55,15 @@ func StepSummary(s Step) string {
 	return string(s.Kind)
 }
 
-// fmtOffset prints a duration the way a policy would write it: "0s",
-// "7.5s", "1m30s".
-func fmtOffset(d time.Duration) string { return d.String() }
+// FormatOffset prints an offset the way a policy usually writes it: in
+// seconds ("0s", "7.5s", "115s"), or as Go prints it below a second
+// ("250ms").
+func FormatOffset(d time.Duration) string {
+	if d != 0 && d < time.Second && d > -time.Second {
+		return d.String()
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
+}
 
 // Mermaid renders p's machine as a Mermaid state diagram.
 func Mermaid(p *Profile) string {

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -81,10 +80,10 @@ func explainText(w io.Writer, p *engine.Profile) {
 	fmt.Fprintln(tw, "  OFFSET\tSTEP\tACTION\tTARGET")
 	for _, s := range p.Steps {
 		action, target := stepColumns(s)
-		fmt.Fprintf(tw, "  +%s\t%s\t%s\t%s\n", s.At, s.Name, action, target)
+		fmt.Fprintf(tw, "  +%s\t%s\t%s\t%s\n", engine.FormatOffset(s.At), s.Name, action, target)
 	}
 	if p.Deadline > 0 {
-		fmt.Fprintf(tw, "  +%s\t(deadline)\tabandon, exit\teverything still running\n", p.Deadline)
+		fmt.Fprintf(tw, "  +%s\t(deadline)\tabandon, exit\teverything still running\n", engine.FormatOffset(p.Deadline))
 	}
 	tw.Flush()
 	if !escalates(p) {
@@ -95,10 +94,10 @@ func explainText(w io.Writer, p *engine.Profile) {
 	if f := p.Finalize; f != nil && len(f.Command) > 0 {
 		fmt.Fprintf(w, "  runs %s once the job has stopped\n", strings.Join(f.Command, " "))
 		if p.Deadline > 0 {
-			fmt.Fprintf(w, "  after a cancellation: cut off at the deadline (+%s)\n", p.Deadline)
+			fmt.Fprintf(w, "  after a cancellation: cut off at the deadline (+%s)\n", engine.FormatOffset(p.Deadline))
 		}
 		if f.Timeout > 0 {
-			fmt.Fprintf(w, "  otherwise: cut off after %s\n", f.Timeout)
+			fmt.Fprintf(w, "  otherwise: cut off after %s\n", engine.FormatOffset(f.Timeout))
 		} else {
 			fmt.Fprintln(w, "  otherwise: no time limit")
 		}
@@ -122,7 +121,7 @@ func explainText(w io.Writer, p *engine.Profile) {
 	fmt.Fprintf(w, "  abandoned (deadline, abandon step, exit trigger): %d\n", codes.Abandoned)
 	fmt.Fprintf(w, "  stopped after --timeout: %s\n", timeout)
 	if p.Budget > 0 {
-		fmt.Fprintf(w, "\nBudget: %s (the surrounding system's grace period)\n", p.Budget)
+		fmt.Fprintf(w, "\nBudget: %s (the surrounding system's grace period)\n", engine.FormatOffset(p.Budget))
 	}
 }
 
@@ -150,7 +149,7 @@ func stepColumns(s engine.Step) (action, target string) {
 	case engine.StepCommand:
 		a := "run " + strings.Join(s.Command, " ")
 		if s.Timeout > 0 {
-			a += " (timeout " + s.Timeout.String() + ")"
+			a += " (timeout " + engine.FormatOffset(s.Timeout) + ")"
 		}
 		return a, "command"
 	case engine.StepAbandon:
@@ -167,5 +166,3 @@ func escalates(p *engine.Profile) bool {
 	}
 	return false
 }
-
-var _ = time.Second

@@ -108,7 +108,7 @@ func summary(w io.Writer, r engine.Result) {
 	if r.Reason != "" {
 		fmt.Fprintf(w, " (%s)", r.Reason)
 	}
-	fmt.Fprintf(w, ", after %s", r.Elapsed)
+	fmt.Fprintf(w, ", after %s", engine.FormatOffset(r.Elapsed))
 	if r.FinalizeErr != nil {
 		fmt.Fprintf(w, "; finalisation: %v", r.FinalizeErr)
 	}
