@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -180,5 +181,21 @@ func TestRunPtyBackgroundRead(t *testing.T) {
 	p.typeKeys("\x03")
 	if code := p.exitCode(); code != 143 && code != 137 {
 		t.Errorf("exit %d, want 143 (SIGTERM) or 137 (SIGKILL); terminal:\n%s", code, p.output())
+	}
+}
+
+// After a --foreground job, graceful has the terminal again: its
+// finalisation (a child of graceful) sees graceful's group as the
+// terminal's foreground group (field tpgid of /proc/PID/stat).
+func TestRunPtyForegroundRestored(t *testing.T) {
+	policy := testPolicy("5s", "6s", `set -- $(sed 's/.*) //' /proc/$$/stat); echo "fg:$6:$(sed 's/.*) //' /proc/$PPID/stat | cut -d' ' -f3):end"`)
+	p, _ := startPtyRunPolicy(t, policy, append([]string{"--foreground", "--"}, jobArgv("exit", "0")...)...)
+	p.waitFor(":end\r")
+	if code := p.exitCode(); code != 0 {
+		t.Errorf("exit %d; terminal:\n%s", code, p.output())
+	}
+	m := regexp.MustCompile(`fg:(\d+):(\d+):end`).FindStringSubmatch(p.output())
+	if m == nil || m[1] != m[2] {
+		t.Errorf("the terminal's foreground group is not graceful's (fg:TPGID:PGID %q); terminal:\n%s", m, p.output())
 	}
 }
