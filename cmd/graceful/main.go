@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -23,7 +24,7 @@ func run(ctx context.Context, args []string) int {
 
 // exitStatus maps an error from a command to an exit status, printing it
 // unless the command has already reported it.
-func exitStatus(err error, stderr *os.File) int {
+func exitStatus(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -116,14 +117,14 @@ func loadConfig(v *viper.Viper, cmd *cobra.Command) error {
 		}
 		return nil
 	}
-	v.SetConfigName("graceful")
-	v.SetConfigType("yaml")
-	v.AddConfigPath(".")
+	// Only ./graceful.yaml itself: viper's name search would also pick up a
+	// file called plain "graceful" (the binary) and try to parse it.
+	if _, err := os.Stat("graceful.yaml"); err != nil {
+		return nil
+	}
+	v.SetConfigFile("graceful.yaml")
 	if err := v.ReadInConfig(); err != nil {
-		var nf viper.ConfigFileNotFoundError
-		if !errors.As(err, &nf) {
-			return withStatus(exitUsage, err)
-		}
+		return withStatus(exitUsage, err)
 	}
 	return nil
 }

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// execRoot runs the command tree in-process and returns the error.
+func execRoot(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestConfigFile(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  int
+	}{
+		{"no config file", nil, exitOK},
+		{"a binary named graceful beside it is not a config file",
+			map[string]string{"graceful": "\x7fELF\x00\x01\x02garbage"}, exitOK},
+		{"graceful.yaml is read", map[string]string{"graceful.yaml": "profile: process\n"}, exitOK},
+		{"broken graceful.yaml is a usage error", map[string]string{"graceful.yaml": "a: [\n"}, exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, body := range tt.files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Chdir(dir)
+			out, err := execRoot(t, "version")
+			var got bytes.Buffer
+			if code := exitStatus(err, &got); code != tt.want {
+				t.Errorf("exit status %d, want %d; output %q %q", code, tt.want, out, got.String())
+			}
+		})
+	}
+}
