@@ -319,14 +319,16 @@ func (r *Runner) signal(sig syscall.Signal, scope engine.Scope) error {
 	return fmt.Errorf("unknown scope %q", scope)
 }
 
-// needsCont reports whether a stopped process would keep sig pending until
-// it is continued.
+// needsCont reports whether sig is one of the stop-the-job signals that a
+// stopped process would keep pending until continued (systemd follows its
+// KillSignal with SIGCONT for the same reason). Other signals (SIGWINCH,
+// SIGUSR1, forwarded as they are) get no SIGCONT.
 func needsCont(sig syscall.Signal) bool {
 	switch sig {
-	case syscall.SIGKILL, syscall.SIGCONT, syscall.SIGSTOP, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
-		return false
+	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT:
+		return true
 	}
-	return true
+	return false
 }
 
 func gone(err error) error {
