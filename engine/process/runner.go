@@ -102,17 +102,16 @@ func errText(err error) string {
 // Runner is a started job. It implements engine.Target. Close must be
 // called when the run is over: it kills whatever is left of the job.
 type Runner struct {
-	opts      Options
-	self      int
-	leader    *proc    // nil when the job never started
-	cg        *cgroup  // nil in subreaper mode
-	fg        *os.File // terminal whose foreground group was handed over
-	ownPG     int      // this process's group, to restore the foreground
-	exit      chan engine.Exit
-	once      sync.Once
-	closed    sync.Once
-	mu        sync.Mutex
-	abandoned bool
+	opts   Options
+	self   int
+	leader *proc    // nil when the job never started
+	cg     *cgroup  // nil in subreaper mode
+	fg     *os.File // terminal whose foreground group was handed over
+	ownPG  int      // this process's group, to restore the foreground
+	exit   chan engine.Exit
+	once   sync.Once
+	closed sync.Once
+	mu     sync.Mutex // guards fg
 }
 
 var _ engine.Target = (*Runner)(nil)
@@ -370,9 +369,6 @@ func (r *Runner) Notify(string) error { return engine.ErrNotSupported }
 // grace: the leader's real end if it is reaped by then, else an abandoned
 // Exit.
 func (r *Runner) Abandon() error {
-	r.mu.Lock()
-	r.abandoned = true
-	r.mu.Unlock()
 	if r.leader == nil {
 		return nil
 	}
