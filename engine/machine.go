@@ -230,11 +230,13 @@ type machine struct {
 	// On a SharedClock the clock's goroutine runs the core below and Run's
 	// goroutine only forwards inputs; entry and inBatch belong to the
 	// clock's goroutine, kicked and nextKick to its queue of inputs.
-	entry    sharedEntry
-	inBatch  bool
-	kicked   atomic.Bool
-	nextKick *machine
-	over     atomic.Bool // finished, published to Run's goroutine
+	entry       sharedEntry
+	inBatch     bool
+	kicked      atomic.Bool
+	nextKick    *machine
+	kickedLater atomic.Bool
+	nextLater   *machine
+	over        atomic.Bool // finished, published to Run's goroutine
 
 	// Everything below belongs to the goroutine running the core: Run's
 	// (RealClock, VirtualClock) or the SharedClock's.
@@ -333,7 +335,8 @@ func (m *machine) push(in input) {
 	m.inbox = append(m.inbox, in)
 	m.mu.Unlock()
 	if m.shared != nil {
-		m.shared.kick(m) // its goroutine handles it (after Run has begun)
+		// Its goroutine handles it (after Run has begun).
+		m.shared.kick(m, in.kind != inJob && in.kind != inExec)
 		return
 	}
 	select {

@@ -21,8 +21,9 @@ import (
 // goroutines, so they must be quick (a signal send, a buffered write). An
 // engine on a SharedClock otherwise behaves exactly as on RealClock.
 type SharedClock struct {
-	base    time.Time // heap keys are nanoseconds since base: cheap to compare
-	kicks   atomic.Pointer[machine]
+	base    time.Time               // heap keys are nanoseconds since base: cheap to compare
+	kicks   atomic.Pointer[machine] // engines with urgent inputs
+	later   atomic.Pointer[machine] // engines with other inputs
 	wake    chan struct{}
 	running atomic.Bool
 
@@ -59,15 +60,22 @@ type sharedEntry struct {
 }
 
 // kick queues m, which has new inputs, for the clock's goroutine. It never
-// blocks: a lock-free stack, an engine at most once in it.
-func (c *SharedClock) kick(m *machine) {
-	if !m.kicked.CompareAndSwap(false, true) {
+// blocks: a lock-free stack, an engine at most once in it. Signals, Cancel
+// calls and Run starting are urgent: they may start a timeline. What Run's
+// goroutines forward (the job's end, a finished command) waits while
+// engines are due, so that a burst of job ends does not delay due steps.
+func (c *SharedClock) kick(m *machine, urgent bool) {
+	q, flag, next := &c.later, &m.kickedLater, &m.nextLater
+	if urgent {
+		q, flag, next = &c.kicks, &m.kicked, &m.nextKick
+	}
+	if !flag.CompareAndSwap(false, true) {
 		return
 	}
 	for {
-		old := c.kicks.Load()
-		m.nextKick = old
-		if c.kicks.CompareAndSwap(old, m) {
+		old := q.Load()
+		*next = old
+		if q.CompareAndSwap(old, m) {
 			break
 		}
 	}
@@ -81,14 +89,13 @@ func (c *SharedClock) kick(m *machine) {
 	}
 }
 
-// run is the clock's goroutine: take the kicked engines and those due, run
-// them, put them back in the heap, sleep until the next is due or a kick;
-// exit when there is nothing left.
+// run is the clock's goroutine: take the engines due and those with urgent
+// inputs (or, when there are none, those with other inputs), run them, put
+// them back in the heap, sleep until the next is due or a kick; exit when
+// there is nothing left.
 func (c *SharedClock) run() {
 	var t *time.Timer
 	for {
-		// Engines due first, then those with new inputs: a burst of job
-		// ends handed over by Run goroutines must not delay due steps.
 		batch := c.batch[:0]
 		now := time.Since(c.base)
 		for len(c.q) > 0 && c.q[0].at <= now {
@@ -96,15 +103,9 @@ func (c *SharedClock) run() {
 			m.inBatch = true
 			batch = append(batch, m)
 		}
-		for m := c.kicks.Swap(nil); m != nil; {
-			next := m.nextKick
-			m.nextKick = nil
-			m.kicked.Store(false) // inputs from now on kick again
-			if !m.inBatch {
-				m.inBatch = true
-				batch = append(batch, m)
-			}
-			m = next
+		batch = takeKicks(batch, &c.kicks, func(m *machine) (*machine, *atomic.Bool) { return m.nextKick, &m.kicked })
+		if len(batch) == 0 {
+			batch = takeKicks(batch, &c.later, func(m *machine) (*machine, *atomic.Bool) { return m.nextLater, &m.kickedLater })
 		}
 		if len(batch) > 0 {
 			c.runBatch(batch)
@@ -118,7 +119,7 @@ func (c *SharedClock) run() {
 		}
 		if len(c.q) == 0 {
 			c.running.Store(false)
-			if c.kicks.Load() != nil && c.running.CompareAndSwap(false, true) {
+			if (c.kicks.Load() != nil || c.later.Load() != nil) && c.running.CompareAndSwap(false, true) {
 				continue // a kick raced with leaving
 			}
 			if t != nil {
@@ -138,6 +139,20 @@ func (c *SharedClock) run() {
 			t.Stop()
 		}
 	}
+}
+
+// takeKicks empties a kick stack into batch.
+func takeKicks(batch []*machine, q *atomic.Pointer[machine], link func(*machine) (*machine, *atomic.Bool)) []*machine {
+	for m := q.Swap(nil); m != nil; {
+		next, flag := link(m)
+		flag.Store(false) // inputs from now on kick again
+		if !m.inBatch {
+			m.inBatch = true
+			batch = append(batch, m)
+		}
+		m = next
+	}
+	return batch
 }
 
 // place moves m in the heap to where its last run asked.
