@@ -38,7 +38,7 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-func shortDir(t *testing.T) string {
+func shortDir(t testing.TB) string {
 	t.Helper()
 	// t.TempDir paths can exceed sun_path; /tmp is short.
 	dir, err := os.MkdirTemp("/tmp", "gk")
