@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -135,20 +136,57 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, notifySet(prof)...)
 	defer signal.Stop(sigs)
+	// Job control: Ctrl-Z stops the job, then graceful (unless the
+	// profile makes SIGTSTP a trigger).
+	tstp, cont := make(chan os.Signal, 1), make(chan os.Signal, 1)
+	_, trigger := prof.Triggers["SIGTSTP"]
+	jobControl := !trigger
+	if jobControl {
+		signal.Notify(tstp, syscall.SIGTSTP)
+		defer signal.Stop(tstp)
+		signal.Notify(cont, syscall.SIGCONT)
+		defer signal.Stop(cont)
+	}
 
 	// 3. Start the job. A command that cannot start still goes through the
 	// engine (finalisation runs, the outcome is failed-to-start).
 	process.ReapOrphans()
-	var hinted sync.Once
-	job, err := process.Start(process.Options{
+	var (
+		hinted     sync.Once
+		job        *process.Runner
+		suspending atomic.Bool
+	)
+	foreground := v.GetBool("foreground")
+	// suspend stops graceful itself (the shell then sees its job stopped
+	// and takes the terminal back) and, once continued, the job too.
+	suspend := func() {
+		if !jobControl || !suspending.CompareAndSwap(false, true) {
+			return
+		}
+		defer suspending.Store(false)
+		select { // a stale SIGCONT
+		case <-cont:
+		default:
+		}
+		// kill returns before the stop takes effect: the SIGCONT that
+		// ends the stop is what says graceful was continued.
+		_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		<-cont
+		_ = job.Continue()
+	}
+	job, err = process.Start(process.Options{
 		Args:       args,
 		Cgroup:     mode,
-		Foreground: v.GetBool("foreground"),
+		Foreground: foreground,
 		OnStop: func(sig syscall.Signal) {
-			if sig == syscall.SIGTTIN || sig == syscall.SIGTTOU {
+			switch {
+			case sig == syscall.SIGTTIN || sig == syscall.SIGTTOU:
 				hinted.Do(func() {
 					fmt.Fprintf(stderr, "graceful: the job is stopped (%s): it used the terminal from its background process group; run with --foreground to give it the terminal\n", process.SignalName(sig))
 				})
+			case sig == syscall.SIGTSTP && foreground:
+				// Ctrl-Z reached the job, which has the terminal.
+				suspend()
 			}
 		},
 	})
@@ -171,6 +209,12 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	}
 
 	// 4. Feed the engine: signals by name, --timeout as a cancel.
+	go func() {
+		for range tstp {
+			_ = job.Signal("SIGTSTP", engine.ScopeGroup)
+			suspend()
+		}
+	}()
 	go func() {
 		for s := range sigs {
 			if n, ok := s.(syscall.Signal); ok {

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +23,7 @@ import (
 // kernel send it SIGINT.
 type ptyRun struct {
 	t    *testing.T
+	pid  int
 	tty  *os.File
 	mu   sync.Mutex
 	out  bytes.Buffer
@@ -47,7 +51,7 @@ func startPtyRunPolicy(t *testing.T, policy string, args ...string) (*ptyRun, st
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &ptyRun{t: t, tty: tty, done: make(chan struct{})}
+	p := &ptyRun{t: t, pid: cmd.Process.Pid, tty: tty, done: make(chan struct{})}
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -198,4 +202,73 @@ func TestRunPtyForegroundRestored(t *testing.T) {
 	if m == nil || m[1] != m[2] {
 		t.Errorf("the terminal's foreground group is not graceful's (fg:TPGID:PGID %q); terminal:\n%s", m, p.output())
 	}
+}
+
+// Ctrl-Z stops the job and then graceful, as the shell expects of one
+// foreground job; SIGCONT (the shell's fg) continues both.
+func TestRunPtyCtrlZ(t *testing.T) {
+	for _, fg := range []bool{false, true} {
+		t.Run(fmt.Sprintf("foreground %v", fg), func(t *testing.T) {
+			args := []string{"--"}
+			if fg {
+				args = []string{"--foreground", "--"}
+			}
+			p, _ := startPtyRun(t, append(args, jobArgv("term-exit", "0")...)...)
+			p.waitFor("ready")
+			job := childOf(t, p.pid)
+			p.typeKeys("\x1a")
+			waitState(t, p.pid, 'T')
+			waitState(t, job, 'T')
+			if err := syscall.Kill(p.pid, syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+			waitState(t, job, 'S')
+			waitState(t, p.pid, 'S')
+			// Ends as usual: SIGTERM to graceful twice (Ctrl-C would go to
+			// the job in foreground mode).
+			_ = syscall.Kill(p.pid, syscall.SIGTERM)
+			p.waitFor("draining")
+			_ = syscall.Kill(p.pid, syscall.SIGTERM)
+			if code := p.exitCode(); code != 0 {
+				t.Errorf("exit %d; terminal:\n%s", code, p.output())
+			}
+		})
+	}
+}
+
+// childOf returns the single child of pid.
+func childOf(t *testing.T, pid int) int {
+	t.Helper()
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, s := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(s); err == nil {
+				return n
+			}
+		}
+	}
+	t.Fatalf("no child of %d", pid)
+	return 0
+}
+
+// waitState waits until pid's state is want ('T' stopped; 'S' for "not
+// stopped": sleeping or running).
+func waitState(t *testing.T, pid int, want byte) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	var got byte
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := bytes.LastIndexByte(b, ')')
+		got = b[i+2]
+		if got == want || (want == 'S' && got != 'T' && got != 't') {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("process %d in state %c, want %c", pid, got, want)
 }

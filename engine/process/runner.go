@@ -106,7 +106,8 @@ type Runner struct {
 	self   int
 	leader *proc    // nil when the job never started
 	cg     *cgroup  // nil in subreaper mode
-	fg     *os.File // terminal whose foreground group was handed over
+	fg     *os.File // terminal whose foreground group is handed to the job now
+	tty    *os.File // the terminal handed over at start (Foreground), kept
 	ownPG  int      // this process's group, to restore the foreground
 	exit   chan engine.Exit
 	once   sync.Once
@@ -176,6 +177,7 @@ func Start(opts Options) (*Runner, error) {
 		sys.Foreground = true
 		sys.Ctty = 0 // the child's fd 0 is opts.Stdin
 		r.fg = opts.Stdin
+		r.tty = opts.Stdin
 	}
 	attr := &syscall.ProcAttr{
 		Dir:   opts.Dir,
@@ -192,7 +194,7 @@ func Start(opts Options) (*Runner, error) {
 		p, err = startProc(path, opts.Args, attr, false, opts.OnStop)
 	}
 	if err != nil {
-		r.fg = nil
+		r.fg, r.tty = nil, nil
 		if r.cg != nil {
 			_ = r.cg.remove()
 			r.cg = nil

@@ -6,6 +6,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/graceful-sh/graceful/engine"
 )
 
 // isForeground reports whether f is a terminal whose foreground process
@@ -30,4 +32,26 @@ func (r *Runner) restoreForeground() {
 	signal.Ignore(syscall.SIGTTOU)
 	_ = unix.IoctlSetPointerInt(int(f.Fd()), unix.TIOCSPGRP, r.ownPG)
 	signal.Reset(syscall.SIGTTOU)
+}
+
+// Continue resumes the job after this process was stopped and continued
+// by job control (Ctrl-Z, then fg or bg): the job's group gets the terminal
+// back if it had it at start, then SIGCONT. The terminal is handed over
+// only while the leader is unreaped, so its group id cannot be recycled.
+func (r *Runner) Continue() error {
+	if r.leader == nil {
+		return engine.ErrGone
+	}
+	if r.tty != nil && isForeground(r.tty) {
+		p := r.leader
+		p.mu.Lock()
+		if !p.reaped {
+			_ = unix.IoctlSetPointerInt(int(r.tty.Fd()), unix.TIOCSPGRP, p.pid)
+			r.mu.Lock()
+			r.fg = r.tty
+			r.mu.Unlock()
+		}
+		p.mu.Unlock()
+	}
+	return gone(r.leader.signalGroup(syscall.SIGCONT))
 }
