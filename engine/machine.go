@@ -378,23 +378,15 @@ execs:
 	if m.finished {
 		return // the run is over: later inputs are not part of it
 	}
-	m.mu.Lock()
-	if !m.begun { // a SharedClock saw inputs that came before Run
-		i := slices.IndexFunc(m.inbox, func(x input) bool { return x.kind == inBegin })
-		if i < 0 {
-			m.mu.Unlock()
-			return
-		}
-		b := m.inbox[i]
-		m.inbox = slices.Delete(slices.Clone(m.inbox), i, i+1)
-		m.mu.Unlock()
-		m.begin(b.ctx, b.at)
-		m.mu.Lock()
+	if !m.begun && !m.takeBegin() {
+		return // a SharedClock saw inputs that came before Run
 	}
+	m.mu.Lock()
 	in := m.inbox
 	m.inbox = nil
 	m.mu.Unlock()
-	for _, x := range in {
+	for i := range in {
+		x := &in[i]
 		if m.finished {
 			return
 		}
@@ -420,6 +412,22 @@ execs:
 			m.end(now, EventExit, x.name)
 		}
 	}
+}
+
+// takeBegin begins the run if Run's start is in the inbox (SharedClock),
+// leaving the inputs that came before it there, and reports whether it did.
+func (m *machine) takeBegin() bool {
+	m.mu.Lock()
+	i := slices.IndexFunc(m.inbox, func(x input) bool { return x.kind == inBegin })
+	if i < 0 {
+		m.mu.Unlock()
+		return false
+	}
+	b := m.inbox[i]
+	m.inbox = slices.Delete(slices.Clone(m.inbox), i, i+1)
+	m.mu.Unlock()
+	m.begin(b.ctx, b.at)
+	return true
 }
 
 func (m *machine) pollJob(now time.Time) {
@@ -567,21 +575,28 @@ func (m *machine) count(sig string) int {
 // cancelBy starts cancellation: t0 is now.
 func (m *machine) cancelBy(now time.Time, cause, act string) {
 	if m.cancelled || m.decided {
-		why := "cancellation under way"
-		if m.decided {
-			why = "outcome already decided"
-		}
-		if act != "" {
-			why = " (" + act + "): " + why
-		} else {
-			why = ": " + why
-		}
-		m.note(now, what{cause: cause, result: "ignored" + why})
+		m.cancelIgnored(now, cause, act)
 		return
 	}
 	m.cancelled, m.t0 = true, now
 	m.cause, m.res.Reason = cause, cause
 	m.transition(now, EventCancel, what{cause: cause})
+}
+
+// cancelIgnored logs a cancel that comes too late. It is apart from
+// cancelBy to keep that one's frame, on the path of every cancellation,
+// small.
+func (m *machine) cancelIgnored(now time.Time, cause, act string) {
+	why := "cancellation under way"
+	if m.decided {
+		why = "outcome already decided"
+	}
+	if act != "" {
+		why = " (" + act + "): " + why
+	} else {
+		why = ": " + why
+	}
+	m.note(now, what{cause: cause, result: "ignored" + why})
 }
 
 // runStep carries out step i and moves the machine to its state.
@@ -859,13 +874,19 @@ func (m *machine) outcomeEnv(now time.Time, step int) []string {
 // transition fires a machine event and reports it.
 func (m *machine) transition(now time.Time, event string, ev what) {
 	if err := m.fsm.Event(context.Background(), event); err != nil {
-		// The table comes from machineEvents and every call site fires
-		// only events valid in the current state: this is a bug.
-		panic(fmt.Sprintf("engine: %s in state %s: %v", event, m.fsm.Current(), err))
+		m.badTransition(event, err)
 	}
 	from := m.state
 	m.state = m.fsm.Current()
 	m.emit(now, from, m.state, ev)
+}
+
+// badTransition panics: the table comes from machineEvents and every call
+// site fires only events valid in the current state, so this is a bug.
+//
+//go:noinline
+func (m *machine) badTransition(event string, err error) {
+	panic(fmt.Sprintf("engine: %s in state %s: %v", event, m.fsm.Current(), err))
 }
 
 // note reports an action or input that did not change state.
