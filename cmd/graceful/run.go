@@ -103,7 +103,9 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	closeEvents := func() {}
 	var textW io.Writer = stderr
 	var status *engine.StatusLine
-	if term.IsTerminal(int(stderr.Fd())) {
+	// No status line when the job has the terminal (--foreground): Ctrl-C
+	// goes to the job then, so "Ctrl-C again to ..." would be wrong.
+	if term.IsTerminal(int(stderr.Fd())) && !v.GetBool("foreground") {
 		status = engine.NewStatusLine(stderr)
 		defer status.Close()
 		textW = status.Wrap(stderr)
