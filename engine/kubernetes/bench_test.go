@@ -16,9 +16,9 @@ import (
 // parallel, each in a PID namespace of its own when possible), waits until
 // every job is ready, sends SIGTERM to the coordinator alone and returns,
 // per job, the time from that kill(2) to the job's receipt of SIGTERM
-// (CLOCK_MONOTONIC is shared by all namespaces). It also returns the peak
-// resident set (VmHWM) of the coordinator and the largest of the joins.
-func interruptRound(b *testing.B, n int) (lat []time.Duration, coordRSS, joinRSS int) {
+// (CLOCK_MONOTONIC is shared by all namespaces). It also returns the
+// memory of the coordinator and of the largest join while the jobs run.
+func interruptRound(b *testing.B, n int) (lat []time.Duration, coordMem, joinMem memory) {
 	p := newPod(b)
 	coord := p.coordinator("GK_COUNT="+strconv.Itoa(n), "GK_PARALLEL=1")
 	files := make([]string, n)
@@ -30,9 +30,9 @@ func interruptRound(b *testing.B, n int) (lat []time.Duration, coordRSS, joinRSS
 	for _, f := range files {
 		waitFile(b, f, "ready")
 	}
-	coordRSS = peakRSS(coord.init)
+	coordMem = memoryOf(coord.init)
 	for _, j := range joins {
-		joinRSS = max(joinRSS, peakRSS(j.init))
+		joinMem = joinMem.max(memoryOf(j.init))
 	}
 
 	t0 := monotonic()
@@ -50,19 +50,29 @@ func interruptRound(b *testing.B, n int) (lat []time.Duration, coordRSS, joinRSS
 	for _, j := range joins {
 		j.wait(b, 10*time.Second)
 	}
-	return lat, coordRSS, joinRSS
+	return lat, coordMem, joinMem
 }
 
-// peakRSS is VmHWM of pid in KiB.
-func peakRSS(pid int) int {
+// memory is a process's resident set now (VmRSS) and at its peak (VmHWM),
+// in KiB.
+type memory struct{ rss, peak int }
+
+func (m memory) max(o memory) memory { return memory{max(m.rss, o.rss), max(m.peak, o.peak)} }
+
+func memoryOf(pid int) memory {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	var m memory
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return n
+		k, v, _ := strings.Cut(l, ":")
+		n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+		switch k {
+		case "VmRSS":
+			m.rss = n
+		case "VmHWM":
+			m.peak = n
 		}
 	}
-	return 0
+	return m
 }
 
 func percentile(d []time.Duration, p float64) time.Duration {
@@ -72,12 +82,14 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return s[i]
 }
 
-func reportLatency(b *testing.B, all, worst []time.Duration, coordRSS, joinRSS int) {
+func reportLatency(b *testing.B, all, worst []time.Duration, coord, join memory) {
 	b.ReportMetric(float64(percentile(all, 0.5).Microseconds()), "p50-µs")
 	b.ReportMetric(float64(percentile(all, 0.99).Microseconds()), "p99-µs")
 	b.ReportMetric(float64(slices.Max(worst).Microseconds()), "max-µs")
-	b.ReportMetric(float64(coordRSS), "coordinator-peak-KiB")
-	b.ReportMetric(float64(joinRSS), "join-peak-KiB")
+	b.ReportMetric(float64(coord.rss), "coordinator-rss-KiB")
+	b.ReportMetric(float64(coord.peak), "coordinator-peak-KiB")
+	b.ReportMetric(float64(join.rss), "join-rss-KiB")
+	b.ReportMetric(float64(join.peak), "join-peak-KiB")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -86,25 +98,25 @@ func reportLatency(b *testing.B, all, worst []time.Duration, coordRSS, joinRSS i
 // -benchtime=100x for a meaningful 99th percentile.
 func BenchmarkInterruptLatency(b *testing.B) {
 	var all []time.Duration
-	var coordRSS, joinRSS int
+	var coordMem, joinMem memory
 	for range b.N {
 		lat, c, j := interruptRound(b, 1)
 		all = append(all, lat...)
-		coordRSS, joinRSS = max(coordRSS, c), max(joinRSS, j)
+		coordMem, joinMem = coordMem.max(c), joinMem.max(j)
 	}
-	reportLatency(b, all, all, coordRSS, joinRSS)
+	reportLatency(b, all, all, coordMem, joinMem)
 }
 
 // BenchmarkInterrupt16: 16 job containers against one coordinator; the
 // max is the slowest of the 16 in the worst round.
 func BenchmarkInterrupt16(b *testing.B) {
 	var all, worst []time.Duration
-	var coordRSS, joinRSS int
+	var coordMem, joinMem memory
 	for range b.N {
 		lat, c, j := interruptRound(b, 16)
 		all = append(all, lat...)
 		worst = append(worst, slices.Max(lat))
-		coordRSS, joinRSS = max(coordRSS, c), max(joinRSS, j)
+		coordMem, joinMem = coordMem.max(c), joinMem.max(j)
 	}
-	reportLatency(b, all, worst, coordRSS, joinRSS)
+	reportLatency(b, all, worst, coordMem, joinMem)
 }

@@ -54,6 +54,8 @@ func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error
 	signal.Notify(sigs, coordinatorSignals...)
 	defer signal.Stop(sigs)
 
+	trimResident()
+
 	// 2. The socket.
 	cfg := r.Coordinator
 	if cfg.Output == nil {
@@ -196,6 +198,8 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 			}
 		}
 	}()
+
+	trimResident()
 
 	// 2. Connect and wait for our turn.
 	sess, err := Join(ctx, r.Client)
