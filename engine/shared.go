@@ -95,6 +95,7 @@ func (c *SharedClock) kick(m *machine, urgent bool) {
 // there is nothing left.
 func (c *SharedClock) run() {
 	var t *time.Timer
+	deferred := time.Duration(-1) // when other inputs were first put off
 	for {
 		batch := c.batch[:0]
 		now := time.Since(c.base)
@@ -104,8 +105,13 @@ func (c *SharedClock) run() {
 			batch = append(batch, m)
 		}
 		batch = takeKicks(batch, &c.kicks, func(m *machine) (*machine, *atomic.Bool) { return m.nextKick, &m.kicked })
-		if len(batch) == 0 {
+		switch {
+		case c.later.Load() == nil:
+		case len(batch) == 0 || (deferred >= 0 && now-deferred >= laterDelay):
 			batch = takeKicks(batch, &c.later, func(m *machine) (*machine, *atomic.Bool) { return m.nextLater, &m.kickedLater })
+			deferred = -1
+		case deferred < 0:
+			deferred = now
 		}
 		if len(batch) > 0 {
 			c.runBatch(batch)
@@ -175,6 +181,10 @@ func (c *SharedClock) place(m *machine) {
 	e.at = at
 	heap.Push(&c.q, e)
 }
+
+// laterDelay bounds how long other inputs wait for due engines, so that a
+// steady stream of due steps cannot starve the job ends.
+const laterDelay = 20 * time.Millisecond
 
 // sharedChunk is the smallest batch worth splitting across CPUs.
 const sharedChunk = 256
