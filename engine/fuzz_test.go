@@ -1,0 +1,188 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/sim"
+)
+
+// scenario builds a random profile, job and inputs from a seed.
+func scenario(seed uint64) (*engine.Profile, sim.Behaviour, []sim.Input, string) {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	actions := engine.Actions
+	p := &engine.Profile{Name: "fuzz", Triggers: map[string][]engine.Action{}}
+	for _, sig := range []string{"SIGINT", "SIGTERM", "SIGQUIT", "SIGHUP"} {
+		if r.IntN(4) == 0 {
+			continue
+		}
+		n := 1 + r.IntN(3)
+		for range n {
+			p.Triggers[sig] = append(p.Triggers[sig], actions[r.IntN(len(actions))])
+		}
+	}
+	at := time.Duration(0)
+	for i := range r.IntN(5) {
+		at += time.Duration(r.IntN(4)) * time.Second
+		s := engine.Step{Name: fmt.Sprintf("s%d", i), At: at}
+		switch r.IntN(5) {
+		case 0, 1:
+			s.Kind, s.Signal, s.Scope = engine.StepSignal, []string{"SIGTERM", "SIGINT", "SIGKILL"}[r.IntN(3)], engine.ScopeGroup
+		case 2:
+			s.Kind, s.Notify = engine.StepNotify, "interrupt"
+		case 3:
+			s.Kind, s.Command = engine.StepCommand, []string{"hook"}
+			s.Timeout = time.Duration(r.IntN(3)) * time.Second
+		case 4:
+			s.Kind = engine.StepAbandon
+		}
+		p.Steps = append(p.Steps, s)
+	}
+	p.Deadline = at + time.Duration(1+r.IntN(5))*time.Second
+	if r.IntN(2) == 0 {
+		p.Finalize = &engine.Finalize{Command: []string{"final"}, Timeout: time.Duration(r.IntN(3)) * time.Second}
+	}
+	b := sim.Behaviour{
+		Reaction:  []sim.Reaction{sim.Dies, sim.ExitsAfter, sim.Ignores}[r.IntN(3)],
+		After:     time.Duration(r.IntN(6)) * time.Second,
+		Code:      r.IntN(3),
+		ExecTakes: time.Duration(r.IntN(8)) * time.Second,
+	}
+	if r.IntN(2) == 0 {
+		b.At = time.Duration(1+r.IntN(10)) * time.Second
+	}
+	var inputs []sim.Input
+	for range r.IntN(5) {
+		in := sim.Input{At: time.Duration(r.IntN(12)) * time.Second}
+		if r.IntN(5) == 0 {
+			in.Cancel = []string{"api", "timeout"}[r.IntN(2)]
+		} else {
+			in.Signal = []string{"SIGINT", "SIGTERM", "SIGQUIT", "SIGHUP", "SIGUSR1"}[r.IntN(5)]
+		}
+		inputs = append(inputs, in)
+	}
+	early := ""
+	if r.IntN(6) == 0 {
+		early = "api"
+	}
+	return p, b, inputs, early
+}
+
+type fullRecorder struct{ evs []engine.Event }
+
+func (f *fullRecorder) Emit(e engine.Event) { f.evs = append(f.evs, e) }
+
+// scheduler is what a scenario needs of a clock besides engine.Clock.
+type scheduler interface {
+	engine.Clock
+	AfterFunc(time.Duration, func()) engine.Timer
+}
+
+func runScenario(t *testing.T, seed uint64) ([]engine.Event, engine.Result) {
+	vc := engine.NewVirtualClock(sim.Start())
+	return runScenarioOn(t, seed, vc, vc)
+}
+
+// runScenarioOn runs scenario seed with the engine on clock and the job and
+// inputs scheduled on sched.
+func runScenarioOn(t *testing.T, seed uint64, clock engine.Clock, sched scheduler) ([]engine.Event, engine.Result) {
+	p, b, inputs, early := scenario(seed)
+	job := sim.NewJob(b, sched)
+	rec := &fullRecorder{}
+	e, err := engine.New(engine.Config{Profile: p, Target: job, Clock: clock, Sinks: []engine.Sink{rec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if early != "" {
+		e.Cancel(early)
+	}
+	for _, in := range inputs {
+		sched.AfterFunc(in.At, func() {
+			if in.Cancel != "" {
+				e.Cancel(in.Cancel)
+			} else {
+				e.Deliver(in.Signal)
+			}
+		})
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	sched.AfterFunc(time.Hour, stop) // a job that never ends and no cancellation
+	return rec.evs, e.Run(ctx)
+}
+
+// FuzzEngine checks invariants of random profiles, jobs and inputs in
+// virtual time: exactly one end, states that chain, nothing after the
+// end, no step after the outcome, a status that follows the outcome, and
+// the same events every time.
+func FuzzEngine(f *testing.F) {
+	for seed := range uint64(200) {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		evs, res := runScenario(t, seed)
+		checkRun(t, evs, res)
+		again, _ := runScenario(t, seed)
+		if diff := cmp.Diff(evs, again); diff != "" {
+			t.Fatalf("not deterministic (-first +second):\n%s", diff)
+		}
+	})
+}
+
+// checkRun checks what must hold for every run.
+func checkRun(t *testing.T, evs []engine.Event, res engine.Result) {
+	t.Helper()
+	if len(evs) == 0 || evs[0].To != engine.StateRunning {
+		t.Fatalf("first event %+v", evs)
+	}
+	decided := false
+	for i, e := range evs {
+		if i > 0 && e.From != evs[i-1].To {
+			t.Fatalf("event %d from %q, but the machine was in %q", i, e.From, evs[i-1].To)
+		}
+		if e.To == engine.StateDone && i != len(evs)-1 {
+			t.Fatalf("event after the end: %+v", evs[i+1])
+		}
+		if decided && strings.HasPrefix(e.Cause, "step ") && e.From != e.To {
+			t.Fatalf("step after the outcome was decided: %+v", e)
+		}
+		if e.Outcome != "" {
+			decided = true
+		}
+	}
+	last := evs[len(evs)-1]
+	if last.To != engine.StateDone || last.Outcome != res.Outcome || last.Status != res.Status {
+		t.Fatalf("last event %+v, result %+v", last, res)
+	}
+	if res.Outcome == engine.OutcomeAbandoned && res.Status != engine.DefaultExitCodes.Abandoned {
+		t.Fatalf("abandoned with status %d", res.Status)
+	}
+}
+
+// TestRandomScenariosInRealTime runs the fuzz seeds through the real-time
+// drivers (fake time in a synctest bubble): the same invariants must hold,
+// though ties may be broken differently than in virtual time.
+func TestRandomScenariosInRealTime(t *testing.T) {
+	for seed := range uint64(60) {
+		for _, shared := range []bool{false, true} {
+			t.Run(fmt.Sprintf("seed %d shared %v", seed, shared), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					var clock engine.Clock = engine.RealClock{}
+					if shared {
+						clock = engine.NewSharedClock()
+					}
+					evs, res := runScenarioOn(t, seed, clock, engine.RealClock{})
+					checkRun(t, evs, res)
+				})
+			})
+		}
+	}
+}
