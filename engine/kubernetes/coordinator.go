@@ -500,6 +500,7 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 	// 2. hello with the token, within a short window.
 	_ = nc.SetReadDeadline(time.Now().Add(helloTimeout))
 	p := newPeer(nc, c.cfg.Interval, c.lostAfter)
+	p.direct = true
 	hello, err := ReadMessage(p.rd)
 	switch {
 	case err != nil:

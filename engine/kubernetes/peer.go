@@ -39,6 +39,11 @@ type peer struct {
 	ctl  chan outFrame
 	data chan outFrame
 
+	// direct peers (the coordinator's side) write control frames from the
+	// sender's goroutine at once; see send.
+	direct bool
+	wmu    sync.Mutex // serialises writes to nc
+
 	done      chan struct{}
 	closeOnce sync.Once
 	mu        sync.Mutex
@@ -66,9 +71,25 @@ func newPeer(nc *net.UnixConn, interval, lostAfter time.Duration) *peer {
 // start runs the writer goroutine.
 func (p *peer) start() { go p.writer() }
 
-// send queues a control frame without blocking. A peer that lets 64
-// control frames pile up is not reading and is closed.
+// directWriteTimeout bounds a direct write. The coordinator only ever
+// sends small control frames, so a write can block only when the client has
+// stopped reading altogether; it is then closed (and so lost).
+const directWriteTimeout = 100 * time.Millisecond
+
+// send sends a control frame without waiting for the peer.
+//
+// On a direct peer (the coordinator's end) the frame is written at once by
+// the caller: when the engine notifies interrupt, the frames to all job
+// containers leave in one burst from one goroutine, before the woken
+// clients compete with the coordinator for the CPU (one writer goroutine
+// per connection spread the 16th write over milliseconds). Otherwise the
+// frame is queued for the writer goroutine, and a peer that lets 64 control
+// frames pile up is not reading and is closed.
 func (p *peer) send(m Message) {
+	if p.direct {
+		p.writeNow(m)
+		return
+	}
 	select {
 	case p.ctl <- outFrame{m: m}:
 	case <-p.done:
@@ -80,6 +101,12 @@ func (p *peer) send(m Message) {
 // sendClose queues m and closes the connection once it is written: the
 // error reply before hanging up.
 func (p *peer) sendClose(m Message) {
+	if p.direct {
+		if p.writeNow(m) {
+			p.close(nil)
+		}
+		return
+	}
 	select {
 	case p.ctl <- outFrame{m: m, closeAfter: true}:
 	case <-p.done:
@@ -110,6 +137,30 @@ func (p *peer) sendData(m Message, wait bool) error {
 	case <-p.done:
 		return p.cause()
 	}
+}
+
+// writeNow writes m under the write lock with directWriteTimeout; it
+// reports whether it was written, and closes the connection otherwise.
+func (p *peer) writeNow(m Message) bool {
+	b, err := AppendFrame(nil, m)
+	if err != nil {
+		p.close(fmt.Errorf("encode %s: %w", m.Type, err))
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+	}
+	p.wmu.Lock()
+	_ = p.nc.SetWriteDeadline(time.Now().Add(directWriteTimeout))
+	_, err = p.nc.Write(b)
+	p.wmu.Unlock()
+	if err != nil {
+		p.close(fmt.Errorf("write %s: %w", m.Type, err))
+		return false
+	}
+	return true
 }
 
 func (p *peer) writer() {
@@ -156,11 +207,19 @@ func (p *peer) writer() {
 			}
 			closeAfter = closeAfter || f.closeAfter
 		}
-		// No write deadline: a peer that is slow to read (its stdout is
-		// slow, the job floods output) is alive as long as frames keep
-		// arriving, and a dead one is noticed by read's deadline, which
-		// closes the connection and so ends a blocked Write.
+		// No write deadline on a client's writes: a coordinator that is
+		// slow to read (its stdout is slow, the job floods output) is
+		// alive as long as frames keep arriving, and a dead one is
+		// noticed by read's deadline, which closes the connection and so
+		// ends a blocked Write. The coordinator's end sends only small
+		// control frames, which block only when the client stopped
+		// reading.
+		p.wmu.Lock()
+		if p.direct {
+			_ = p.nc.SetWriteDeadline(time.Now().Add(directWriteTimeout))
+		}
 		_, err := p.nc.Write(buf)
+		p.wmu.Unlock()
 		for _, f := range batch {
 			if f.sent != nil {
 				f.sent <- err
