@@ -209,6 +209,23 @@ func situations() []situation {
 		},
 		outcome: engine.OutcomeAbandoned, status: 123,
 	}, {
+		name: "command step cut off at its timeout",
+		profile: func() *engine.Profile {
+			p := hookProfile()
+			p.Steps[0].Timeout = 2 * s
+			return p
+		}(), job: "exits-after=1s,exec-takes=1h",
+		inputs: []string{"0s:SIGQUIT"},
+		want: []ev{
+			start,
+			{0, "running", "cancelling", "signal SIGQUIT #1", "", "", ""},
+			{0, "cancelling", "step:prestop", "step prestop", "exec ./drain.sh", "command", "started"},
+			{2 * s, "step:prestop", "step:prestop", "step prestop finished", "exec ./drain.sh", "command", "cut off after 2s"},
+			{5 * s, "step:prestop", "step:interrupt", "step interrupt", "signal SIGTERM", "group", "ok"},
+			{6 * s, "step:interrupt", "done", "job exited with status 0", "", "", ""},
+		},
+		outcome: engine.OutcomeCancelled, status: 0,
+	}, {
 		name:    "job exits at the same instant a step is due",
 		profile: processProfile(), job: "exits-after=9s",
 		inputs: []string{"0s:SIGQUIT"},

@@ -358,8 +358,15 @@ func (m *machine) begin(ctx context.Context, now time.Time) {
 // Inputs go first: a job that has already stopped, or a signal that has
 // already arrived, wins over a timer due at the same instant.
 func (m *machine) step(now time.Time) {
-	m.poll(now)
-	m.fire(now)
+	for {
+		m.poll(now)
+		m.fire(now)
+		// Cutting a command off in virtual time returns its result at
+		// once: take it now, before time moves on.
+		if m.finished || len(m.execCh) == 0 {
+			return
+		}
+	}
 }
 
 // poll handles ready inputs in a fixed order: the job's end, finished

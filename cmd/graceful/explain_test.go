@@ -25,6 +25,9 @@ func TestExplain(t *testing.T) {
 		{"kubernetes example with finalisation", "kubernetes-ci.txt", []string{"--policy", examples + "kubernetes.hcl", "--profile", "kubernetes-ci"}},
 		{"kubernetes example as graphviz", "kubernetes-ci.dot", []string{"--policy", examples + "kubernetes.hcl", "--profile", "kubernetes-ci", "--format", "dot"}},
 		{"github-actions example", "github-actions.txt", []string{"--policy", examples + "github-actions.hcl", "--profile", "github-actions"}},
+		{"systemd example with an ExecStop-like command step", "systemd.txt", []string{"--policy", examples + "systemd.hcl", "--profile", "systemd"}},
+		{"systemd example as mermaid", "systemd.mermaid", []string{"--policy", examples + "systemd.hcl", "--profile", "systemd", "--format", "mermaid"}},
+		{"finalize example extending process", "ci-with-upload.txt", []string{"--policy", examples + "finalize.hcl", "--profile", "ci-with-upload"}},
 		{"github-actions example as mermaid", "github-actions.mermaid", []string{"--policy", examples + "github-actions.hcl", "--profile", "github-actions", "--format", "mermaid"}},
 	}
 	for _, tc := range tests {
