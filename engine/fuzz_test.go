@@ -130,6 +130,7 @@ func FuzzEngine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, seed uint64) {
 		evs, res := runScenario(t, seed)
 		checkRun(t, evs, res)
+		checkCommands(t, seed, evs)
 		again, _ := runScenario(t, seed)
 		if diff := cmp.Diff(evs, again); diff != "" {
 			t.Fatalf("not deterministic (-first +second):\n%s", diff)
@@ -183,6 +184,43 @@ func TestRandomScenariosInRealTime(t *testing.T) {
 					checkRun(t, evs, res)
 				})
 			})
+		}
+	}
+}
+
+// checkCommands checks, in virtual time, that every command step that
+// started reports its end (finished or cut off at its timeout) at the
+// virtual instant it falls due, unless the run ended first.
+func checkCommands(t *testing.T, seed uint64, evs []engine.Event) {
+	t.Helper()
+	p, b, _, _ := scenario(seed)
+	end := evs[len(evs)-1].Elapsed
+	for _, e := range evs {
+		if e.Target != "command" || e.Result != "started" {
+			continue
+		}
+		name := strings.TrimPrefix(e.Cause, "step ")
+		var timeout time.Duration
+		for _, st := range p.Steps {
+			if st.Name == name {
+				timeout = st.Timeout
+			}
+		}
+		due := e.Elapsed + b.ExecTakes
+		if timeout > 0 && timeout < b.ExecTakes {
+			due = e.Elapsed + timeout
+		}
+		if due >= end {
+			continue
+		}
+		found := false
+		for _, f := range evs {
+			if f.Cause == "step "+name+" finished" && f.Elapsed == due {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("command step %s started at %v, due to end at %v, not reported (run ended at %v)", name, e.Elapsed, due, end)
 		}
 	}
 }
