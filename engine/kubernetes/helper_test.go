@@ -72,6 +72,9 @@ func testCoordinatorProfile(final string) *engine.Profile {
 }
 
 func testJoinProfile() *engine.Profile {
+	// GK_JOIN_KILL_AT moves the SIGKILL step (and the deadline after it)
+	// past the coordinator's abandon step, for the abandon test.
+	killAt := envDuration("GK_JOIN_KILL_AT", time.Second)
 	return &engine.Profile{
 		Name:   "test-process",
 		Runner: engine.RunnerProcess,
@@ -80,9 +83,9 @@ func testJoinProfile() *engine.Profile {
 		},
 		Steps: []engine.Step{
 			{Name: "interrupt", At: 0, Kind: engine.StepSignal, Signal: "SIGTERM", Scope: engine.ScopeGroup},
-			{Name: "terminate", At: time.Second, Kind: engine.StepSignal, Signal: "SIGKILL", Scope: engine.ScopeTree},
+			{Name: "terminate", At: killAt, Kind: engine.StepSignal, Signal: "SIGKILL", Scope: engine.ScopeTree},
 		},
-		Deadline: 1200 * time.Millisecond,
+		Deadline: killAt + 200*time.Millisecond,
 	}
 }
 

@@ -317,3 +317,31 @@ func TestContainerArrivingAfterTheCoordinatorFinished(t *testing.T) {
 		t.Errorf("jobs run (-want +got):\n%s", d)
 	}
 }
+
+// A job container still running at the coordinator's abandon step (its own
+// timeline is longer than the pod allows) is abandoned: the coordinator stops
+// waiting, reports it, and still exits before the grace period.
+func TestJobContainerAbandoned(t *testing.T) {
+	p := newPod(t)
+	coord := p.coordinator("GK_JOBS=build")
+	build := p.join("build", []string{"GK_JOIN_KILL_AT=5s"}, jobArgv("hang")...)
+	waitFor(t, func() bool { return strings.Contains(coord.out.String(), "[build] ready") })
+	t0 := p.kubeletTerminate(t)
+	cs := coord.wait(t, 10*time.Second)
+	if took := coord.at.Sub(t0); took >= testGrace {
+		t.Errorf("coordinator exited %v after SIGTERM, not before the grace period %v", took, testGrace)
+	}
+	if cs != 123 || !strings.Contains(coord.out.String(), "container build: abandoned") {
+		t.Errorf("coordinator exited %d, want 123 with build abandoned:\n%s", cs, coord.out.String())
+	}
+	build.wait(t, 10*time.Second) // the kubelet's SIGKILL at the grace period
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10s")
+		}
+	}
+}
