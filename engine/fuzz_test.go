@@ -131,6 +131,7 @@ func FuzzEngine(f *testing.F) {
 		evs, res := runScenario(t, seed)
 		checkRun(t, evs, res)
 		checkCommands(t, seed, evs)
+		checkOffsets(t, seed, evs)
 		again, _ := runScenario(t, seed)
 		if diff := cmp.Diff(evs, again); diff != "" {
 			t.Fatalf("not deterministic (-first +second):\n%s", diff)
@@ -221,6 +222,27 @@ func checkCommands(t *testing.T, seed uint64, evs []engine.Event) {
 		}
 		if !found {
 			t.Fatalf("command step %s started at %v, due to end at %v, not reported (run ended at %v)", name, e.Elapsed, due, end)
+		}
+	}
+}
+
+// checkOffsets checks, in virtual time, that every step ran exactly at its
+// offset from t0 and that the deadline, when it ended the run, did so at
+// exactly t0 + deadline.
+func checkOffsets(t *testing.T, seed uint64, evs []engine.Event) {
+	t.Helper()
+	p, _, _, _ := scenario(seed)
+	at := map[string]time.Duration{}
+	for _, st := range p.Steps {
+		at["step "+st.Name] = st.At
+	}
+	for _, e := range evs {
+		want, isStep := at[e.Cause]
+		switch {
+		case isStep && e.From != e.To && e.Since != want:
+			t.Fatalf("%s ran at +%v, want +%v", e.Cause, e.Since, want)
+		case e.Cause == "deadline" && e.Since != p.Deadline:
+			t.Fatalf("deadline at +%v, want +%v", e.Since, p.Deadline)
 		}
 	}
 }
