@@ -104,20 +104,30 @@ func startRunCmd(t *testing.T, prog string, full ...string) *harness {
 	}
 	cmd.Env = append(cmd.Env, h.marker)
 	cmd.Dir = h.dir
-	stdout, err := cmd.StdoutPipe()
+	// stdout is a pipe of our own, and Wait gives up on stderr 2 s after
+	// graceful exited: a process left behind holding them must fail the
+	// test (assertNoneLeft), not hang it.
+	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	cmd.Stdout = pw
+	cmd.WaitDelay = 2 * time.Second
 	p := &gracefulProc{done: make(chan struct{})}
 	p.cond = sync.NewCond(&p.mu)
 	cmd.Stderr = &lockedWriter{mu: &p.mu, b: &p.stderr}
 	p.start = time.Now()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		pr.Close()
 		t.Fatal(err)
 	}
 	p.pid = cmd.Process.Pid
+	scanned := make(chan struct{})
 	go func() {
-		s := bufio.NewScanner(stdout)
+		defer close(scanned)
+		s := bufio.NewScanner(pr)
 		s.Buffer(make([]byte, 1<<20), 1<<20)
 		for s.Scan() {
 			p.mu.Lock()
@@ -125,11 +135,21 @@ func startRunCmd(t *testing.T, prog string, full ...string) *harness {
 			p.cond.Broadcast()
 			p.mu.Unlock()
 		}
+	}()
+	go func() {
 		_ = cmd.Wait()
 		p.mu.Lock()
-		p.eof = true
 		p.state = cmd.ProcessState
 		p.end = time.Now()
+		p.mu.Unlock()
+		select {
+		case <-scanned:
+		case <-time.After(2 * time.Second):
+		}
+		pr.Close()
+		<-scanned
+		p.mu.Lock()
+		p.eof = true
 		p.cond.Broadcast()
 		p.mu.Unlock()
 		close(p.done)

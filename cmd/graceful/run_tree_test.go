@@ -93,3 +93,21 @@ func TestRunForkingJob(t *testing.T) {
 		})
 	}
 }
+
+// A finalisation that leaves a daemon behind (setsid, double fork): it is
+// killed too before graceful exits, in both modes.
+func TestRunFinalizeDaemon(t *testing.T) {
+	for _, mode := range cgroupModes {
+		t.Run("cgroup "+mode, func(t *testing.T) {
+			t.Parallel()
+			skipWithoutCgroup(t, mode)
+			h := startRun(t, testPolicy("300ms", "5s", `setsid sh -c '(exec sleep 1000) & exit 0'; echo finalized`), "--cgroup", mode, "--", "/bin/true")
+			if status, _ := h.wait(); status != 0 {
+				t.Errorf("status %d; stderr:\n%s", status, h.stderr())
+			}
+			if !contains(h.stdout(), "finalized") {
+				t.Errorf("finalisation did not run: %q", h.stdout())
+			}
+		})
+	}
+}

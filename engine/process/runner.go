@@ -442,12 +442,9 @@ func (r *Runner) Close(timeout time.Duration) error {
 
 func (r *Runner) close(timeout time.Duration) error {
 	defer r.restoreForeground()
-	if r.leader == nil {
-		return nil
-	}
 	deadline := time.Now().Add(timeout)
 	var errs []error
-	if r.cg != nil {
+	if r.leader != nil && r.cg != nil {
 		_ = r.leader.signalGroup(syscall.SIGKILL)
 		if r.cg.populated() {
 			_ = r.cg.kill()
@@ -455,28 +452,33 @@ func (r *Runner) close(timeout time.Duration) error {
 		if !r.cg.waitEmpty(time.Until(deadline)) {
 			errs = append(errs, fmt.Errorf("cgroup %s still populated", r.cg.dir))
 		}
-	} else {
-		// Kill, wait on the pidfds of the killed, and repeat until a sweep
-		// finds nothing alive (a process forked before its parent died
-		// shows up in the next one).
-		for {
-			_, fds := sweepSignal(r.self, r.leader, syscall.SIGKILL, true)
-			waitPidfds(fds, deadline)
-			n := sweepLive(r.self, r.leader)
-			if n == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				errs = append(errs, fmt.Errorf("%d processes of the job survived", n))
-				break
-			}
-			time.Sleep(time.Millisecond)
+	}
+	// The sweep: the job's tree in sweep mode; in both modes the orphans
+	// this process adopted, which is also where daemons of finalisation
+	// and command steps end up. Kill, wait on the pidfds of the killed,
+	// and repeat until a sweep finds nothing alive (a process forked just
+	// before its parent died shows up in the next one).
+	leader := r.leader
+	if r.cg != nil {
+		leader = nil // its tree is the cgroup's, killed above
+	}
+	for {
+		n, fds := sweepSignal(r.self, leader, syscall.SIGKILL, true)
+		if n == 0 {
+			break
+		}
+		waitPidfds(fds, deadline)
+		if time.Now().After(deadline) {
+			errs = append(errs, fmt.Errorf("%d processes of the job survived", n))
+			break
 		}
 	}
-	select {
-	case <-r.leader.done:
-	case <-time.After(time.Until(deadline)):
-		errs = append(errs, fmt.Errorf("leader %d not reaped", r.leader.pid))
+	if r.leader != nil {
+		select {
+		case <-r.leader.done:
+		case <-time.After(time.Until(deadline)):
+			errs = append(errs, fmt.Errorf("leader %d not reaped", r.leader.pid))
+		}
 	}
 	if r.cg != nil && len(errs) == 0 {
 		if err := r.cg.remove(); err != nil {

@@ -242,17 +242,6 @@ func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool) (int, []
 	return len(seen), fds
 }
 
-// sweepLive counts the job's processes that are still running (not zombies).
-func sweepLive(self int, leader *proc) int {
-	n := 0
-	for _, st := range jobTree(self, leader) {
-		if st.state != 'Z' && st.state != 'X' {
-			n++
-		}
-	}
-	return n
-}
-
 // waitPidfds waits until every process behind fds has exited (a pidfd
 // polls readable then) or until deadline, and closes the fds. It reports
 // whether all exited.
