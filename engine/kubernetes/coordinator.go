@@ -603,6 +603,13 @@ func (c *Coordinator) claim(name string) (*slot, string) {
 			return s, ""
 		}
 	}
+	// Too late: its slot was given up at the start timeout. It is told
+	// to skip, like a late container with a declared name.
+	for _, s := range c.slots {
+		if s.State == StateNeverConnected {
+			return s, ""
+		}
+	}
 	return nil, fmt.Sprintf("all %d job containers have already connected", len(c.slots))
 }
 

@@ -627,3 +627,17 @@ func TestCloseDoesNotWaitForSilentConnections(t *testing.T) {
 		t.Errorf("Close took %v, as long as the hello timeout", took)
 	}
 }
+
+func TestLateContainerAfterStartTimeoutIsSkipped(t *testing.T) {
+	for _, cfg := range []Config{{Jobs: []string{"a"}}, {Count: 1}} {
+		cfg.StartTimeout = 20 * time.Millisecond
+		c, _ := startCoordinator(t, cfg)
+		if got := done(t, c); !errors.Is(got.Err, ErrNeverConnected) {
+			t.Fatalf("Done = %+v, want never-connected", got)
+		}
+		late := join(t, c, "a")
+		if waitTurn(t, late) {
+			t.Errorf("%+v: late container started", cfg)
+		}
+	}
+}
