@@ -44,6 +44,11 @@ func TestMain(m *testing.M) {
 func gracefulCmd(args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "GRACEFUL_TEST_HELPER=1")
+	if os.Getenv("GORACE") == "" {
+		// A -race binary sleeps 1 s at exit by default; graceful and
+		// its jobs are such binaries here.
+		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
+	}
 	return cmd
 }
 

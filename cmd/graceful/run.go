@@ -156,6 +156,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	var (
 		hinted     sync.Once
 		job        *process.Runner
+		started    = make(chan struct{}) // closed once job is set
 		suspending atomic.Bool
 	)
 	foreground := v.GetBool("foreground")
@@ -165,6 +166,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		if !jobControl || !suspending.CompareAndSwap(false, true) {
 			return
 		}
+		<-started // OnStop may run before Start has returned
 		defer suspending.Store(false)
 		select { // a stale SIGCONT
 		case <-cont:
@@ -192,6 +194,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 			}
 		},
 	})
+	close(started)
 	if job == nil {
 		return withStatus(exitInternal, err)
 	}

@@ -36,12 +36,7 @@ type proc struct {
 	pid   int
 	pidfd int // -1 when pidfds are unavailable
 
-	// killGroupOnExit makes the waiter SIGKILL what is left of the group
-	// just before it reaps the leader (Exec commands leave nothing behind).
-	killGroupOnExit bool
-	// onStop, when set, is called (on the waiting goroutine) each time
-	// the leader is stopped by a signal.
-	onStop func(syscall.Signal)
+	hooks
 
 	mu     sync.Mutex
 	reaped bool
@@ -49,12 +44,25 @@ type proc struct {
 	done   chan struct{} // closed once reaped
 }
 
+// hooks are what a proc's waiting goroutine does besides waiting.
+type hooks struct {
+	// killGroupOnExit makes the waiter SIGKILL what is left of the group
+	// just before it reaps the leader (Exec commands leave nothing behind).
+	killGroupOnExit bool
+	// onStop, when set, is called (on the waiting goroutine) each time
+	// the leader is stopped by a signal.
+	onStop func(syscall.Signal)
+	// onExit, when set, is called (on the waiting goroutine) once the
+	// leader is reaped, after done is closed.
+	onExit func(syscall.WaitStatus)
+}
+
 // startProc forks and execs path on a goroutine locked to its OS thread,
 // which stays alive (blocked in waitid) until the child is reaped. The
 // parent-death signal is tied to the thread that forked, not to the process:
 // were the thread to exit (Go ends the thread of a goroutine that exits
 // while locked), the child would be killed early.
-func startProc(path string, argv []string, attr *syscall.ProcAttr, killGroupOnExit bool, onStop func(syscall.Signal)) (*proc, error) {
+func startProc(path string, argv []string, attr *syscall.ProcAttr, h hooks) (*proc, error) {
 	type started struct {
 		p   *proc
 		err error
@@ -79,7 +87,7 @@ func startProc(path string, argv []string, attr *syscall.ProcAttr, killGroupOnEx
 			ch <- started{err: err}
 			return
 		}
-		p := &proc{pid: pid, pidfd: pidfd, killGroupOnExit: killGroupOnExit, onStop: onStop, done: make(chan struct{})}
+		p := &proc{pid: pid, pidfd: pidfd, hooks: h, done: make(chan struct{})}
 		ch <- started{p: p}
 		p.wait()
 		runtime.UnlockOSThread()
@@ -134,6 +142,9 @@ func (p *proc) wait() {
 	delete(children.pids, p.pid)
 	children.Unlock()
 	close(p.done)
+	if p.onExit != nil {
+		p.onExit(ws)
+	}
 }
 
 // cldStopped is CLD_STOPPED, the si_code of a child stopped by a signal.

@@ -185,13 +185,18 @@ func Start(opts Options) (*Runner, error) {
 		Files: []uintptr{opts.Stdin.Fd(), opts.Stdout.Fd(), opts.Stderr.Fd()},
 		Sys:   sys,
 	}
-	p, err := startProc(path, opts.Args, attr, false, opts.OnStop)
+	// The leader's end is reported from its waiting goroutine, once reaped.
+	h := hooks{onStop: opts.OnStop, onExit: func(ws syscall.WaitStatus) {
+		r.restoreForeground()
+		r.deliver(exitOf(ws))
+	}}
+	p, err := startProc(path, opts.Args, attr, h)
 	if err != nil && r.cg != nil && opts.Cgroup == CgroupAuto && !isExecErr(err) {
 		// CLONE_INTO_CGROUP refused (old kernel, delegation): sweep mode.
 		_ = r.cg.remove()
 		r.cg = nil
 		sys.UseCgroupFD = false
-		p, err = startProc(path, opts.Args, attr, false, opts.OnStop)
+		p, err = startProc(path, opts.Args, attr, h)
 	}
 	if err != nil {
 		r.fg, r.tty = nil, nil
@@ -202,13 +207,6 @@ func Start(opts Options) (*Runner, error) {
 		return fail(execCode(err), err)
 	}
 	r.leader = p
-
-	// 3. Report the leader's end once it is reaped.
-	go func() {
-		<-p.done
-		r.restoreForeground()
-		r.deliver(exitOf(p.status))
-	}()
 	return r, nil
 }
 
@@ -411,7 +409,7 @@ func (r *Runner) Exec(ctx context.Context, argv []string, env []string) error {
 		Files: []uintptr{null.Fd(), r.opts.Stdout.Fd(), r.opts.Stderr.Fd()},
 		Sys:   &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}
-	p, err := startProc(path, argv, attr, true, nil)
+	p, err := startProc(path, argv, attr, hooks{killGroupOnExit: true})
 	if err != nil {
 		return &StartError{Name: argv[0], Code: execCode(err), Err: err}
 	}
