@@ -65,7 +65,8 @@ type Options struct {
 	Foreground bool
 	// OnStop, when set, is called each time the leader is stopped by a
 	// signal (SIGTTIN when it reads the terminal from the background,
-	// SIGTSTP, SIGSTOP). It runs on the runner's own goroutine.
+	// SIGTSTP, SIGSTOP). It runs on the runner's own goroutine, possibly
+	// before Start has returned: it must not use the Runner until then.
 	OnStop func(syscall.Signal)
 }
 
