@@ -8,13 +8,12 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/process"
 )
 
 // Defaults of Config.
@@ -295,23 +294,37 @@ func (c *Coordinator) Abandon() error {
 }
 
 // Exec runs argv in the coordinator's container (finalisation, command
-// steps) in a process group of its own, killed as a whole when ctx ends.
+// steps) under the process runner, with the coordinator's stdout and
+// stderr, and kills its whole tree when ctx ends or it exits. Using the
+// process runner keeps every child of the coordinator one that package
+// started, so that as its container's PID 1 it can reap orphans
+// (process.ReapOrphans) without stealing an exit status.
 func (c *Coordinator) Exec(ctx context.Context, argv []string, env []string) error {
 	if len(argv) == 0 {
 		return errors.New("empty command")
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout = c.cfg.Output
-	cmd.Stderr = c.cfg.Output
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	// What the command leaves behind is not hunted down: the group may be
-	// gone and its id recycled once the leader is reaped. In a pod the
-	// coordinator is its container's PID 1, and the kernel kills the rest
-	// of the namespace when it exits.
-	return cmd.Run()
+	r, err := process.Start(process.Options{Args: argv, Env: append(os.Environ(), env...), Cgroup: process.CgroupOff})
+	if r == nil {
+		return err
+	}
+	defer r.Close(time.Second)
+	var e engine.Exit
+	select {
+	case e = <-r.Done():
+	case <-ctx.Done():
+		_ = r.Abandon()
+		<-r.Done()
+		return ctx.Err()
+	}
+	switch {
+	case e.Err != nil:
+		return e.Err
+	case e.Signal != "":
+		return fmt.Errorf("killed by %s", e.Signal)
+	case e.Code != 0:
+		return fmt.Errorf("exit status %d", e.Code)
+	}
+	return nil
 }
 
 // Done delivers one Exit when every job container has reached a final

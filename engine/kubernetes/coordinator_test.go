@@ -641,3 +641,32 @@ func TestLateContainerAfterStartTimeoutIsSkipped(t *testing.T) {
 		}
 	}
 }
+
+func TestExecInTheCoordinatorsContainer(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
+	out := filepath.Join(shortDir(t), "out")
+	tests := []struct {
+		name    string
+		argv    []string
+		timeout time.Duration
+		wantErr string
+	}{
+		{"succeeds with the outcome in its environment", []string{"sh", "-c", `echo "$GRACEFUL_OUTCOME" > ` + out}, time.Minute, ""},
+		{"fails", []string{"sh", "-c", "exit 3"}, time.Minute, "exit status 3"},
+		{"not found", []string{"/nonexistent/finalize"}, time.Minute, "not found"},
+		{"cut off at its deadline", []string{"sleep", "60"}, 50 * time.Millisecond, "deadline exceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
+			defer cancel()
+			err := c.Exec(ctx, tt.argv, []string{"GRACEFUL_OUTCOME=cancelled"})
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("Exec = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(out); string(b) != "cancelled\n" {
+		t.Errorf("command saw GRACEFUL_OUTCOME=%q", b)
+	}
+}

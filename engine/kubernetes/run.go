@@ -55,6 +55,10 @@ func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error
 	defer signal.Stop(sigs)
 
 	trimResident()
+	// As its container's PID 1 the coordinator inherits the orphans of its
+	// finalisation commands; all its children come from the process
+	// runner, so reaping them is safe.
+	process.ReapOrphans()
 
 	// 2. The socket.
 	cfg := r.Coordinator
