@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"bufio"
+	"debug/elf"
 	"os"
 	"strconv"
 	"strings"
@@ -22,7 +23,7 @@ import (
 // mappings are never touched. Errors are ignored: this is an optimisation.
 func trimResident() {
 	exe, err := os.Executable()
-	if err != nil {
+	if err != nil || !trimmable(exe) {
 		return
 	}
 	f, err := os.Open("/proc/self/maps")
@@ -52,6 +53,28 @@ func trimResident() {
 		madvise(uintptr(start), uintptr(end-start), syscall.MADV_RANDOM)
 		madvise(uintptr(start), uintptr(end-start), syscall.MADV_DONTNEED)
 	}
+}
+
+// trimmable reports whether exe's read-only mappings are exact copies of the
+// file: a fixed-address executable (ET_EXEC) without a RELRO segment. In a
+// position-independent executable the dynamic loader writes relocations
+// into pages it then makes read-only (RELRO); dropping those would revert
+// them to the file's contents, so such binaries are left alone.
+func trimmable(exe string) bool {
+	f, err := elf.Open(exe)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if f.Type != elf.ET_EXEC {
+		return false
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_GNU_RELRO {
+			return false
+		}
+	}
+	return true
 }
 
 func madvise(addr, length uintptr, advice int) {
