@@ -242,6 +242,7 @@ type machine struct {
 	// (RealClock, VirtualClock) or the SharedClock's.
 	ctx       context.Context // Run's values without its cancellation, for Exec
 	jobDone   <-chan Exit     // nil once the job's end has been received
+	jobEnded  bool            // the job's end has been received
 	execCh    chan execResult
 	execs     []execRun
 	realExecs int // Exec calls still running on goroutines
@@ -345,6 +346,13 @@ func (m *machine) push(in input) {
 	}
 }
 
+// hasInput reports whether inputs wait in the inbox.
+func (m *machine) hasInput() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.inbox) > 0
+}
+
 // begin starts the run at now with the job running.
 func (m *machine) begin(ctx context.Context, now time.Time) {
 	m.begun = true
@@ -361,9 +369,9 @@ func (m *machine) step(now time.Time) {
 	for {
 		m.poll(now)
 		m.fire(now)
-		// Cutting a command off in virtual time returns its result at
-		// once: take it now, before time moves on.
-		if m.finished || len(m.execCh) == 0 {
+		// What the step itself caused may come back at once (a command
+		// cut off in virtual time): take it now, before time moves on.
+		if m.finished || !m.begun || (len(m.execCh) == 0 && !m.hasInput()) {
 			return
 		}
 	}
@@ -410,7 +418,7 @@ execs:
 		case inCancel:
 			m.cancelBy(at, x.name, "")
 		case inJob:
-			if m.jobDone != nil {
+			if !m.jobEnded {
 				m.jobStopped(now, x.exit, x.ok)
 			}
 		case inExec:
@@ -448,11 +456,12 @@ func (m *machine) pollJob(now time.Time) {
 	}
 }
 
-// fire does everything due at or before now, one item at a time, checking
-// for the job's end between items so a stopped job gets no further action.
+// fire does everything due at or before now, one item at a time, taking
+// inputs between items, so that a job that stopped because of one item (or
+// a signal that came meanwhile) is seen before the next.
 func (m *machine) fire(now time.Time) {
 	for !m.finished {
-		m.pollJob(now)
+		m.poll(now)
 		if m.finished {
 			return
 		}
@@ -639,7 +648,7 @@ func (m *machine) runStep(now time.Time, i int) {
 
 // jobStopped handles the job's end as the target reported it.
 func (m *machine) jobStopped(now time.Time, x Exit, ok bool) {
-	m.jobDone = nil
+	m.jobDone, m.jobEnded = nil, true
 	if !ok { // closed without a report: treat as lost
 		x = Exit{Abandoned: true}
 	}
