@@ -273,7 +273,7 @@ func (w logWriter) Write(b []byte) (int, error) {
 		chunk := b[:min(len(b), MaxLogChunk)]
 		b = b[len(chunk):]
 		// The writer goroutine encodes later; the caller may reuse b.
-		if w.s.p.sendData(Message{Type: TypeLog, Stream: w.stream, Data: append([]byte(nil), chunk...)}, false) != nil {
+		if w.s.p.sendData(Message{Type: TypeLog, Stream: w.stream, Data: append([]byte(nil), chunk...)}, false, nil) != nil {
 			break
 		}
 	}
@@ -290,7 +290,7 @@ func (s *Session) ReportExit(ctx context.Context, e engine.Exit) error {
 	if e.Err != nil {
 		m.Error = errText(e.Err)
 	}
-	if err := s.p.sendData(m, false); err != nil {
+	if err := s.p.sendData(m, false, ctx.Done()); err != nil {
 		return fmt.Errorf("reporting exit: %w", err)
 	}
 	select {
@@ -303,9 +303,13 @@ func (s *Session) ReportExit(ctx context.Context, e engine.Exit) error {
 	}
 }
 
-// Close says bye and hangs up.
+// Close says bye (waiting at most a second for it to go out behind any
+// queued output) and hangs up.
 func (s *Session) Close() {
-	_ = s.p.sendData(Message{Type: TypeBye}, true)
+	stop := make(chan struct{})
+	t := time.AfterFunc(time.Second, func() { close(stop) })
+	_ = s.p.sendData(Message{Type: TypeBye}, true, stop)
+	t.Stop()
 	s.p.close(nil)
 	<-s.gone
 }

@@ -670,3 +670,60 @@ func TestExecInTheCoordinatorsContainer(t *testing.T) {
 		t.Errorf("command saw GRACEFUL_OUTCOME=%q", b)
 	}
 }
+
+// A coordinator that stops reading (but keeps pinging) must not hang join:
+// the exit report gives up at its context and Close within a second.
+func TestCoordinatorNotReadingDoesNotHangJoin(t *testing.T) {
+	path := filepath.Join(shortDir(t), "sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		nc, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		ReadMessage(nc) // hello; then never read again
+		WriteMessage(nc, Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: 200, Name: "a"})
+		WriteMessage(nc, Message{Type: TypeStart})
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				if WriteMessage(nc, Message{Type: TypePing}) != nil {
+					return
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	s, err := Join(context.Background(), ClientConfig{Socket: path, Token: testToken, Name: "a", StartTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitTurn(t, s)
+	go func() { // output the coordinator never takes: blocks once the socket is full
+		chunk := bytes.Repeat([]byte("x"), MaxLogChunk)
+		for range 256 {
+			s.LogWriter("stdout").Write(chunk)
+		}
+	}()
+	// By the time the report gives up, the output has filled the socket.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := s.ReportExit(ctx, engine.Exit{}); err == nil {
+		t.Error("exit report acknowledged by a coordinator that does not read")
+	}
+	start := time.Now()
+	s.Close()
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Close took %v", took)
+	}
+}

@@ -117,8 +117,8 @@ func (p *peer) sendClose(m Message) {
 
 // sendData queues a frame of the ordered stream, waiting while the socket
 // is full. It returns the write's result when wait is set, and an error
-// only when the connection is gone.
-func (p *peer) sendData(m Message, wait bool) error {
+// when the connection is gone or stop is closed first (nil stop: no limit).
+func (p *peer) sendData(m Message, wait bool, stop <-chan struct{}) error {
 	f := outFrame{m: m}
 	if wait {
 		f.sent = make(chan error, 1)
@@ -127,6 +127,8 @@ func (p *peer) sendData(m Message, wait bool) error {
 	case p.data <- f:
 	case <-p.done:
 		return p.cause()
+	case <-stop:
+		return errStopped
 	}
 	if !wait {
 		return nil
@@ -136,8 +138,12 @@ func (p *peer) sendData(m Message, wait bool) error {
 		return err
 	case <-p.done:
 		return p.cause()
+	case <-stop:
+		return errStopped
 	}
 }
+
+var errStopped = errors.New("gave up waiting for the coordinator to read")
 
 // writeNow writes m under the write lock with directWriteTimeout; it
 // reports whether it was written, and closes the connection otherwise.

@@ -332,12 +332,17 @@ func waitCopies(wg *sync.WaitGroup, d time.Duration, files ...*os.File) {
 	select {
 	case <-ch:
 	case <-t.C:
-		// A descendant we could not kill still holds the pipe: stop
-		// reading rather than hang.
+		// A descendant we could not kill still holds a pipe, or the
+		// coordinator is not taking the output: stop reading rather than
+		// hang. The copies end when the session closes, if not before.
 		for _, f := range files {
 			f.Close()
 		}
-		<-ch
+		t.Reset(d)
+		select {
+		case <-ch:
+		case <-t.C:
+		}
 	}
 	for _, f := range files {
 		f.Close()
