@@ -19,7 +19,9 @@ import (
 //
 // The price: targets' Signal/Notify/Abandon and sinks run on the clock's
 // goroutines, so they must be quick (a signal send, a buffered write). An
-// engine on a SharedClock otherwise behaves exactly as on RealClock.
+// engine on a SharedClock otherwise behaves as on RealClock, but for one
+// tie: the job's end reaches it through Run's goroutine, so a step due at
+// the very instant the job died may still be sent (docs/timeline.md).
 type SharedClock struct {
 	base    time.Time               // heap keys are nanoseconds since base: cheap to compare
 	kicks   atomic.Pointer[machine] // engines with urgent inputs
