@@ -96,7 +96,7 @@ func tokenFile(v *viper.Viper, socket string) string {
 // coordinatorToken is GRACEFUL_TOKEN, else the token file, created with a
 // fresh token if absent.
 func coordinatorToken(v *viper.Viper, socket string) (string, error) {
-	if t := strings.TrimSpace(os.Getenv("GRACEFUL_TOKEN")); t != "" {
+	if t := strings.TrimSpace(os.Getenv(kubernetes.TokenEnv)); t != "" {
 		return t, nil
 	}
 	return kubernetes.EnsureToken(tokenFile(v, socket))
@@ -105,7 +105,7 @@ func coordinatorToken(v *viper.Viper, socket string) (string, error) {
 // joinToken is GRACEFUL_TOKEN, else the token file, waited for until the
 // start timeout (the coordinator creates it when it starts).
 func joinToken(ctx context.Context, v *viper.Viper, socket string, timeout time.Duration) (string, error) {
-	if t := strings.TrimSpace(os.Getenv("GRACEFUL_TOKEN")); t != "" {
+	if t := strings.TrimSpace(os.Getenv(kubernetes.TokenEnv)); t != "" {
 		return t, nil
 	}
 	file := tokenFile(v, socket)

@@ -303,7 +303,7 @@ func (c *Coordinator) Exec(ctx context.Context, argv []string, env []string) err
 	if len(argv) == 0 {
 		return errors.New("empty command")
 	}
-	r, err := process.Start(process.Options{Args: argv, Env: append(os.Environ(), env...), Cgroup: process.CgroupOff})
+	r, err := process.Start(process.Options{Args: argv, Env: append(jobEnviron(), env...), Cgroup: process.CgroupOff})
 	if r == nil {
 		return err
 	}

@@ -146,6 +146,7 @@ func helperJoin(args []string) int {
 //	                 on every SIGTERM; after the first, finalise for 100ms,
 //	                 append "finalised" and exit CODE
 //	exit FILE CODE   append "ran" to FILE and exit CODE at once
+//	env FILE         append "token=$GRACEFUL_TOKEN" to FILE, exit 0
 //	oom FILE         append "oom_score_adj N" (its own) to FILE, exit 0
 //	hang             ignore SIGTERM and sleep until killed
 //	finalize FILE    the coordinator's finalisation: append "finalised"
@@ -192,6 +193,9 @@ func testJob(args []string) int {
 		fmt.Println("hello from", os.Getenv("GK_NAME"))
 		code, _ := strconv.Atoi(args[2])
 		return code
+	case "env":
+		appendLine(args[1], "token="+os.Getenv("GRACEFUL_TOKEN"))
+		return 0
 	case "oom":
 		b, _ := os.ReadFile("/proc/self/oom_score_adj")
 		appendLine(args[1], "oom_score_adj "+strings.TrimSpace(string(b)))

@@ -345,3 +345,17 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// The shared token is join's, not the job's: it is not in the job's
+// environment (nor in the coordinator's finalisation's).
+func TestJobDoesNotSeeTheToken(t *testing.T) {
+	p := newPod(t)
+	jobFile := filepath.Join(p.dir, "job")
+	coord := p.coordinator("GK_JOBS=build")
+	build := p.join("build", nil, jobArgv("env", jobFile)...)
+	build.wait(t, 10*time.Second)
+	coord.wait(t, 10*time.Second)
+	if d := cmp.Diff([]string{"token="}, lines(jobFile)); d != "" {
+		t.Errorf("job's environment (-want +got):\n%s", d)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -247,7 +248,7 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		_, _ = io.Copy(io.MultiWriter(stderr, sess.LogWriter("stderr")), errR)
 	}()
 	process.ReapOrphans()
-	runner, startErr := process.Start(process.Options{Args: r.Args, Stdout: outW, Stderr: errW, Cgroup: r.Cgroup})
+	runner, startErr := process.Start(process.Options{Args: r.Args, Env: jobEnviron(), Stdout: outW, Stderr: errW, Cgroup: r.Cgroup})
 	outW.Close()
 	errW.Close()
 	if runner == nil {
@@ -347,4 +348,21 @@ func waitCopies(wg *sync.WaitGroup, d time.Duration, files ...*os.File) {
 	for _, f := range files {
 		f.Close()
 	}
+}
+
+// TokenEnv is the environment variable that carries the shared token.
+const TokenEnv = "GRACEFUL_TOKEN"
+
+// jobEnviron is this process's environment without the token: jobs and
+// finalisation commands have no use for it, and jobs that print their
+// environment would put it in the logs.
+func jobEnviron() []string {
+	env := os.Environ()
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, TokenEnv+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
