@@ -149,9 +149,17 @@ func forward(n int, sup []string) {
 		}
 		time.Sleep(2 * time.Millisecond) // let the signal be consumed, so none merge
 	}
+	// End the job; every supervisor then exits by itself (a SIGKILLed
+	// graceful would leave its empty cgroup leaf behind).
 	_ = syscall.Kill(pid, syscall.SIGKILL)
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
 	report("forward", lat)
 }
 

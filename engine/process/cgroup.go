@@ -45,10 +45,20 @@ func newCgroup() (*cgroup, error) {
 		}
 		self = strings.TrimPrefix(self, root)
 	}
-	name := fmt.Sprintf("graceful-%d-%d", os.Getpid(), cgroupSeq.Add(1))
-	dir := filepath.Join(mount, self, name)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return nil, err
+	// The name need only be unique: a leaf left by a SIGKILLed graceful
+	// (which cannot clean up), or one of another PID namespace where
+	// graceful is also PID 1, is stepped over.
+	var name, dir string
+	for try := 0; ; try++ {
+		name = fmt.Sprintf("graceful-%d-%d", os.Getpid(), cgroupSeq.Add(1))
+		dir = filepath.Join(mount, self, name)
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) || try == 100 {
+			return nil, err
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err != nil {
 		_ = os.Remove(dir)

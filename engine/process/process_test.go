@@ -441,3 +441,26 @@ wait`)
 		})
 	}
 }
+
+// A leaf of the same name left behind (by a SIGKILLed graceful, or one that
+// was PID 1 in another namespace) does not push the runner out of cgroup
+// mode.
+func TestCgroupNameTaken(t *testing.T) {
+	skipWithoutCgroup(t, CgroupOn)
+	mount, _, err := cgroup2Mount()
+	if err != nil {
+		t.Skip(err)
+	}
+	self, _ := ownCgroup()
+	next := fmt.Sprintf("graceful-%d-%d", os.Getpid(), cgroupSeq.Load()+1)
+	taken := filepath.Join(mount, self, next)
+	if err := os.Mkdir(taken, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(taken)
+	j := startJob(t, CgroupOn, "/bin/sh", "-c", "exit 0")
+	j.exit()
+	if j.r.Cgroup() == "" || j.r.Cgroup() == taken {
+		t.Errorf("cgroup %q, want a fresh leaf beside %q", j.r.Cgroup(), taken)
+	}
+}
