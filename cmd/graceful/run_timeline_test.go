@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -225,4 +226,33 @@ func contains(lines []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// --events writes every event as a JSON line, the last one with the
+// outcome and status.
+func TestRunEventsFile(t *testing.T) {
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	h := startRun(t, testPolicy("300ms", "5s", ""), append([]string{"--events", events, "--"}, jobArgv("term-exit", "4")...)...)
+	h.waitLine("ready")
+	h.signalSeen(syscall.SIGTERM, 1)
+	h.signalSeen(syscall.SIGTERM, 2)
+	if status, _ := h.wait(); status != 4 {
+		t.Fatalf("status %d; stderr:\n%s", status, h.stderr())
+	}
+	b, err := os.ReadFile(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var last map[string]any
+	for i, l := range lines {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("line %d is not JSON: %v: %q", i+1, err, l)
+		}
+		last = ev
+	}
+	if len(lines) < 4 || last["to"] != "done" || last["outcome"] != "cancelled" || last["status"] != float64(4) {
+		t.Errorf("%d events, last %v: want at least start, drain, cancel, done with outcome cancelled and status 4", len(lines), last)
+	}
 }
