@@ -40,7 +40,8 @@ var coordinatorSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SI
 // the job containers until the outcome is decided and finalisation is over.
 // The kubelet's SIGTERM is delivered to the engine, whose kubernetes
 // profile maps it straight to cancel. It returns an error only when the
-// coordinator could not start.
+// coordinator could not start. It leaves SIGTERM, SIGINT, SIGQUIT, SIGHUP,
+// SIGUSR1 and SIGUSR2 ignored: the process is about to exit.
 func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error) {
 	stderr := r.Stderr
 	if stderr == nil {
@@ -53,7 +54,10 @@ func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error
 	// with the default action.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, coordinatorSignals...)
-	defer signal.Stop(sigs)
+	// Ignored, not restored, on the way out: a SIGTERM between the end of
+	// the run and the process's exit must not replace the job's status
+	// with 143.
+	defer signal.Ignore(coordinatorSignals...)
 
 	trimResident()
 	// As its container's PID 1 the coordinator inherits the orphans of its
@@ -158,7 +162,9 @@ const (
 // under the process runner and the local profile, streams the output,
 // reports the exit and waits for the acknowledgement. It returns join's
 // exit status: the job's (as the local engine decided it), ExitSkipped
-// when told to skip, ExitJoinFailed when it never got to run the job.
+// when told to skip, ExitJoinFailed when it never got to run the job. It
+// leaves SIGTERM, SIGINT, SIGHUP and SIGQUIT ignored: the process is about
+// to exit.
 func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 	stdout, stderr := r.Stdout, r.Stderr
 	if stdout == nil {
@@ -174,7 +180,8 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 	// 1. Signals: swallow the kubelet's, forward the job's own.
 	swallowed := make(chan os.Signal, 8)
 	signal.Notify(swallowed, joinSwallowed...)
-	defer signal.Stop(swallowed)
+	// Ignored, not restored, on the way out (see RunCoordinator).
+	defer signal.Ignore(joinSwallowed...)
 	forwarded := make(chan os.Signal, 8)
 	signal.Notify(forwarded, joinForwarded...)
 	defer signal.Stop(forwarded)
