@@ -50,12 +50,6 @@ exit status.`,
 		// Like timeout, env and nohup, run reports its own failures,
 		// usage errors included, as 125, so they cannot be mistaken for
 		// the job's status.
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return withStatus(exitInternal, errors.New("run: no command given\nUsage: graceful run [flags] [--] command [args...]"))
-			}
-			return nil
-		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRun(cmd, v, args)
 		},
@@ -83,8 +77,18 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	if err != nil {
 		return withStatus(exitInternal, err)
 	}
+	// Like timeout, env and nohup, run reports its own failures, usage
+	// errors included, as 125, so they cannot be mistaken for the job's
+	// status. The coordinator of a pod runs no command of its own: its
+	// jobs are the job containers that join it.
 	if prof.Runner == engine.RunnerKubernetes {
+		if len(args) > 0 {
+			return withStatus(exitInternal, fmt.Errorf("run: profile %q coordinates job containers and runs no command (got %q); start jobs with graceful join", prof.Name, args[0]))
+		}
 		return runCoordinator(cmd, v, prof)
+	}
+	if len(args) == 0 {
+		return withStatus(exitInternal, errors.New("run: no command given\nUsage: graceful run [flags] [--] command [args...]"))
 	}
 	mode, err := process.ParseCgroupMode(v.GetString("cgroup"))
 	if err != nil {

@@ -399,6 +399,7 @@ func TestRunOwnErrors(t *testing.T) {
 		{"negative timeout", []string{"run", "--timeout", "-1s", "--", "true"}, "must not be negative"},
 		{"policy that does not load", []string{"run", "--policy", bad, "--profile", "test", "--", "true"}, "bad.hcl:2"},
 		{"unknown profile", []string{"run", "--profile", "nope", "--", "true"}, "no profile named"},
+		{"command for the kubernetes coordinator", []string{"run", "--profile", "kubernetes", "--", "true"}, "start jobs with graceful join"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
