@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/graceful-sh/graceful/internal/proctest"
 )
 
 func main() {
@@ -230,7 +231,7 @@ while :; do wait; done`
 	}
 	out := bufio.NewReader(pr)
 	readLine(out)
-	before := len(marked(marker))
+	before := len(proctest.Live(marker))
 	t0 := time.Now()
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	exited := make(chan time.Time, 1)
@@ -245,7 +246,7 @@ while :; do wait; done`
 		<-exited
 	}
 	time.Sleep(100 * time.Millisecond) // SIGKILLed processes vanish
-	left := marked(marker)
+	left := proctest.Live(marker)
 	for _, pid := range left {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
@@ -274,28 +275,6 @@ func rss(sup []string) {
 	}
 	_ = cmd.Wait()
 	fmt.Printf("rss kib=%d mib=%.2f\n", kb, float64(kb)/1024)
-}
-
-// marked lists live processes whose environment holds marker.
-func marked(marker string) []int {
-	var pids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil || !strings.Contains(string(env), marker+"\x00") {
-			continue
-		}
-		st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if i := strings.LastIndexByte(string(st), ')'); i > 0 && i+2 < len(st) && st[i+2] == 'Z' {
-			continue
-		}
-		pids = append(pids, pid)
-	}
-	return pids
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/engine/kubernetes"
+	"github.com/graceful-sh/graceful/internal/proctest"
 )
 
 type lockedBuffer struct {
@@ -55,7 +56,7 @@ func TestJoinCommand(t *testing.T) {
 	}
 	defer func() {
 		cmd.Process.Kill()
-		assertNoneLeft(t, marker)
+		proctest.AssertNoneLeft(t, marker, 2*time.Second)
 	}()
 	waited := make(chan int, 1)
 	go func() {
@@ -139,7 +140,7 @@ func TestCoordinatorCommand(t *testing.T) {
 		go func() { cmd.Wait(); close(e.done) }()
 		return e, &out
 	}
-	defer assertNoneLeft(t, marker)
+	defer proctest.AssertNoneLeft(t, marker, 2*time.Second)
 	coord, coordOut := start("run", "--profile", "kubernetes", "--socket", socket, "--job", "build", "--start-timeout", "20s")
 	defer coord.cmd.Process.Kill()
 	select {

@@ -2,13 +2,11 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -133,55 +131,4 @@ func testJob(args []string) int {
 	}
 	fmt.Fprintln(os.Stderr, "job: unknown mode", args[0])
 	return 2
-}
-
-// liveWithMarker lists the live processes whose environment holds marker
-// (a NAME=value string): what is left of a test's job.
-func liveWithMarker(marker string) []int {
-	var pids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil || !bytes.Contains(env, []byte(marker+"\x00")) {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-			continue
-		}
-		pids = append(pids, pid)
-	}
-	return pids
-}
-
-// assertNoneLeft fails t if any process with marker is alive (allowing a
-// short moment for SIGKILLed ones to be gone), and kills them so one
-// failing test does not leak into the next.
-func assertNoneLeft(t testing.TB, marker string) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	var left []int
-	for {
-		if left = liveWithMarker(marker); len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	var desc []string
-	for _, pid := range left {
-		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		desc = append(desc, fmt.Sprintf("%d %s", pid, strings.ReplaceAll(string(cmdline), "\x00", " ")))
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
-	t.Errorf("%d processes left behind:\n%s", len(left), strings.Join(desc, "\n"))
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/graceful-sh/graceful/internal/proctest"
 )
 
 // ptyRun is `graceful run` as the session leader of a fresh terminal, as
@@ -77,7 +79,7 @@ func startPtyRunPolicy(t *testing.T, policy string, args ...string) (*ptyRun, st
 			t.Errorf("graceful did not exit; terminal:\n%s", p.output())
 		}
 		tty.Close()
-		assertNoneLeft(t, marker)
+		proctest.AssertNoneLeft(t, marker, 2*time.Second)
 	})
 	return p, marker
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/graceful-sh/graceful/engine/process"
+	"github.com/graceful-sh/graceful/internal/proctest"
 )
 
 // testPolicy is the process profile with short times, so tests are quick:
@@ -163,7 +164,7 @@ func startRunCmd(t *testing.T, prog string, full ...string) *harness {
 			<-p.done
 			t.Errorf("graceful did not exit; stderr:\n%s", h.stderr())
 		}
-		assertNoneLeft(t, h.marker)
+		proctest.AssertNoneLeft(t, h.marker, 2*time.Second)
 	})
 	return h
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/internal/proctest"
 )
 
 // TestMain lets the test binary be every program of a pod (the os/exec
@@ -260,7 +261,7 @@ func newPod(t testing.TB) *pod {
 			c.cmd.Process.Kill()
 			<-c.exited
 		}
-		assertNoneLeft(t, p.marker)
+		proctest.AssertNoneLeft(t, p.marker, 3*time.Second)
 		os.RemoveAll(dir)
 	})
 	return p
@@ -370,48 +371,4 @@ func lines(file string) []string {
 		out = append(out, sc.Text())
 	}
 	return out
-}
-
-// liveWithMarker lists the processes whose environment holds marker.
-func liveWithMarker(marker string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil {
-			continue
-		}
-		if bytes.Contains(b, []byte(marker+"\x00")) {
-			stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-			if i := bytes.LastIndexByte(stat, ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
-				continue // a zombie is gone; its parent reaps it
-			}
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-func assertNoneLeft(t testing.TB, marker string) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		left := liveWithMarker(marker)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			for _, pid := range left {
-				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-				t.Errorf("process left behind: %d %q", pid, cmdline)
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -2,7 +2,6 @@ package process
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/internal/proctest"
 )
 
 // The test binary doubles as a job: with GRACEFUL_PROCESS_HELPER set it
@@ -92,7 +91,7 @@ func startJobEnv(t *testing.T, mode CgroupMode, env []string, args ...string) *j
 			t.Errorf("Close: %v", err)
 		}
 		pr.Close()
-		if left := leftoversAfter(marker, 2*time.Second); len(left) > 0 {
+		if left := proctest.LiveAfter(marker, 2*time.Second); len(left) > 0 {
 			t.Errorf("processes left behind: %v", left)
 		}
 	})
@@ -136,38 +135,6 @@ func (j *job) exit() engine.Exit {
 		j.t.Fatal("job did not end")
 	}
 	return engine.Exit{}
-}
-
-// leftoversAfter is leftovers once they had up to d to finish dying.
-func leftoversAfter(marker string, d time.Duration) []int {
-	deadline := time.Now().Add(d)
-	for {
-		left := leftovers(marker)
-		if len(left) == 0 || time.Now().After(deadline) {
-			return left
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// leftovers lists the live processes whose environment holds marker.
-func leftovers(marker string) []int {
-	var pids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil || !bytes.Contains(b, []byte(marker)) {
-			continue
-		}
-		if st, ok := readStat(pid); ok && st.state != 'Z' {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 var modes = []struct {
@@ -285,7 +252,7 @@ func TestTreeTeardown(t *testing.T) {
 			const n = 100
 			j := startJob(t, m.mode, "/bin/sh", "-c", treeScript(n))
 			j.waitLines("R", n+1)
-			if got := len(leftovers(j.marker)); got < n+1 {
+			if got := len(proctest.Live(j.marker)); got < n+1 {
 				t.Fatalf("%d processes running, want at least %d", got, n+1)
 			}
 			// SIGTERM to the group: the leader and the group half go.
@@ -296,7 +263,7 @@ func TestTreeTeardown(t *testing.T) {
 				t.Errorf("leader exit = %+v, want SIGTERM", e)
 			}
 			// The escaped half ignores SIGTERM and is still there.
-			if got := len(leftovers(j.marker)); got < n/2 {
+			if got := len(proctest.Live(j.marker)); got < n/2 {
 				t.Errorf("%d processes left after SIGTERM to the group, want the %d escaped ones", got, n/2)
 			}
 			// SIGKILL to the tree reaches them although the leader is gone.
@@ -304,10 +271,10 @@ func TestTreeTeardown(t *testing.T) {
 				t.Fatal(err)
 			}
 			deadline := time.Now().Add(5 * time.Second)
-			for len(leftovers(j.marker)) > 0 && time.Now().Before(deadline) {
+			for len(proctest.Live(j.marker)) > 0 && time.Now().Before(deadline) {
 				time.Sleep(5 * time.Millisecond)
 			}
-			if left := leftovers(j.marker); len(left) > 0 {
+			if left := proctest.Live(j.marker); len(left) > 0 {
 				t.Errorf("%d processes survived SIGKILL to the tree", len(left))
 			}
 		})
@@ -410,7 +377,7 @@ func TestExec(t *testing.T) {
 		if d := time.Since(start); d > 5*time.Second {
 			t.Errorf("Exec returned after %v", d)
 		}
-		if left := leftoversAfter(j.marker, 2*time.Second); len(left) > 0 {
+		if left := proctest.LiveAfter(j.marker, 2*time.Second); len(left) > 0 {
 			t.Errorf("left behind: %v", left)
 		}
 	})
@@ -435,7 +402,7 @@ wait`)
 			if e := j.exit(); e.Signal != "SIGTERM" {
 				t.Errorf("leader exit %+v, want SIGTERM", e)
 			}
-			if left := leftoversAfter(j.marker, 5*time.Second); len(left) > 0 {
+			if left := proctest.LiveAfter(j.marker, 5*time.Second); len(left) > 0 {
 				t.Errorf("SIGTERM to the tree missed %v", left)
 			}
 		})
