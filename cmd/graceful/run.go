@@ -18,6 +18,7 @@ import (
 
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/engine/process"
+	"github.com/graceful-sh/graceful/internal/resident"
 	"github.com/graceful-sh/graceful/policies"
 )
 
@@ -25,6 +26,10 @@ import (
 // the engine is done (it has already been SIGKILLed by then, so this is
 // only the time the kernel takes to clean up).
 const closeTimeout = 5 * time.Second
+
+// trimAfter is how long a job runs before graceful drops its start-up pages
+// from its resident set (internal/resident).
+const trimAfter = 200 * time.Millisecond
 
 // caughtSignals are the signals graceful always handles itself, whether
 // or not the profile names them: a profile's silence means "ignore", and
@@ -235,6 +240,10 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		t := time.AfterFunc(timeout, func() { eng.Cancel("timeout") })
 		defer t.Stop()
 	}
+	// A job that lives on leaves graceful mostly waiting: give back the
+	// executable's start-up pages then. A short job never pays for it.
+	trim := time.AfterFunc(trimAfter, resident.Trim)
+	defer trim.Stop()
 
 	res := eng.Run(cmd.Context())
 

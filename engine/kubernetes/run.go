@@ -15,6 +15,7 @@ import (
 
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/engine/process"
+	"github.com/graceful-sh/graceful/internal/resident"
 )
 
 // CoordinatorRun is what RunCoordinator carries out.
@@ -59,7 +60,7 @@ func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error
 	// with 143.
 	defer signal.Ignore(coordinatorSignals...)
 
-	trimResident()
+	resident.Trim()
 	// As its container's PID 1 the coordinator inherits the orphans of its
 	// finalisation commands; all its children come from the process
 	// runner, so reaping them is safe.
@@ -211,7 +212,7 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		}
 	}()
 
-	trimResident()
+	resident.Trim()
 
 	// 2. Connect and wait for our turn.
 	sess, err := Join(ctx, r.Client)

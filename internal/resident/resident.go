@@ -1,4 +1,6 @@
-package kubernetes
+// Package resident keeps a long-lived supervisor's resident set to what it
+// goes on using.
+package resident
 
 import (
 	"bufio"
@@ -9,9 +11,10 @@ import (
 	"syscall"
 )
 
-// trimResident lowers this process's resident set to what it goes on using.
+// Trim lowers this process's resident set to what it goes on using.
 //
-// join and the coordinator live as long as the job and then mostly wait.
+// graceful run, join and the coordinator live as long as the job and then
+// mostly wait.
 // Their start-up (package initialisation of a binary that also holds the
 // policy language and manifest decoding) maps in most of the executable's
 // text and read-only data, helped by the kernel's fault-around, and those
@@ -21,7 +24,7 @@ import (
 // page cache keeps them, so touching one again is a minor fault), and
 // MADV_RANDOM stops fault-around from mapping neighbours back in. Writable
 // mappings are never touched. Errors are ignored: this is an optimisation.
-func trimResident() {
+func Trim() {
 	exe, err := os.Executable()
 	if err != nil || !trimmable(exe) {
 		return
