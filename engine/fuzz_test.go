@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -245,4 +246,24 @@ func checkOffsets(t *testing.T, seed uint64, evs []engine.Event) {
 			t.Fatalf("deadline at +%v, want +%v", e.Since, p.Deadline)
 		}
 	}
+}
+
+// TestManyScenariosOnOneSharedClock runs 600 random scenarios at once on
+// one SharedClock (enough for the clock to split batches across CPUs),
+// checking every run's invariants.
+func TestManyScenariosOnOneSharedClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clock := engine.NewSharedClock()
+		const n = 600
+		evs := make([][]engine.Event, n)
+		res := make([]engine.Result, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { evs[i], res[i] = runScenarioOn(t, uint64(i%200), clock, engine.RealClock{}) })
+		}
+		wg.Wait()
+		for i := range n {
+			checkRun(t, evs[i], res[i])
+		}
+	})
 }
