@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -234,11 +235,32 @@ func (c *Coordinator) Close() error {
 		// The marker first, then the socket: a join that finds no socket
 		// finds the marker, and skips instead of waiting for a
 		// coordinator that will not come back.
-		_ = os.WriteFile(c.cfg.Socket+DoneSuffix, []byte("finished\n"), 0o600)
+		writeDoneMarker(c.cfg.Socket + DoneSuffix)
 		os.Remove(c.cfg.Socket)
 	}
 	c.lock.Close()
 	return err
+}
+
+// writeDoneMarker creates name through a temporary file renamed into place:
+// the shared volume is writable by the job containers, and a symlink left
+// at name must be replaced, not followed (the coordinator may run as root,
+// and os.WriteFile would truncate whatever the link points to).
+func writeDoneMarker(name string) {
+	f, err := os.CreateTemp(filepath.Dir(name), ".done")
+	if err != nil {
+		return
+	}
+	_, err = f.WriteString("finished\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
 }
 
 // Statuses returns the job containers' states in start order.

@@ -727,3 +727,37 @@ func TestCoordinatorNotReadingDoesNotHangJoin(t *testing.T) {
 		t.Errorf("Close took %v", took)
 	}
 }
+
+// The shared volume is writable by the job containers: a symlink planted
+// at the done marker's or the lock's path must not make the coordinator
+// (often root) write through it.
+func TestSocketSideFilesDoNotFollowSymlinks(t *testing.T) {
+	dir := shortDir(t)
+	path := filepath.Join(dir, "sock")
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := startCoordinator(t, Config{Socket: path})
+	if err := os.Symlink(victim, path+DoneSuffix); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if b, _ := os.ReadFile(victim); string(b) != "keep me" {
+		t.Errorf("victim rewritten through the done marker's symlink: %q", b)
+	}
+	if fi, err := os.Lstat(path + DoneSuffix); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("done marker %v, %v; want a regular file", fi, err)
+	}
+
+	lockPath := filepath.Join(dir, "sock2")
+	if err := os.Symlink(filepath.Join(dir, "created"), lockPath+".lock"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Listen(Config{Socket: lockPath, Token: testToken}); err == nil {
+		t.Error("Listen accepted a symlinked lock file")
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "created")); !os.IsNotExist(err) {
+		t.Errorf("lock file created through a symlink: %v", err)
+	}
+}

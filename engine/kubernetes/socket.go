@@ -104,7 +104,7 @@ func listenSocket(path string) (*net.UnixListener, *os.File, error) {
 // lockFile takes an exclusive flock on name for the coordinator's lifetime;
 // it closes the race between two coordinators starting at once.
 func lockFile(name string) (*os.File, error) {
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o600)
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("socket lock: %w", err)
 	}
