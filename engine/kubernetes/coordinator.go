@@ -533,10 +533,10 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 	}
 
 	// 2. hello with the token, within a short window.
+	// Read unbuffered, so nothing past the hello is consumed before the
+	// peer (and its buffer) exists, and with a small frame limit.
 	_ = nc.SetReadDeadline(time.Now().Add(helloTimeout))
-	p := newPeer(nc, c.cfg.Interval, c.lostAfter)
-	p.direct = true
-	hello, err := ReadMessage(p.rd)
+	hello, err := readMessage(nc, maxHelloFrame)
 	switch {
 	case err != nil:
 		c.cfg.Logf("refused connection from %s: %v", who, err)
@@ -575,6 +575,8 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 		return
 	}
 	delete(c.pending, nc)
+	p := newPeer(nc, c.cfg.Interval, c.lostAfter)
+	p.direct = true
 	c.conns[p] = s
 	p.start()
 	p.send(Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: c.cfg.Interval.Milliseconds(), Name: s.Name})

@@ -761,3 +761,22 @@ func TestSocketSideFilesDoNotFollowSymlinks(t *testing.T) {
 		t.Errorf("lock file created through a symlink: %v", err)
 	}
 }
+
+// Before authentication a peer can make the coordinator hold only a small
+// hello: a first frame announcing tens of KiB is refused at its header,
+// not waited for (and allocated) until the hello timeout.
+func TestLargeFirstFrameRefusedAtOnce(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
+	nc := dialRaw(t, c)
+	nc.Write([]byte{0, 0, 0xea, 0x60}) // 60000 bytes to come; none sent
+	nc.SetReadDeadline(time.Now().Add(helloTimeout / 2))
+	m, err := ReadMessage(nc)
+	if err != nil || m.Type != TypeError || !strings.Contains(m.Error, "frame too large") {
+		t.Fatalf("reply %+v, %v; want an immediate frame-too-large error", m, err)
+	}
+	// A real hello still fits.
+	long := Message{Type: TypeHello, Token: strings.Repeat("\x01", maxToken), Name: strings.Repeat("<", maxName), Version: 1}
+	if b := mustFrame(long); len(b)-4 > maxHelloFrame {
+		t.Errorf("longest hello is %d bytes, over maxHelloFrame", len(b)-4)
+	}
+}

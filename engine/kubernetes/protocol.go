@@ -108,7 +108,15 @@ var allowed = map[string]map[string]bool{
 // ReadMessage reads one frame from r. It never reads more than MaxFrame
 // bytes of body and never panics on any input; errors other than io.EOF
 // (clean end between frames) mean the stream is unusable.
-func ReadMessage(r io.Reader) (Message, error) {
+func ReadMessage(r io.Reader) (Message, error) { return readMessage(r, MaxFrame) }
+
+// maxHelloFrame bounds the first frame of a connection, read before the
+// peer is authenticated: a hello with the longest token and name, every
+// byte JSON-escaped, fits. An unauthenticated peer can make the coordinator
+// hold no more than this (and no buffer) for the hello timeout.
+const maxHelloFrame = 8 << 10
+
+func readMessage(r io.Reader, limit uint32) (Message, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		if err == io.ErrUnexpectedEOF {
@@ -117,8 +125,8 @@ func ReadMessage(r io.Reader) (Message, error) {
 		return Message{}, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
-	if n > MaxFrame {
-		return Message{}, fmt.Errorf("%w: %d bytes (limit %d)", ErrFrameTooLarge, n, MaxFrame)
+	if n > limit {
+		return Message{}, fmt.Errorf("%w: %d bytes (limit %d)", ErrFrameTooLarge, n, limit)
 	}
 	if n == 0 {
 		return Message{}, fmt.Errorf("%w: empty frame", ErrMalformed)
