@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,6 +127,83 @@ func TestValidFiles(t *testing.T) {
 			}
 			if len(pol.Profiles()) == 0 {
 				t.Error("no profiles")
+			}
+		})
+	}
+}
+
+// markerRe matches one marker: the text after a `#` of a line that
+// carries several, as in `# ERROR: Unknown signal # ERROR: Unknown action`.
+var markerRe = regexp.MustCompile(`^\s*(ERROR|WARNING):\s*(.+?)\s*$`)
+
+// expectationsOf returns every marker of a file of several mistakes.
+func expectationsOf(name string, src []byte) []expectation {
+	var out []expectation
+	if IsJSON(name) {
+		for _, m := range jsonExpect.FindAllSubmatch(src, -1) {
+			n, _ := strconv.Atoi(string(m[1]))
+			out = append(out, expectation{n, string(m[2]), hcl.DiagError})
+		}
+		return out
+	}
+	for i, line := range strings.Split(string(src), "\n") {
+		for _, part := range strings.Split(line, "#")[1:] {
+			if m := markerRe.FindStringSubmatch(part); m != nil {
+				sev := hcl.DiagError
+				if m[1] == "WARNING" {
+					sev = hcl.DiagWarning
+				}
+				out = append(out, expectation{i + 1, m[2], sev})
+			}
+		}
+	}
+	return out
+}
+
+// TestSeveralMistakes checks that independent mistakes in one file are all
+// reported at once (diagnostics are collected, not stopped at the first),
+// and that nothing else is: every file of testdata/several-mistakes yields
+// exactly the diagnostics marked in it.
+func TestSeveralMistakes(t *testing.T) {
+	files, err := filepath.Glob("testdata/several-mistakes/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no files")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := expectationsOf(f, src)
+			if len(want) < 2 {
+				t.Fatalf("want at least two markers, found %d", len(want))
+			}
+			_, diags := Load([]string{f}, Options{LookupEnv: noEnv})
+			var got []expectation
+			for _, d := range diags {
+				e := expectation{summary: d.Summary, severity: d.Severity}
+				if d.Subject != nil {
+					e.line = d.Subject.Start.Line
+				}
+				got = append(got, e)
+				if d.Detail == "" {
+					t.Errorf("%q has no detail saying how to fix it", d.Summary)
+				}
+			}
+			less := func(a, b expectation) int {
+				if a.line != b.line {
+					return a.line - b.line
+				}
+				return strings.Compare(a.summary, b.summary)
+			}
+			slices.SortFunc(want, less)
+			slices.SortFunc(got, less)
+			if !slices.Equal(got, want) {
+				t.Errorf("want %v,\ngot:%s", want, describe(diags))
 			}
 		})
 	}

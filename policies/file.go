@@ -40,15 +40,25 @@ func decodeFile(f *hcl.File, name string, lookupEnv func(string) (string, bool))
 
 	ctx, ldiags := decodeLocalsBlocks(localsBlocks, lookupEnv)
 	diags = append(diags, ldiags...)
-	if ldiags.HasErrors() {
-		// Profiles would only repeat the locals' errors as unknown
-		// references; report them once.
-		return out, diags
-	}
+	localsBroken := ldiags.HasErrors()
 
+	// With broken locals the profiles are still decoded, so that their own
+	// mistakes are reported too; a local that failed is unknown, and the
+	// "Unknown value" of an argument using it would only repeat the
+	// local's error, so it is dropped. Such profiles are not validated.
 	for _, b := range profileBlocks {
 		p, pdiags := decodeProfileBlock(b, ctx)
 		p.File = name
+		if localsBroken {
+			p.Broken = true
+			kept := pdiags[:0]
+			for _, d := range pdiags {
+				if d.Summary != unknownValue {
+					kept = append(kept, d)
+				}
+			}
+			pdiags = kept
+		}
 		out.Profiles = append(out.Profiles, p)
 		diags = append(diags, pdiags...)
 	}

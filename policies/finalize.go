@@ -37,7 +37,7 @@ func decodeFinalizeBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Finalize, hcl
 	content, diags := block.Body.Content(finalizeSchema)
 	if a, ok := content.Attributes["command"]; ok {
 		f.CommandRange = a.Expr.Range()
-		argv, d := decodeStringList(a, ctx)
+		argv, d := decodeStringList(a, ctx, `["./upload-logs.sh"]`)
 		diags = append(diags, d...)
 		if !d.HasErrors() && (len(argv) == 0 || strings.TrimSpace(argv[0]) == "") {
 			diags = append(diags, &hcl.Diagnostic{

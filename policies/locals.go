@@ -50,49 +50,24 @@ func decodeLocalsBlocks(blocks []*hcl.Block, lookupEnv func(string) (string, boo
 	})
 
 	// Check references first, so that an unknown name is reported as such
-	// and not as a cycle.
-	deps := map[string][]string{}
+	// and not as a cycle. A local with a bad reference is not evaluated;
+	// it is unknown to the rest of the file.
+	known := map[string]bool{}
 	for _, n := range names {
-		for _, tr := range attrs[n].Expr.Variables() {
-			if tr.RootName() != "local" {
-				continue // hcl reports unknown variables on evaluation
-			}
-			if len(tr) < 2 {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Invalid reference",
-					Detail:   "Refer to a local value by name, as local.NAME.",
-					Subject:  tr.SourceRange().Ptr(),
-				})
-				continue
-			}
-			ga, ok := tr[1].(hcl.TraverseAttr)
-			if !ok {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Invalid reference",
-					Detail:   "Refer to a local value by name, as local.NAME.",
-					Subject:  tr.SourceRange().Ptr(),
-				})
-				continue
-			}
-			if _, ok := attrs[ga.Name]; !ok {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Reference to undeclared local value",
-					Detail:   fmt.Sprintf("No local value named %q is defined in this file.%s Declare it in a locals block.", ga.Name, didYouMean(ga.Name, names)),
-					Subject:  tr.SourceRange().Ptr(),
-				})
-				continue
-			}
-			deps[n] = append(deps[n], ga.Name)
+		known[n] = true
+	}
+	deps := map[string][]string{}
+	badRef := map[string]bool{}
+	for _, n := range names {
+		refs, rdiags := localRefs(attrs[n].Expr, known, names)
+		diags = append(diags, rdiags...)
+		if rdiags.HasErrors() {
+			badRef[n] = true
 		}
+		deps[n] = refs
 	}
 
 	ctx := newEvalContext(lookupEnv, map[string]cty.Value{})
-	if diags.HasErrors() {
-		return ctx, diags
-	}
 
 	// Evaluate in dependency order: repeatedly take every local whose
 	// references are all evaluated.
@@ -102,6 +77,10 @@ func decodeLocalsBlocks(blocks []*hcl.Block, lookupEnv func(string) (string, boo
 		progress := false
 		for _, n := range names {
 			if done[n] {
+				continue
+			}
+			if badRef[n] {
+				vals[n], done[n], progress = cty.DynamicVal, true, true
 				continue
 			}
 			ready := true
@@ -139,8 +118,54 @@ func decodeLocalsBlocks(blocks []*hcl.Block, lookupEnv func(string) (string, boo
 			break
 		}
 	}
+	// Locals left out by a cycle are unknown too: every declared name
+	// exists, so a reference to it is not reported again as undeclared.
+	for _, n := range names {
+		if !done[n] {
+			vals[n] = cty.DynamicVal
+		}
+	}
 	ctx.Variables["local"] = cty.ObjectVal(vals)
 	return ctx, diags
+}
+
+// localRefs returns the local values expr refers to, and diagnostics for
+// references that are not local.NAME of a declared name (names lists the
+// declared ones, for suggestions). Other variables are left to hcl, which
+// reports them as unknown on evaluation.
+func localRefs(expr hcl.Expression, known map[string]bool, names []string) ([]string, hcl.Diagnostics) {
+	var refs []string
+	var diags hcl.Diagnostics
+	for _, tr := range expr.Variables() {
+		if tr.RootName() != "local" {
+			continue
+		}
+		var ga hcl.TraverseAttr
+		ok := len(tr) >= 2
+		if ok {
+			ga, ok = tr[1].(hcl.TraverseAttr)
+		}
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid reference",
+				Detail:   "Refer to a local value by name, as local.NAME.",
+				Subject:  tr.SourceRange().Ptr(),
+			})
+			continue
+		}
+		if !known[ga.Name] {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Reference to undeclared local value",
+				Detail:   fmt.Sprintf("No local value named %q is defined in this file.%s Declare it in a locals block.", ga.Name, didYouMean(ga.Name, names)),
+				Subject:  tr.SourceRange().Ptr(),
+			})
+			continue
+		}
+		refs = append(refs, ga.Name)
+	}
+	return refs, diags
 }
 
 // newEvalContext returns the context every policy expression is evaluated

@@ -97,6 +97,14 @@ func decodeStepBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Step, hcl.Diagnos
 		}
 	}
 
+	// at is independent of what the step does, so a mistake in it is
+	// reported even when the step's kind is wrong.
+	if a, ok := attrs["at"]; ok {
+		v, d := decodeDuration(a, ctx)
+		diags = append(diags, d...)
+		s.At = v
+	}
+
 	var kinds []*hcl.Attribute
 	for _, k := range kindAttrs {
 		if a, ok := attrs[k]; ok {
@@ -124,12 +132,6 @@ func decodeStepBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Step, hcl.Diagnos
 	}
 	ka := kinds[0]
 	s.KindRange = ka.Expr.Range()
-
-	if a, ok := attrs["at"]; ok {
-		v, d := decodeDuration(a, ctx)
-		diags = append(diags, d...)
-		s.At = v
-	}
 
 	switch ka.Name {
 	case "signal":
@@ -166,7 +168,7 @@ func decodeStepBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Step, hcl.Diagnos
 		}
 	case "command":
 		s.Kind = engine.StepCommand
-		argv, d := decodeStringList(ka, ctx)
+		argv, d := decodeStringList(ka, ctx, `["systemctl", "stop", "app"]`)
 		diags = append(diags, d...)
 		if !d.HasErrors() && (len(argv) == 0 || strings.TrimSpace(argv[0]) == "") {
 			diags = append(diags, &hcl.Diagnostic{

@@ -42,6 +42,9 @@ func decodeOnBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Trigger, hcl.Diagno
 	}
 	content, diags := block.Body.Content(onSchema)
 
+	// A bad signal makes the trigger unusable, but its actions are still
+	// checked: the two mistakes are independent and a user should see both.
+	usable := true
 	switch {
 	case uncatchable[t.Signal]:
 		diags = append(diags, &hcl.Diagnostic{
@@ -50,7 +53,7 @@ func decodeOnBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Trigger, hcl.Diagno
 			Detail:   fmt.Sprintf("%s cannot be caught, so it can never trigger anything. Remove this block; use SIGTERM or SIGINT for a catchable stop request.", t.Signal),
 			Subject:  t.SignalRange.Ptr(),
 		})
-		return nil, diags
+		usable = false
 	case !signalSet[t.Signal]:
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -58,16 +61,26 @@ func decodeOnBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Trigger, hcl.Diagno
 			Detail:   fmt.Sprintf("%q is not a signal name. %s", t.Signal, signalSuggestion(t.Signal)),
 			Subject:  t.SignalRange.Ptr(),
 		})
+		usable = false
+	}
+	t, d := decodeActions(t, content, ctx)
+	diags = append(diags, d...)
+	if !usable {
 		return nil, diags
 	}
+	return t, diags
+}
 
+// decodeActions decodes the actions argument of an on block into t.
+func decodeActions(t *Trigger, content *hcl.BodyContent, ctx *hcl.EvalContext) (*Trigger, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
 	attr, ok := content.Attributes["actions"]
 	if !ok {
 		return t, diags
 	}
 	t.ActionsRange = attr.Expr.Range()
 	valid := actionNames()
-	items, d := stringListItems(attr, ctx)
+	items, d := stringListItems(attr, ctx, `["cancel", "exit"]`)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return t, diags
@@ -109,7 +122,7 @@ func decodeOnBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Trigger, hcl.Diagno
 // stringListItems decodes a list of strings keeping each element's range
 // when the list is written literally, so a diagnostic can point at the one
 // bad element. A computed list gets the whole expression's range.
-func stringListItems(attr *hcl.Attribute, ctx *hcl.EvalContext) ([]String, hcl.Diagnostics) {
+func stringListItems(attr *hcl.Attribute, ctx *hcl.EvalContext, example string) ([]String, hcl.Diagnostics) {
 	if exprs, d := hcl.ExprList(attr.Expr); !d.HasErrors() {
 		var diags hcl.Diagnostics
 		out := make([]String, 0, len(exprs))
@@ -122,7 +135,7 @@ func stringListItems(attr *hcl.Attribute, ctx *hcl.EvalContext) ([]String, hcl.D
 		}
 		return out, diags
 	}
-	vals, diags := decodeStringList(attr, ctx)
+	vals, diags := decodeStringList(attr, ctx, example)
 	out := make([]String, len(vals))
 	for i, v := range vals {
 		out[i] = String{Value: v, Range: attr.Expr.Range()}

@@ -3,6 +3,10 @@ package policies
 import (
 	"fmt"
 	"math/big"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -33,6 +37,9 @@ type Int struct {
 
 // evalAttr evaluates attr in ctx, rejecting null and unknown values.
 func evalAttr(attr *hcl.Attribute, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	if diags := checkLocalRefs(attr.Expr, ctx); diags.HasErrors() {
+		return cty.NilVal, diags
+	}
 	val, diags := attr.Expr.Value(ctx)
 	if diags.HasErrors() {
 		return cty.NilVal, diags
@@ -48,17 +55,43 @@ func evalAttr(attr *hcl.Attribute, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnos
 		})
 	}
 	if !val.IsWhollyKnown() {
-		// Nothing in the language produces unknown values; this is a
-		// guard for future functions.
+		// Only a local value that failed to evaluate is unknown; its
+		// error is reported already and decodeFile drops this one.
 		return cty.NilVal, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
-			Summary:  "Unknown value",
+			Summary:  unknownValue,
 			Detail:   fmt.Sprintf("The argument %q must be known when the policy loads.", attr.Name),
 			Subject:  attr.Expr.Range().Ptr(),
 		})
 	}
 	return val, diags
 }
+
+// checkLocalRefs reports references to local values that ctx does not
+// define in the words the locals block uses ("Reference to undeclared local
+// value", with a suggestion), rather than hcl's "Unsupported attribute".
+func checkLocalRefs(expr hcl.Expression, ctx *hcl.EvalContext) hcl.Diagnostics {
+	if ctx == nil {
+		return nil
+	}
+	lv, ok := ctx.Variables["local"]
+	if !ok || !lv.Type().IsObjectType() {
+		return nil
+	}
+	known := map[string]bool{}
+	var names []string
+	for n := range lv.Type().AttributeTypes() {
+		known[n] = true
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	_, diags := localRefs(expr, known, names)
+	return diags
+}
+
+// unknownValue is the summary of evalAttr's diagnostic for a value not
+// known at load time: only locals that failed to evaluate produce one.
+const unknownValue = "Unknown value"
 
 // typeError reports a value of the wrong type.
 func typeError(attr *hcl.Attribute, want, example string, err error) *hcl.Diagnostic {
@@ -119,15 +152,22 @@ func decodeInt(attr *hcl.Attribute, ctx *hcl.EvalContext) (*Int, hcl.Diagnostics
 	return &Int{Value: int(i), Range: attr.Expr.Range()}, diags
 }
 
-// decodeStringList decodes a list of strings.
-func decodeStringList(attr *hcl.Attribute, ctx *hcl.EvalContext) ([]string, hcl.Diagnostics) {
+// decodeStringList decodes a list of strings; example is a valid value for
+// attr, for the message when the value is not a list.
+func decodeStringList(attr *hcl.Attribute, ctx *hcl.EvalContext, example string) ([]string, hcl.Diagnostics) {
 	val, diags := evalAttr(attr, ctx)
 	if diags.HasErrors() {
 		return nil, diags
 	}
 	lv, err := convert.Convert(val, cty.List(cty.String))
 	if err != nil {
-		return nil, append(diags, typeError(attr, "a list of strings", `["./stop.sh", "--now"]`, err))
+		// A single string was most likely meant as the list of its words.
+		if val.Type() == cty.String {
+			if words := strings.Fields(val.AsString()); len(words) > 0 {
+				example = "[" + strings.Join(quoteAll(words), ", ") + "]"
+			}
+		}
+		return nil, append(diags, typeError(attr, "a list of strings", example, err))
 	}
 	var out []string
 	for it := lv.ElementIterator(); it.Next(); {
@@ -169,7 +209,7 @@ func decodeDuration(attr *hcl.Attribute, ctx *hcl.EvalContext) (*Duration, hcl.D
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid duration",
-			Detail:   fmt.Sprintf("The argument %q is %q, which is not a duration. Write a Go duration such as \"10s\", \"1m30s\" or \"750ms\".", attr.Name, s),
+			Detail:   fmt.Sprintf("The argument %q is %q, which is not a duration. %s", attr.Name, s, durationHint(s)),
 			Subject:  attr.Expr.Range().Ptr(),
 		})
 	}
@@ -182,6 +222,38 @@ func decodeDuration(attr *hcl.Attribute, ctx *hcl.EvalContext) (*Duration, hcl.D
 		})
 	}
 	return &Duration{Value: d, Range: attr.Expr.Range()}, diags
+}
+
+// unitWords are spelt-out units people write for Go's unit symbols.
+var unitWords = regexp.MustCompile(`(?i)([0-9.])\s*(milliseconds?|millis|msecs?|seconds?|secs?|minutes?|mins?|hours?|hrs?)\b`)
+
+// durationHint says how to write s as a duration: the Go duration it was
+// probably meant as ("10" -> "10s", "9 seconds" -> "9s"), or the syntax.
+func durationHint(s string) string {
+	t := strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(t, 64); err == nil && f >= 0 {
+		return fmt.Sprintf("A duration needs a unit: write %q for seconds (or %q, %q).", t+"s", t+"ms", t+"m")
+	}
+	t = unitWords.ReplaceAllStringFunc(t, func(m string) string {
+		sub := unitWords.FindStringSubmatch(m)
+		u := strings.ToLower(sub[2])
+		switch {
+		case strings.HasPrefix(u, "m") && (strings.HasPrefix(u, "milli") || strings.HasPrefix(u, "msec")):
+			u = "ms"
+		case strings.HasPrefix(u, "s"):
+			u = "s"
+		case strings.HasPrefix(u, "m"):
+			u = "m"
+		default:
+			u = "h"
+		}
+		return sub[1] + u
+	})
+	t = strings.ReplaceAll(t, " ", "")
+	if d, err := time.ParseDuration(t); err == nil && d >= 0 {
+		return fmt.Sprintf("Did you mean %q? Durations are Go duration strings without spaces.", t)
+	}
+	return "Write a Go duration such as \"10s\", \"1m30s\" or \"750ms\"."
 }
 
 // pos formats the start of a range as FILE:LINE:COLUMN for messages that
