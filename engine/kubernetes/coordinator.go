@@ -199,6 +199,10 @@ func Listen(cfg Config) (*Coordinator, error) {
 	return c, nil
 }
 
+// closeWait bounds how long Close waits for the connections' goroutines
+// after hanging up on them.
+const closeWait = time.Second
+
 // Close stops serving: it closes the listener and every connection, and
 // removes the socket file if it is still ours. It waits for the
 // coordinator's goroutines.
@@ -229,7 +233,18 @@ func (c *Coordinator) Close() error {
 			p.close(errors.New("coordinator exiting"))
 		}
 	})
-	c.wg.Wait()
+	// Bounded: a goroutine stuck writing a container's output to a stdout
+	// nobody reads must not keep the coordinator past the pod's grace
+	// period. It dies with the process.
+	waited := make(chan struct{})
+	go func() { c.wg.Wait(); close(waited) }()
+	wt := time.NewTimer(closeWait)
+	select {
+	case <-waited:
+	case <-wt.C:
+		c.cfg.Logf("not waiting any longer for connections still writing output")
+	}
+	wt.Stop()
 	t.Stop()
 	if fi, serr := os.Lstat(c.cfg.Socket); serr == nil && c.sockInfo != nil && os.SameFile(fi, c.sockInfo) {
 		// The marker first, then the socket: a join that finds no socket
@@ -375,7 +390,6 @@ func (c *Coordinator) finish(s *slot, st State, exit engine.Exit, reason string)
 	}
 	s.State, s.Exit, s.Reason = st, exit, reason
 	if st == StateExited {
-		c.flushOutput(s)
 		c.cfg.Logf("container %s: %s", s.Name, describeExit(exit))
 	} else {
 		c.cfg.Logf("container %s: %s (%s)", s.displayName(), st, reason)
@@ -611,6 +625,9 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 	}
 	c.mu.Unlock()
 	p.close(nil)
+	if s != nil {
+		c.flushOutput(s) // a lost or abandoned container's last partial lines
+	}
 }
 
 // claim finds the slot for a client presenting name. Called with c.mu held.
@@ -689,6 +706,16 @@ func (c *Coordinator) readLoop(p *peer, s *slot) string {
 			c.output(s, m.Stream, m.Data)
 			continue
 		case m.Type == TypeExit && state == StateRunning:
+			// The unfinished last lines go out first, and outside c.mu:
+			// a slow or stuck stdout must never hold up Notify, Abandon
+			// or Close, which the engine calls on its own goroutine.
+			c.mu.Unlock()
+			c.flushOutput(s)
+			c.mu.Lock()
+			if s.State != StateRunning { // abandoned meanwhile
+				state = s.State
+				break
+			}
 			exit := engine.Exit{Code: m.Code, Signal: m.Signal, SignalNumber: m.SignalNumber, Abandoned: m.Abandoned}
 			if m.Error != "" {
 				exit.Err = errors.New(m.Error)

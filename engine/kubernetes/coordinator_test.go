@@ -780,3 +780,45 @@ func TestLargeFirstFrameRefusedAtOnce(t *testing.T) {
 		t.Errorf("longest hello is %d bytes, over maxHelloFrame", len(b)-4)
 	}
 }
+
+// stuckWriter blocks every Write until released, like a stdout nobody reads.
+type stuckWriter struct {
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (w *stuckWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.entered) })
+	<-w.release
+	return len(p), nil
+}
+
+// A stdout that stops taking the job's output must not hold up what the
+// engine calls (Notify, Abandon) nor the coordinator's exit.
+func TestStuckOutputDoesNotBlockTheEngine(t *testing.T) {
+	w := &stuckWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	defer close(w.release)
+	c, err := Listen(Config{Socket: filepath.Join(shortDir(t), "sock"), Token: testToken, Jobs: []string{"a", "b"}, Parallel: true, Output: w, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := join(t, c, "a"), join(t, c, "b")
+	waitTurn(t, a)
+	waitTurn(t, b)
+	// A partial line, written when a's exit report arrives.
+	a.LogWriter("stdout").Write([]byte("no newline"))
+	go a.ReportExit(context.Background(), engine.Exit{})
+	<-w.entered
+	returned := make(chan string, 3)
+	go func() { c.Notify(TypeInterrupt); returned <- "Notify" }()
+	go func() { c.Abandon(); returned <- "Abandon" }()
+	go func() { c.Close(); returned <- "Close" }()
+	for range 3 {
+		select {
+		case <-returned:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Notify, Abandon or Close blocked behind the stuck output")
+		}
+	}
+}
