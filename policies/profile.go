@@ -66,7 +66,7 @@ func decodeProfileBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Profile, hcl.D
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid profile name",
-			Detail:   fmt.Sprintf("The profile name %q is not valid. Use letters, digits, '-' and '_', starting with a letter.", p.Name),
+			Detail:   fmt.Sprintf("The profile name %q is not valid. Use letters, digits, '-', '_' and '.', starting with a letter (at most 64 characters).", p.Name),
 			Subject:  p.NameRange.Ptr(),
 		})
 	}

@@ -138,6 +138,16 @@ func enumOf(t *testing.T, v any) []string {
 	return out
 }
 
+// firstAlt returns the first alternative of {"anyOf": [...]} (the object
+// form of a block, where the second is HCL JSON's array form), or v itself.
+func firstAlt(t *testing.T, v any) any {
+	t.Helper()
+	if alts, ok := v.(map[string]any)["anyOf"]; ok {
+		return alts.([]any)[0]
+	}
+	return v
+}
+
 func sorted(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
@@ -189,7 +199,7 @@ func TestSchemaAgreesWithDecoder(t *testing.T) {
 		{"target", enumOf(t, dig(t, raw, "$defs", "step", "properties", "target")), scopes},
 		{"actions", enumOf(t, dig(t, raw, "$defs", "on", "properties", "actions")), actionNames()},
 		{"step signal", enumOf(t, dig(t, raw, "$defs", "step", "properties", "signal")), signalNames},
-		{"trigger signal", enumOf(t, dig(t, raw, "$defs", "profile", "properties", "on", "propertyNames")), catchable},
+		{"trigger signal", enumOf(t, dig(t, firstAlt(t, dig(t, raw, "$defs", "profile", "properties", "on")), "propertyNames")), catchable},
 	}
 	for _, e := range enums {
 		if diff := cmp.Diff(sorted(e.decoder), e.schema); diff != "" {
@@ -207,30 +217,33 @@ func TestSchemaAndDecoderRejectTheSame(t *testing.T) {
 	}
 	const steps = `"cancel": {"step": {"kill": {"at": "9s", "signal": "SIGKILL"}}, "deadline": "10s"}`
 	docs := map[string]string{
-		"unknown top-level property":   `{"profiles": {}}`,
-		"unknown profile property":     wrap(`{"dedline": "10s", ` + steps + `}`),
-		"unknown trigger signal":       wrap(`{"on": {"SIGTREM": {"actions": ["cancel"]}}, ` + steps + `}`),
-		"uncatchable trigger":          wrap(`{"on": {"SIGKILL": {"actions": ["cancel"]}}, ` + steps + `}`),
-		"unknown action":               wrap(`{"on": {"SIGINT": {"actions": ["drian"]}}, ` + steps + `}`),
-		"empty actions":                wrap(`{"on": {"SIGINT": {"actions": []}}, ` + steps + `}`),
-		"unknown runner":               wrap(`{"runner": "proccess", ` + steps + `}`),
-		"bad duration":                 wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKILL"}}, "deadline": "10 seconds"}}`),
-		"number as duration":           wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKILL"}}, "deadline": 10}}`),
-		"negative duration":            wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKILL", "at": "-1s"}}, "deadline": "10s"}}`),
-		"step with two kinds":          wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKILL", "notify": "x"}}, "deadline": "10s"}}`),
-		"step with no kind":            wrap(`{"cancel": {"step": {"kill": {"at": "1s"}}, "deadline": "10s"}}`),
-		"target without signal":        wrap(`{"cancel": {"step": {"s": {"command": ["x"], "target": "tree"}, "kill": {"signal": "SIGKILL"}}, "deadline": "10s"}}`),
-		"abandon false":                wrap(`{"runner": "kubernetes", "cancel": {"step": {"a": {"abandon": false}}, "deadline": "10s"}}`),
-		"empty command":                wrap(`{"cancel": {"step": {"s": {"command": []}, "kill": {"signal": "SIGKILL"}}, "deadline": "10s"}}`),
-		"exit code out of range":       wrap(`{"exit_codes": {"abandoned": 300}, ` + steps + `}`),
-		"finalize without command":     wrap(`{"finalize": {"timeout": "1s"}, ` + steps + `}`),
-		"check without error_message":  wrap(`{"check": {"condition": true}, ` + steps + `}`),
-		"invalid profile name":         `{"profile": {"my profile": {` + steps + `}}}`,
-		"unknown signal in a step":     wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKIL"}}, "deadline": "10s"}}`),
-		"unknown target":               wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKILL", "target": "groop"}}, "deadline": "10s"}}`),
-		"timeout exit code zero":       wrap(`{"exit_codes": {"timeout": 0}, ` + steps + `}`),
-		"timeout on a signal step":     wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKILL", "timeout": "1s"}}, "deadline": "10s"}}`),
-		"string where a list is meant": wrap(`{"cancel": {"step": {"s": {"command": "stop.sh"}, "kill": {"signal": "SIGKILL"}}, "deadline": "10s"}}`),
+		"unknown top-level property":     `{"profiles": {}}`,
+		"unknown profile property":       wrap(`{"dedline": "10s", ` + steps + `}`),
+		"unknown trigger signal":         wrap(`{"on": {"SIGTREM": {"actions": ["cancel"]}}, ` + steps + `}`),
+		"uncatchable trigger":            wrap(`{"on": {"SIGKILL": {"actions": ["cancel"]}}, ` + steps + `}`),
+		"unknown action":                 wrap(`{"on": {"SIGINT": {"actions": ["drian"]}}, ` + steps + `}`),
+		"empty actions":                  wrap(`{"on": {"SIGINT": {"actions": []}}, ` + steps + `}`),
+		"unknown runner":                 wrap(`{"runner": "proccess", ` + steps + `}`),
+		"bad duration":                   wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKILL"}}, "deadline": "10 seconds"}}`),
+		"number as duration":             wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKILL"}}, "deadline": 10}}`),
+		"negative duration":              wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKILL", "at": "-1s"}}, "deadline": "10s"}}`),
+		"step with two kinds":            wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKILL", "notify": "x"}}, "deadline": "10s"}}`),
+		"step with no kind":              wrap(`{"cancel": {"step": {"kill": {"at": "1s"}}, "deadline": "10s"}}`),
+		"target without signal":          wrap(`{"cancel": {"step": {"s": {"command": ["x"], "target": "tree"}, "kill": {"signal": "SIGKILL"}}, "deadline": "10s"}}`),
+		"abandon false":                  wrap(`{"runner": "kubernetes", "cancel": {"step": {"a": {"abandon": false}}, "deadline": "10s"}}`),
+		"empty command":                  wrap(`{"cancel": {"step": {"s": {"command": []}, "kill": {"signal": "SIGKILL"}}, "deadline": "10s"}}`),
+		"exit code out of range":         wrap(`{"exit_codes": {"abandoned": 300}, ` + steps + `}`),
+		"finalize without command":       wrap(`{"finalize": {"timeout": "1s"}, ` + steps + `}`),
+		"check without error_message":    wrap(`{"check": {"condition": true}, ` + steps + `}`),
+		"invalid profile name":           `{"profile": {"my profile": {` + steps + `}}}`,
+		"disabled with another argument": wrap(`{"cancel": {"step": {"kill": {"disabled": true, "at": "1s"}}, "deadline": "10s"}}`),
+		"invalid step name":              wrap(`{"cancel": {"step": {"send term": {"signal": "SIGTERM"}, "kill": {"at": "9s", "signal": "SIGKILL"}}, "deadline": "10s"}}`),
+		"empty step name":                wrap(`{"cancel": {"step": {"": {"signal": "SIGTERM"}, "kill": {"at": "9s", "signal": "SIGKILL"}}, "deadline": "10s"}}`),
+		"unknown signal in a step":       wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKIL"}}, "deadline": "10s"}}`),
+		"unknown target":                 wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKILL", "target": "groop"}}, "deadline": "10s"}}`),
+		"timeout exit code zero":         wrap(`{"exit_codes": {"timeout": 0}, ` + steps + `}`),
+		"timeout on a signal step":       wrap(`{"cancel": {"step": {"kill": {"signal": "SIGKILL", "timeout": "1s"}}, "deadline": "10s"}}`),
+		"string where a list is meant":   wrap(`{"cancel": {"step": {"s": {"command": "stop.sh"}, "kill": {"signal": "SIGKILL"}}, "deadline": "10s"}}`),
 	}
 	for name, doc := range docs {
 		t.Run(name, func(t *testing.T) {
@@ -250,5 +263,60 @@ func TestSchemaAndDecoderRejectTheSame(t *testing.T) {
 	}
 	if _, diags := LoadSources([]Source{{Name: "ok.hcl.json", Src: []byte(ok)}}, Options{LookupEnv: noEnv}); diags.HasErrors() {
 		t.Errorf("decoder rejects a valid document: %v", diags)
+	}
+}
+
+// TestSchemaAndDecoderAcceptTheSame checks the other direction: documents
+// the decoder accepts are accepted by the schema too, including HCL JSON's
+// array form of repeated blocks. The few deliberate differences, where the
+// schema asks for the canonical JSON type of a value the decoder would
+// convert, or rejects a null block (HCL JSON reads it as no block), are
+// listed so that changing one is a decision.
+func TestSchemaAndDecoderAcceptTheSame(t *testing.T) {
+	sch := compileSchema(t)
+	wrap := func(profile string) string { return `{"profile": {"p": ` + profile + `}}` }
+	const on = `"on": {"SIGTERM": {"actions": ["cancel"]}}, `
+	const steps = `"cancel": {"step": {"kill": {"at": "9s", "signal": "SIGKILL"}}, "deadline": "10s"}`
+	both := map[string]string{
+		"disabled = false beside a kind": wrap(`{` + on + `"cancel": {"step": {"kill": {"at": "9s", "signal": "SIGKILL", "disabled": false}}, "deadline": "10s"}}`),
+		"profiles as an array":           `{"profile": [{"p": {` + on + steps + `}}, {"q": {` + on + steps + `}}]}`,
+		"steps as an array":              wrap(`{` + on + `"cancel": {"step": [{"int": {"signal": "SIGTERM"}}, {"kill": {"at": "9s", "signal": "SIGKILL"}}], "deadline": "10s"}}`),
+		"triggers as an array":           wrap(`{"on": [{"SIGTERM": {"actions": ["cancel"]}}, {"SIGINT": {"actions": ["cancel"]}}], ` + steps + `}`),
+		"cancel as a one-element array":  wrap(`{` + on + `"cancel": [{"step": {"kill": {"at": "9s", "signal": "SIGKILL"}}, "deadline": "10s"}]}`),
+		"finalize as an array":           wrap(`{` + on + `"finalize": [{"command": ["true"]}], ` + steps + `}`),
+		"checks as an array":             wrap(`{` + on + steps + `, "check": [{"condition": true, "error_message": "x"}]}`),
+		"locals as an array":             `{"locals": [{"a": "1s"}, {"b": "2s"}], "profile": {"p": {` + on + steps + `}}}`,
+		"a duration with a plus sign":    wrap(`{` + on + `"cancel": {"step": {"kill": {"at": "+9s", "signal": "SIGKILL"}}, "deadline": "10s"}}`),
+		"durations .5s and 1.s":          wrap(`{` + on + `"cancel": {"step": {"kill": {"at": ".5s", "signal": "SIGKILL"}}, "deadline": "1.s"}}`),
+		"actions from a template":        wrap(`{"on": {"SIGTERM": {"actions": "${concat([\"cancel\"], [\"exit\"])}"}}, ` + steps + `}`),
+		"notify from a template":         wrap(`{"runner": "kubernetes", ` + on + `"cancel": {"step": {"i": {"notify": "${\"interrupt\"}"}, "a": {"at": "1s", "abandon": true}}, "deadline": "10s"}}`),
+		"exit code -1 for timeout":       wrap(`{` + on + `"exit_codes": {"timeout": -1}, ` + steps + `}`),
+	}
+	for name, doc := range both {
+		t.Run(name, func(t *testing.T) {
+			if err := schemaValidate(t, sch, []byte(doc)); err != nil {
+				t.Errorf("the schema rejects it: %v", err)
+			}
+			if _, diags := LoadSources([]Source{{Name: "doc.hcl.json", Src: []byte(doc)}}, Options{LookupEnv: noEnv}); diags.HasErrors() {
+				t.Errorf("the decoder rejects it:%s", describe(diags))
+			}
+		})
+	}
+	stricter := map[string]string{
+		"an exit code as a string":  wrap(`{` + on + `"exit_codes": {"abandoned": "100"}, ` + steps + `}`),
+		"abandon as a string":       wrap(`{"runner": "kubernetes", ` + on + `"cancel": {"step": {"a": {"abandon": "true"}}, "deadline": "10s"}}`),
+		"a condition as a string":   wrap(`{` + on + steps + `, "check": {"condition": "true", "error_message": "x"}}`),
+		"a description as a number": wrap(`{"description": 5, ` + on + steps + `}`),
+		"a null step":               wrap(`{` + on + `"cancel": {"step": {"kill": {"at": "9s", "signal": "SIGKILL"}, "x": null}, "deadline": "10s"}}`),
+	}
+	for name, doc := range stricter {
+		t.Run("stricter: "+name, func(t *testing.T) {
+			if err := schemaValidate(t, sch, []byte(doc)); err == nil {
+				t.Errorf("the schema accepts it; update this test and docs/policy.md")
+			}
+			if _, diags := LoadSources([]Source{{Name: "doc.hcl.json", Src: []byte(doc)}}, Options{LookupEnv: noEnv}); diags.HasErrors() {
+				t.Errorf("the decoder rejects it:%s", describe(diags))
+			}
+		})
 	}
 }

@@ -78,6 +78,18 @@ func decodeStepBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Step, hcl.Diagnos
 	content, diags := block.Body.Content(stepSchema)
 	attrs := content.Attributes
 
+	// The name becomes the state step:NAME in events, diagrams and the
+	// disabled/override rules of extends, so it follows the rule of
+	// profile names (and of the JSON schema).
+	if !validName(s.Name) {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid step name",
+			Detail:   fmt.Sprintf("The step name %q is not valid. Use letters, digits, '-', '_' and '.', starting with a letter (at most 64 characters), e.g. \"kill\".", s.Name),
+			Subject:  s.NameRange.Ptr(),
+		})
+	}
+
 	if a, ok := attrs["disabled"]; ok {
 		v, d := decodeBool(a, ctx)
 		diags = append(diags, d...)
