@@ -25,6 +25,10 @@ var (
 	jsonExpect = regexp.MustCompile(`"//":\s*"ERROR at line (\d+): ([^"]+)"`)
 )
 
+// withPod is a corpus file's `# with --pod PATH` line (PATH relative to
+// testdata).
+var withPod = regexp.MustCompile(`(?m)^#\s*with --pod (\S+)\s*$`)
+
 type expectation struct {
 	line     int
 	summary  string
@@ -86,7 +90,17 @@ func TestInvalidFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := expectationOf(t, f, src)
-			_, diags := Load([]string{f}, Options{LookupEnv: noEnv})
+			opts := Options{LookupEnv: noEnv}
+			// `# with --pod PATH` checks the file as validate --pod does.
+			if m := withPod.FindSubmatch(src); m != nil {
+				pod := filepath.Join("testdata", string(m[1]))
+				d, err := PodBudget(pod)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts.CheckBudget, opts.Budget, opts.BudgetSource = true, d, "terminationGracePeriodSeconds of "+pod
+			}
+			_, diags := Load([]string{f}, opts)
 			if len(diags) != 1 {
 				t.Fatalf("want 1 diagnostic %q at line %d, got %d:%s", want.summary, want.line, len(diags), describe(diags))
 			}
