@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -85,10 +86,10 @@ func runJoin(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		adj = -1 // 0 is the kernel default: nothing to raise
 	}
 	timeout := v.GetDuration("start-timeout")
-	token, err := joinToken(cmd.Context(), v, socket, timeout)
-	if err != nil {
-		return withStatus(kubernetes.ExitJoinFailed, err)
-	}
+	// The token file, if needed, is waited for inside RunJoin: within the
+	// same start timeout as the socket, and with the kubelet's signals
+	// already swallowed.
+	token := strings.TrimSpace(os.Getenv(kubernetes.TokenEnv))
 	sinks, closeSinks, err := kubernetesSinks(v, os.Stderr)
 	if err != nil {
 		return withStatus(exitInternal, err)
@@ -98,6 +99,7 @@ func runJoin(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		Client: kubernetes.ClientConfig{
 			Socket:       socket,
 			Token:        token,
+			TokenFile:    tokenFile(v, socket),
 			Name:         v.GetString("name"),
 			StartTimeout: timeout,
 			PeerUIDs:     v.GetIntSlice("peer-uid"),

@@ -172,3 +172,63 @@ type execCmd struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 }
+
+// A join still waiting for the coordinator's token file swallows the
+// kubelet's SIGTERM like a join waiting for its turn, and gives up after
+// one start timeout (token and socket together) with one clear line and
+// 125.
+func TestJoinWaitingForTheTokenSwallowsSIGTERM(t *testing.T) {
+	dir, err := os.MkdirTemp("/tmp", "gkjoin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	socket := filepath.Join(dir, "socket")
+	cmd := gracefulCmd("join", "--socket", socket, "--name", "build", "--start-timeout", "3s", "--", "true")
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, func() bool { return strings.Contains(stderr.String(), "waiting for the token file") })
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != kubernetes.ExitJoinFailed {
+		t.Errorf("join exited %d (%v), want 125", code, cmd.ProcessState)
+	}
+	out := stderr.String()
+	if !strings.Contains(out, "ignoring SIGTERM") {
+		t.Errorf("no word about the ignored SIGTERM:\n%s", out)
+	}
+	var last string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		last = l
+	}
+	want := "graceful: join: no token: " + filepath.Join(dir, "token") + " did not appear within 3s"
+	if !strings.HasPrefix(last, want) {
+		t.Errorf("last line %q, want it to start with %q", last, want)
+	}
+}
+
+// Without a coordinator, join says so in one line naming the start
+// timeout, and exits 125.
+func TestJoinWithoutCoordinator(t *testing.T) {
+	dir, err := os.MkdirTemp("/tmp", "gkjoin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	socket := filepath.Join(dir, "socket")
+	cmd := gracefulCmd("join", "--socket", socket, "--start-timeout", "200ms", "--", "true")
+	cmd.Env = append(cmd.Env, kubernetes.TokenEnv+"=x")
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != kubernetes.ExitJoinFailed {
+		t.Errorf("join exited %d, want 125", code)
+	}
+	want := "graceful join: waiting for the coordinator at " + socket + " (up to 200ms)\n" +
+		"graceful: join: no coordinator at " + socket + " within 200ms (--start-timeout)\n"
+	if string(out) != want {
+		t.Errorf("output %q, want %q", out, want)
+	}
+}

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -100,28 +98,6 @@ func coordinatorToken(v *viper.Viper, socket string) (string, error) {
 		return t, nil
 	}
 	return kubernetes.EnsureToken(tokenFile(v, socket))
-}
-
-// joinToken is GRACEFUL_TOKEN, else the token file, waited for until the
-// start timeout (the coordinator creates it when it starts).
-func joinToken(ctx context.Context, v *viper.Viper, socket string, timeout time.Duration) (string, error) {
-	if t := strings.TrimSpace(os.Getenv(kubernetes.TokenEnv)); t != "" {
-		return t, nil
-	}
-	file := tokenFile(v, socket)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for delay := 20 * time.Millisecond; ; delay = min(2*delay, 250*time.Millisecond) {
-		tok, err := kubernetes.ReadToken(file)
-		if err == nil || !errors.Is(err, os.ErrNotExist) {
-			return tok, err
-		}
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("no token: %s did not appear within %v and GRACEFUL_TOKEN is not set", file, timeout)
-		case <-time.After(delay):
-		}
-	}
 }
 
 // kubernetesSinks are the event sinks of the coordinator and of join: the

@@ -18,8 +18,11 @@ import (
 type ClientConfig struct {
 	// Socket is the coordinator's socket path.
 	Socket string
-	// Token is the shared secret. Required.
-	Token string
+	// Token is the shared secret. When empty, it is read from TokenFile,
+	// which is waited for (the coordinator creates it when it starts)
+	// within StartTimeout.
+	Token     string
+	TokenFile string
 	// Name is the container's name; empty lets the coordinator name it
 	// (only when it was started with a count rather than names).
 	Name string
@@ -33,6 +36,9 @@ type ClientConfig struct {
 	// PeerUIDs lists uids other than our own that the coordinator may run
 	// as; a negative entry allows any uid.
 	PeerUIDs []int
+	// Logf, when set, is told once when Join starts waiting for the
+	// token file or the socket.
+	Logf func(format string, args ...any)
 }
 
 // ErrFinished is returned by Join when the coordinator has already
@@ -67,8 +73,8 @@ func Join(ctx context.Context, cfg ClientConfig) (*Session, error) {
 	if err := checkSocketPath(cfg.Socket); err != nil {
 		return nil, err
 	}
-	if cfg.Token == "" {
-		return nil, errors.New("join: no token")
+	if cfg.Token == "" && cfg.TokenFile == "" {
+		return nil, errors.New("no token: set " + TokenEnv + " or give a token file")
 	}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = DefaultStartTimeout
@@ -76,9 +82,20 @@ func Join(ctx context.Context, cfg ClientConfig) (*Session, error) {
 	if cfg.Misses <= 0 {
 		cfg.Misses = DefaultMisses
 	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	// One start timeout for the token file and the socket together.
 	ctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
-	nc, err := dialRetry(ctx, cfg.Socket)
+	if cfg.Token == "" {
+		tok, err := waitToken(ctx, cfg.TokenFile, cfg.Socket, cfg.StartTimeout, cfg.Logf)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Token = tok
+	}
+	nc, err := dialRetry(ctx, cfg.Socket, cfg.StartTimeout, cfg.Logf)
 	if err != nil {
 		return nil, err
 	}
@@ -88,18 +105,18 @@ func Join(ctx context.Context, cfg ClientConfig) (*Session, error) {
 		if err == nil {
 			err = fmt.Errorf("coordinator runs as uid %d, not allowed (see --peer-uid)", cred.Uid)
 		}
-		return nil, fmt.Errorf("join: %s: %w", cfg.Socket, err)
+		return nil, fmt.Errorf("%s: %w", cfg.Socket, err)
 	}
 	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
 	if err := WriteMessage(nc, Message{Type: TypeHello, Token: cfg.Token, Name: cfg.Name, Version: ProtocolVersion}); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("join: hello: %w", err)
+		return nil, fmt.Errorf("sending hello: %w", err)
 	}
 	p := newPeer(nc, DefaultInterval, DefaultInterval*time.Duration(cfg.Misses))
 	m, err := ReadMessage(p.rd)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("join: waiting for welcome: %w", err)
+		return nil, fmt.Errorf("waiting for the coordinator's welcome: %w", err)
 	}
 	switch m.Type {
 	case TypeWelcome:
@@ -108,7 +125,7 @@ func Join(ctx context.Context, cfg ClientConfig) (*Session, error) {
 		return nil, fmt.Errorf("%w: %s", ErrRefused, m.Error)
 	default:
 		nc.Close()
-		return nil, fmt.Errorf("join: expected welcome, got %s", m.Type)
+		return nil, fmt.Errorf("expected the coordinator's welcome, got %s", m.Type)
 	}
 	_ = nc.SetDeadline(time.Time{})
 	if m.IntervalMS > 0 {
@@ -128,7 +145,48 @@ func Join(ctx context.Context, cfg ClientConfig) (*Session, error) {
 	return s, nil
 }
 
-func dialRetry(ctx context.Context, path string) (*net.UnixConn, error) {
+// ErrStartTimeout is returned by Join when the token file or the
+// coordinator's socket did not appear within the start timeout.
+var ErrStartTimeout = errors.New("start timeout")
+
+// waitToken waits for the token file, as the coordinator creates it when
+// it starts.
+func waitToken(ctx context.Context, file, socket string, timeout time.Duration, logf func(string, ...any)) (string, error) {
+	for delay := 20 * time.Millisecond; ; delay = min(2*delay, 250*time.Millisecond) {
+		tok, err := ReadToken(file)
+		if err == nil || !errors.Is(err, os.ErrNotExist) {
+			return tok, err
+		}
+		if delay == 20*time.Millisecond {
+			logf("waiting for the token file %s (up to %v)", file, timeout)
+		}
+		if _, serr := os.Lstat(socket + DoneSuffix); serr == nil {
+			return "", fmt.Errorf("%s: %w", socket, ErrFinished)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", startTimeoutError(ctx, fmt.Sprintf("no token: %s did not appear within %v and %s is not set (--start-timeout)", file, timeout, TokenEnv))
+		case <-t.C:
+		}
+	}
+}
+
+// timeoutError is text alone, one clear line, and matches ErrStartTimeout.
+type timeoutError struct{ text string }
+
+func (e timeoutError) Error() string        { return e.text }
+func (e timeoutError) Is(target error) bool { return target == ErrStartTimeout }
+
+func startTimeoutError(ctx context.Context, text string) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return timeoutError{text}
+	}
+	return fmt.Errorf("%s: %w", text, ctx.Err())
+}
+
+func dialRetry(ctx context.Context, path string, timeout time.Duration, logf func(string, ...any)) (*net.UnixConn, error) {
 	delay := 20 * time.Millisecond
 	var d net.Dialer
 	for {
@@ -139,19 +197,22 @@ func dialRetry(ctx context.Context, path string) (*net.UnixConn, error) {
 		// Not there yet, or a stale socket the coordinator is about to
 		// replace: wait. Anything else will not get better.
 		if _, serr := os.Lstat(path + DoneSuffix); serr == nil {
-			return nil, fmt.Errorf("join: %s: %w", path, ErrFinished)
+			return nil, fmt.Errorf("%s: %w", path, ErrFinished)
+		}
+		if ctx.Err() != nil {
+			return nil, startTimeoutError(ctx, fmt.Sprintf("no coordinator at %s within %v (--start-timeout)", path, timeout))
 		}
 		if !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ECONNREFUSED) {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("join: no coordinator at %s: %w", path, ctx.Err())
-			}
-			return nil, fmt.Errorf("join: %w", err)
+			return nil, fmt.Errorf("connecting to %s: %w", path, err)
+		}
+		if delay == 20*time.Millisecond {
+			logf("waiting for the coordinator at %s (up to %v)", path, timeout)
 		}
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("join: no coordinator at %s: %w", path, ctx.Err())
+			return nil, startTimeoutError(ctx, fmt.Sprintf("no coordinator at %s within %v (--start-timeout)", path, timeout))
 		case <-t.C:
 		}
 		delay = min(2*delay, 250*time.Millisecond)

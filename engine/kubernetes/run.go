@@ -215,6 +215,9 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 	resident.Trim()
 
 	// 2. Connect and wait for our turn.
+	if r.Client.Logf == nil {
+		r.Client.Logf = logf
+	}
 	sess, err := Join(ctx, r.Client)
 	if errors.Is(err, ErrFinished) {
 		logf("skipped: the coordinator has already finished")
