@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
@@ -25,9 +26,9 @@ and finalisation. --format mermaid or dot draws the state machine the engine
 builds from the profile instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			prof, err := policies.Find(v.GetString("policy"), v.GetString("profile"))
+			prof, err := findProfile(cmd, v)
 			if err != nil {
-				return withStatus(exitUsage, err)
+				return err
 			}
 			out := cmd.OutOrStdout()
 			switch f := v.GetString("format"); f {
@@ -47,6 +48,56 @@ builds from the profile instead.`,
 	cmd.Flags().String("policy", "", "policy file or directory (default: built-in profiles only)")
 	cmd.Flags().String("format", "text", "output: text, mermaid or dot")
 	return cmd
+}
+
+// findProfile returns the profile --profile names in the --policy files
+// (or among the built-ins), for explain and simulate. A policy with errors
+// gets its diagnostics on stderr, rendered as validate renders them, and
+// exit status 1 as in validate and profiles; a missing path or profile is
+// a usage error.
+func findProfile(cmd *cobra.Command, v *viper.Viper) (*engine.Profile, error) {
+	path, name := v.GetString("policy"), v.GetString("profile")
+	if path == "" {
+		prof, err := policies.Find("", name)
+		if err != nil {
+			return nil, withStatus(exitUsage, err)
+		}
+		return prof, nil
+	}
+	files, err := policies.ExpandPaths([]string{path})
+	if err != nil {
+		return nil, withStatus(exitUsage, err)
+	}
+	pol, diags := policies.Load(files, policies.Options{})
+	if diags.HasErrors() {
+		return nil, policyErrors(cmd, pol, path, diags)
+	}
+	if name == "" {
+		if ps := pol.Profiles(); len(ps) == 1 {
+			return ps[0], nil
+		}
+	}
+	prof, err := pol.Profile(name)
+	if err != nil {
+		return nil, withStatus(exitUsage, err)
+	}
+	return prof, nil
+}
+
+// policyErrors prints the diagnostics of a policy that does not load to
+// stderr, as validate renders them, and returns exit status 1.
+func policyErrors(cmd *cobra.Command, pol *policies.Policy, path string, diags hcl.Diagnostics) error {
+	errw := cmd.ErrOrStderr()
+	width, color := terminalStyle(errw)
+	fmt.Fprint(errw, pol.RenderDiagnostics(diags, width, color))
+	n := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	fmt.Fprintf(errw, "graceful: the policy %s does not load (%s)\n", path, plural(n, "error"))
+	return silentStatus(exitFindings)
 }
 
 // explainText writes the readable timeline of p.

@@ -60,3 +60,33 @@ func TestExplainErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestBrokenPolicyIsReportedLikeValidate: explain and simulate print a
+// policy's diagnostics as validate does (file:line:column, snippet, no
+// "graceful: Error:" run-on) and exit 1, as validate and profiles do; a
+// missing path stays a usage error.
+func TestBrokenPolicyIsReportedLikeValidate(t *testing.T) {
+	dir := polWrite(t, map[string]string{"bad.hcl": polBadSignal})
+	for _, sub := range []string{"explain", "simulate"} {
+		t.Run(sub, func(t *testing.T) {
+			out, errOut, code := polRun(t, "", sub, "--policy", dir)
+			if code != exitFindings {
+				t.Errorf("exit %d, want %d", code, exitFindings)
+			}
+			if out != "" {
+				t.Errorf("stdout: %q", out)
+			}
+			for _, w := range []string{"Error: Unknown signal", "bad.hcl:3:6", `on "SIGTREM"`, "does not load (1 error)"} {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+			if strings.Contains(errOut, "graceful: Error") {
+				t.Errorf("diagnostics run on from the program name:\n%s", errOut)
+			}
+			if _, _, code := polRun(t, "", sub, "--policy", dir+"/missing.hcl"); code != exitUsage {
+				t.Errorf("missing policy: exit %d, want %d", code, exitUsage)
+			}
+		})
+	}
+}

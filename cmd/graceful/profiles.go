@@ -63,8 +63,7 @@ func runProfiles(cmd *cobra.Command, v *viper.Viper) error {
 		}
 		pol, diags := policies.Load(files, policies.Options{})
 		if diags.HasErrors() {
-			fmt.Fprint(cmd.ErrOrStderr(), pol.RenderDiagnostics(diags, 0, false))
-			return silentStatus(exitFindings)
+			return policyErrors(cmd, pol, path, diags)
 		}
 		for _, p := range pol.Profiles() {
 			for i := range rows {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/engine/sim"
-	"github.com/graceful-sh/graceful/policies"
 )
 
 func newSimulateCmd(v *viper.Viper) *cobra.Command {
@@ -53,9 +52,9 @@ are from the start of the run.`,
 }
 
 func simulate(cmd *cobra.Command, v *viper.Viper) error {
-	prof, err := policies.Find(v.GetString("policy"), v.GetString("profile"))
+	prof, err := findProfile(cmd, v)
 	if err != nil {
-		return withStatus(exitUsage, err)
+		return err
 	}
 	job, err := sim.ParseBehaviour(v.GetString("job"))
 	if err != nil {
