@@ -47,7 +47,9 @@ func TestFmtCommand(t *testing.T) {
 	t.Run("refuses a file that does not parse", func(t *testing.T) {
 		dir := polWrite(t, map[string]string{"bad.hcl": "profile \"x\" {\n"})
 		_, errOut, code := polRun(t, "", "fmt", dir)
-		if code != 1 || !strings.Contains(errOut, "Unclosed configuration block") || !strings.Contains(errOut, "does not parse") {
+		// The position reads as validate's: FILE:LINE:COLUMN.
+		if code != 1 || !strings.Contains(errOut, "Unclosed configuration block") || !strings.Contains(errOut, "does not parse") ||
+			!strings.Contains(errOut, "on "+filepath.Join(dir, "bad.hcl")+":1:13") {
 			t.Errorf("exit %d, stderr:\n%s", code, errOut)
 		}
 		got, _ := os.ReadFile(filepath.Join(dir, "bad.hcl"))
@@ -67,7 +69,7 @@ func TestFmtCommand(t *testing.T) {
 	t.Run("refuses JSON that does not parse", func(t *testing.T) {
 		dir := polWrite(t, map[string]string{"a.hcl.json": `{"profile": `})
 		_, errOut, code := polRun(t, "", "fmt", dir)
-		if code != 1 || !strings.Contains(errOut, "does not parse") {
+		if code != 1 || !strings.Contains(errOut, "does not parse") || !strings.Contains(errOut, "on "+filepath.Join(dir, "a.hcl.json")+":1:") {
 			t.Errorf("exit %d, stderr:\n%s", code, errOut)
 		}
 	})

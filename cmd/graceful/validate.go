@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -59,7 +60,7 @@ func goStyleFlags(cmd *cobra.Command, v *viper.Viper) {
 		err := cmd.ParseFlags(normalizeFlags(cmd.Flags(), args))
 		cmd.DisableFlagParsing = true
 		if err != nil {
-			return withStatus(exitUsage, fmt.Errorf("%w\nRun 'graceful %s --help' for usage", err, cmd.Name()))
+			return withStatus(exitUsage, fmt.Errorf("%w%s\nRun 'graceful %s --help' for usage", err, flagSuggestion(cmd.Flags(), err), cmd.Name()))
 		}
 		if help, _ := cmd.Flags().GetBool("help"); help {
 			_ = cmd.Help()
@@ -67,6 +68,25 @@ func goStyleFlags(cmd *cobra.Command, v *viper.Viper) {
 		}
 		return loadConfig(v, cmd)
 	}
+}
+
+// flagSuggestion returns "; did you mean --json?" for pflag's error about
+// an unknown long flag close to a known one, else "".
+func flagSuggestion(fs *pflag.FlagSet, err error) string {
+	given, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return ""
+	}
+	best, bestDist := "", 3
+	fs.VisitAll(func(f *pflag.Flag) {
+		if d := levenshtein.Distance(given, f.Name, nil); d < bestDist {
+			best, bestDist = f.Name, d
+		}
+	})
+	if best == "" {
+		return ""
+	}
+	return "; did you mean --" + best + "?"
 }
 
 // normalizeFlags rewrites -name and -name=value to --name... for every long
@@ -79,7 +99,10 @@ func normalizeFlags(fs *pflag.FlagSet, args []string) []string {
 		}
 		if len(a) > 2 && a[0] == '-' && a[1] != '-' {
 			name, _, _ := strings.Cut(a[1:], "=")
-			if len(name) > 1 && fs.Lookup(name) != nil {
+			// A known long name, or a misspelt one (-jsno) that is no
+			// cluster of shorthands: read it as --name, so that pflag
+			// names the whole flag rather than "shorthand 'j'".
+			if len(name) > 1 && (fs.Lookup(name) != nil || fs.ShorthandLookup(name[:1]) == nil) {
 				a = "-" + a
 			}
 		}
@@ -243,6 +266,7 @@ func writeDiagnosticsJSON(w io.Writer, pol *policies.Policy, files []string, dia
 	rep.Valid = rep.ErrorCount == 0
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "<builtin>/process.hcl", "a -> b", not \u003c...
 	return enc.Encode(rep)
 }
 

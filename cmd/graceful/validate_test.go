@@ -116,6 +116,7 @@ spec:
 		{"a directory is read whole", []string{"validate", bad}, 1, []string{"Unknown signal"}, nil},
 		{"a missing file is a usage error", []string{"validate", "no-such-file.hcl"}, 2, nil, []string{"no-such-file.hcl"}},
 		{"an unknown flag is a usage error", []string{"validate", "--nope"}, 2, nil, []string{"unknown flag"}},
+		{"a misspelt Go-style flag is named whole, with a suggestion", []string{"validate", "-jsno"}, 2, nil, []string{"unknown flag: --jsno; did you mean --json?"}},
 		{"a deadline over --budget is a finding", []string{"validate", "--budget", "5s"}, 1, []string{"Deadline over budget", "--budget 5s"}, nil},
 		{"a bad --budget is a usage error", []string{"validate", "--budget", "soon"}, 2, nil, []string{"--budget"}},
 		{"--budget and --pod together are a usage error", []string{"validate", "--budget", "5s", "--pod", "x.yaml"}, 2, nil, []string{"not both"}},
@@ -179,5 +180,18 @@ func TestValidateJSON(t *testing.T) {
 				t.Errorf("valid %v, errors %d", rep.Valid, rep.ErrorCount)
 			}
 		})
+	}
+}
+
+// TestValidateJSONIsReadable: -json does not escape <, > and & (the
+// built-ins' file names, "->" in an extends cycle) as \u003c..., so the
+// report reads as it prints.
+func TestValidateJSONIsReadable(t *testing.T) {
+	out, _, code := polRun(t, "", "validate", "-json", "--budget", "30s")
+	if code != 1 {
+		t.Fatalf("exit status %d, want 1:\n%s", code, out)
+	}
+	if !strings.Contains(out, `"filename": "<builtin>/kubernetes.hcl"`) || strings.Contains(out, `\u003c`) {
+		t.Errorf("escaped output:\n%s", out)
 	}
 }
