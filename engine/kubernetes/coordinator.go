@@ -374,7 +374,7 @@ func (c *Coordinator) startTimeout() {
 	for i, s := range c.slots {
 		if s.State == StatePending {
 			if s.Name == "" {
-				s.Name = fmt.Sprintf("job-%d", i)
+				s.Name = c.freeName(i)
 			}
 			c.finish(s, StateNeverConnected, engine.Exit{Err: ErrNeverConnected, Code: engine.ExitInternal},
 				fmt.Sprintf("did not connect within %v", c.cfg.StartTimeout))
@@ -652,7 +652,7 @@ func (c *Coordinator) claim(name string) (*slot, string) {
 		if s.Name == "" {
 			s.Name = name
 			if name == "" {
-				s.Name = fmt.Sprintf("job-%d", i)
+				s.Name = c.freeName(i)
 			}
 			return s, ""
 		}
@@ -665,6 +665,22 @@ func (c *Coordinator) claim(name string) (*slot, string) {
 		}
 	}
 	return nil, fmt.Sprintf("all %d job containers have already connected", len(c.slots))
+}
+
+// freeName is job-i for the slot at index i, or the next job-N no other
+// container has taken (one may have presented "job-1" itself). Called
+// with c.mu held.
+func (c *Coordinator) freeName(i int) string {
+	for n := i; ; n++ {
+		name := fmt.Sprintf("job-%d", n)
+		taken := false
+		for _, s := range c.slots {
+			taken = taken || s.Name == name
+		}
+		if !taken {
+			return name
+		}
+	}
 }
 
 const protocolError = "protocol error: "

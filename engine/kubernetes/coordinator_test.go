@@ -822,3 +822,25 @@ func TestStuckOutputDoesNotBlockTheEngine(t *testing.T) {
 		}
 	}
 }
+
+// With --jobs N, a container may present a name of the job-N form; one
+// that presents none must not be given the same name.
+func TestDefaultNamesDoNotCollide(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Count: 3, Parallel: true, StartTimeout: time.Hour})
+	named := join(t, c, "job-1")
+	waitTurn(t, named)
+	anon := join(t, c, "")
+	waitTurn(t, anon)
+	if anon.Name == "job-1" {
+		t.Errorf("anonymous container named %q, the name another one presented", anon.Name)
+	}
+	anon2 := join(t, c, "")
+	waitTurn(t, anon2)
+	seen := map[string]bool{}
+	for _, s := range c.Statuses() {
+		if seen[s.Name] {
+			t.Errorf("two containers named %q: %+v", s.Name, c.Statuses())
+		}
+		seen[s.Name] = true
+	}
+}
