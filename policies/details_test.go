@@ -52,6 +52,36 @@ func TestDiagnosticDetails(t *testing.T) {
 			summary: "Reference to undeclared local value",
 			detail:  `Did you mean "budget"?`,
 		},
+		{
+			name:    "a deadline written in the profile says where it belongs",
+			src:     profile(`deadline = "10s"` + timeline),
+			summary: "Unsupported argument",
+			detail:  "The deadline argument belongs in the cancel block.",
+		},
+		{
+			name:    "a step written in the profile says where it belongs",
+			src:     profile("step \"stop\" {\n  signal = \"SIGTERM\"\n}" + timeline),
+			summary: "Unsupported block type",
+			detail:  "A step block belongs in the cancel block.",
+		},
+		{
+			name:    "an unquoted signal name says to quote it",
+			src:     profile(`description = SIGTERM` + timeline),
+			summary: "Unknown variable",
+			detail:  `quote it: "SIGTERM"`,
+		},
+		{
+			name:    "an unquoted duration says to quote it",
+			src:     profile(`budget = 1m30s` + timeline),
+			summary: "Missing newline after argument",
+			detail:  `Durations are quoted strings: write "1m30s".`,
+		},
+		{
+			name:    "a misspelt block keeps hcl's suggestion alone",
+			src:     profile(`finalise { command = ["x"] }` + timeline),
+			summary: "Unsupported block type",
+			detail:  `Did you mean "finalize"?`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,5 +90,14 @@ func TestDiagnosticDetails(t *testing.T) {
 				t.Errorf("want one %q whose detail contains %q, got:%s", tt.summary, tt.detail, describe(diags))
 			}
 		})
+	}
+}
+
+// TestFormatHintsUnquotedDuration: fmt refuses what does not parse with
+// the same hint as validate.
+func TestFormatHintsUnquotedDuration(t *testing.T) {
+	_, _, diags := Format("p.hcl", []byte("profile \"p\" {\n  budget = 30s\n}\n"))
+	if len(diags) != 1 || !strings.Contains(diags[0].Detail, `write "30s"`) {
+		t.Errorf("got:%s", describe(diags))
 	}
 }

@@ -226,6 +226,11 @@ func LoadSources(srcs []Source, opts Options) (*Policy, hcl.Diagnostics) {
 		}
 	}
 	diags = append(diags, r.diags...)
+	sources := make(map[string][]byte, len(srcs))
+	for _, s := range srcs {
+		sources[s.Name] = s.Src
+	}
+	addHints(diags, sources)
 	sortDiags(diags)
 	return pol, dedupe(diags)
 }

@@ -1,0 +1,104 @@
+package policies
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// HCL's own diagnostics say what is wrong in HCL's terms; the hints below
+// add, for the mistakes new users make most, how to fix it in this
+// language's terms, as Terraform does for its own blocks.
+
+// homes says where each argument and block of the language belongs.
+var homes = map[string]string{
+	"profile": "the top level of the file", "locals": "the top level of the file",
+	"description": "a profile block", "extends": "a profile block", "runner": "a profile block", "budget": "a profile block",
+	"on": "a profile block", "cancel": "a profile block", "finalize": "a profile block", "exit_codes": "a profile block", "check": "a profile block",
+	"actions":  `an on "SIGNAL" block`,
+	"deadline": "the cancel block", "step": "the cancel block",
+	"at": "a step block", "signal": "a step block", "target": "a step block", "notify": "a step block", "abandon": "a step block", "disabled": "a step block",
+	"command":   "a step or the finalize block",
+	"timeout":   "a command step, the finalize block or the exit_codes block",
+	"reserve":   "the finalize block",
+	"abandoned": "the exit_codes block",
+	"condition": "a check block", "error_message": "a check block",
+}
+
+var (
+	unsupportedArg   = regexp.MustCompile(`^An argument named "([^"]+)" is not expected here\.`)
+	unsupportedBlock = regexp.MustCompile(`^Blocks of type "([^"]+)" are not expected here\.`)
+	unknownVariable  = regexp.MustCompile(`^There is no variable named "([^"]+)"\.`)
+)
+
+// addHints appends a how-to-fix sentence to the details of HCL's own
+// diagnostics where it can say more: an argument or block written in the
+// wrong block, a bare word meant as a string, a duration without quotes.
+// sources maps file names to their bytes.
+func addHints(diags hcl.Diagnostics, sources map[string][]byte) {
+	for _, d := range diags {
+		if hint := hintFor(d, sources); hint != "" {
+			if d.Detail != "" && !strings.HasSuffix(d.Detail, " ") {
+				d.Detail += " "
+			}
+			d.Detail += hint
+		}
+	}
+}
+
+func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
+	if strings.Contains(d.Detail, "Did you mean") {
+		return ""
+	}
+	switch d.Summary {
+	case "Unsupported argument":
+		if m := unsupportedArg.FindStringSubmatch(d.Detail); m != nil {
+			if home, ok := homes[m[1]]; ok {
+				return fmt.Sprintf("The %s argument belongs in %s.", m[1], home)
+			}
+		}
+	case "Unsupported block type":
+		if m := unsupportedBlock.FindStringSubmatch(d.Detail); m != nil {
+			if home, ok := homes[m[1]]; ok {
+				return fmt.Sprintf("A %s block belongs in %s.", m[1], home)
+			}
+		}
+	case "Unknown variable":
+		if m := unknownVariable.FindStringSubmatch(d.Detail); m != nil {
+			return fmt.Sprintf("Only local.NAME can be referred to; if %s is meant as text, quote it: %q.", m[1], m[1])
+		}
+	}
+	if d.Subject != nil {
+		if tok := unquotedDuration(sources[d.Subject.Filename], d.Subject.Start.Byte); tok != "" {
+			return fmt.Sprintf("Durations are quoted strings: write %q.", tok)
+		}
+	}
+	return ""
+}
+
+// unquotedDuration returns the token around src[at] when it is a number
+// directly followed by letters (9s, 1m30s, 750ms), which HCL reads as a
+// number and then chokes on; "" otherwise.
+func unquotedDuration(src []byte, at int) string {
+	if at <= 0 || at >= len(src) || !isLetter(src[at]) || !isDigit(src[at-1]) {
+		return ""
+	}
+	start := at
+	for start > 0 && (isDigit(src[start-1]) || src[start-1] == '.' || isLetter(src[start-1])) {
+		start--
+	}
+	end := at
+	for end < len(src) && (isDigit(src[end]) || src[end] == '.' || isLetter(src[end])) {
+		end++
+	}
+	tok := string(src[start:end])
+	if !isDigit(tok[0]) && tok[0] != '.' {
+		return ""
+	}
+	return tok
+}
+
+func isDigit(b byte) bool  { return b >= '0' && b <= '9' }
+func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
