@@ -21,6 +21,7 @@ func TestDiagnosticDetails(t *testing.T) {
 	}
 	tests := []struct {
 		name, src, summary, detail string
+		json                       bool
 	}{
 		{
 			name:    "actions as a string suggests a list of actions",
@@ -77,6 +78,13 @@ func TestDiagnosticDetails(t *testing.T) {
 			detail:  `Durations are quoted strings: write "1m30s".`,
 		},
 		{
+			name:    "JSON: a deadline written in the profile says where it belongs",
+			src:     `{"profile": {"p": {"deadline": "10s", "on": {"SIGTERM": {"actions": ["cancel"]}}, "cancel": {"step": {"kill": {"at": "9s", "signal": "SIGKILL"}}, "deadline": "10s"}}}}`,
+			summary: "Extraneous JSON object property",
+			detail:  `"deadline" belongs in the cancel block.`,
+			json:    true,
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",
@@ -85,7 +93,11 @@ func TestDiagnosticDetails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, diags := LoadSources([]Source{{Name: "p.hcl", Src: []byte(tt.src)}}, Options{LookupEnv: noEnv})
+			name := "p.hcl"
+			if tt.json {
+				name += ".json"
+			}
+			_, diags := LoadSources([]Source{{Name: name, Src: []byte(tt.src)}}, Options{LookupEnv: noEnv})
 			if len(diags) != 1 || diags[0].Summary != tt.summary || !strings.Contains(diags[0].Detail, tt.detail) {
 				t.Errorf("want one %q whose detail contains %q, got:%s", tt.summary, tt.detail, describe(diags))
 			}

@@ -30,6 +30,7 @@ var homes = map[string]string{
 var (
 	unsupportedArg   = regexp.MustCompile(`^An argument named "([^"]+)" is not expected here\.`)
 	unsupportedBlock = regexp.MustCompile(`^Blocks of type "([^"]+)" are not expected here\.`)
+	extraneousJSON   = regexp.MustCompile(`^No argument or block type is named "([^"]+)"\.`)
 	unknownVariable  = regexp.MustCompile(`^There is no variable named "([^"]+)"\.`)
 )
 
@@ -63,6 +64,12 @@ func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
 		if m := unsupportedBlock.FindStringSubmatch(d.Detail); m != nil {
 			if home, ok := homes[m[1]]; ok {
 				return fmt.Sprintf("A %s block belongs in %s.", m[1], home)
+			}
+		}
+	case "Extraneous JSON object property": // the JSON syntax's form of both
+		if m := extraneousJSON.FindStringSubmatch(d.Detail); m != nil {
+			if home, ok := homes[m[1]]; ok {
+				return fmt.Sprintf("%q belongs in %s.", m[1], home)
 			}
 		}
 	case "Unknown variable":
