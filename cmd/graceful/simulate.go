@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -92,24 +93,42 @@ func simulate(cmd *cobra.Command, v *viper.Viper) error {
 	if text {
 		sinks = append(sinks, engine.NewTextSink(out))
 	}
+	// The last event tells whether the run was cancelled and how long it
+	// took from the start: Result.Elapsed alone counts from t0 after a
+	// cancellation, and from the start otherwise.
+	var last engine.Event
+	sinks = append(sinks, engine.SinkFunc(func(ev engine.Event) { last = ev }))
 	res, _, err := sim.Run(cmd.Context(), prof, job, inputs, sinks...)
 	if err != nil {
 		return withStatus(exitUsage, err)
 	}
 	if text {
-		summary(out, res)
+		summary(out, res, last)
 	}
 	return nil
 }
 
-func summary(w io.Writer, r engine.Result) {
+// summary writes the result line. Like the event lines, a time with "+" is
+// an offset from t0; after a cancellation both are given.
+func summary(w io.Writer, r engine.Result, last engine.Event) {
 	fmt.Fprintf(w, "\noutcome %s, exit status %d", r.Outcome, r.Status)
 	if r.Reason != "" {
 		fmt.Fprintf(w, " (%s)", r.Reason)
 	}
-	fmt.Fprintf(w, ", after %s", engine.FormatOffset(r.Elapsed))
+	switch {
+	case last.Cancelled && last.Since != last.Elapsed:
+		fmt.Fprintf(w, ", at +%s (%s from the start)", engine.FormatOffset(last.Since), engine.FormatOffset(last.Elapsed))
+	case last.Cancelled:
+		fmt.Fprintf(w, ", at +%s", engine.FormatOffset(last.Since))
+	default:
+		fmt.Fprintf(w, ", after %s", engine.FormatOffset(last.Elapsed))
+	}
 	if r.FinalizeErr != nil {
-		fmt.Fprintf(w, "; finalisation: %v", r.FinalizeErr)
+		msg := r.FinalizeErr.Error()
+		if !strings.HasPrefix(msg, "finalisation") {
+			msg = "finalisation: " + msg
+		}
+		fmt.Fprintf(w, "; %s", msg)
 	}
 	fmt.Fprintln(w)
 }
