@@ -85,6 +85,18 @@ func TestDiagnosticDetails(t *testing.T) {
 			json:    true,
 		},
 		{
+			name:    "a fractional exit code names the valid range, which excludes 0",
+			src:     profile(`exit_codes { abandoned = 1.5 }` + timeline),
+			summary: "Invalid exit code",
+			detail:  `must be a whole number from 1 to 255, not 1.5`,
+		},
+		{
+			name:    "a number given to a duration function gets a unit",
+			src:     profile(`budget = duration_add("10s", 5)` + timeline),
+			summary: "Invalid function argument",
+			detail:  `"5" is not a duration. A duration needs a unit: write "5s"`,
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",

@@ -23,7 +23,7 @@ func decodeExitCodesBlock(block *hcl.Block, ctx *hcl.EvalContext) (*ExitCodes, h
 	e := &ExitCodes{DeclRange: block.DefRange}
 	content, diags := block.Body.Content(exitCodesSchema)
 	if a, ok := content.Attributes["abandoned"]; ok {
-		v, d := decodeInt(a, ctx)
+		v, d := decodeInt(a, ctx, "from 1 to 255")
 		diags = append(diags, d...)
 		if v != nil && (v.Value < 1 || v.Value > 255) {
 			diags = append(diags, &hcl.Diagnostic{
@@ -37,7 +37,7 @@ func decodeExitCodesBlock(block *hcl.Block, ctx *hcl.EvalContext) (*ExitCodes, h
 		e.Abandoned = v
 	}
 	if a, ok := content.Attributes["timeout"]; ok {
-		v, d := decodeInt(a, ctx)
+		v, d := decodeInt(a, ctx, "from 1 to 255, or -1 to keep the job's own status")
 		diags = append(diags, d...)
 		if v != nil && v.Value != -1 && (v.Value < 1 || v.Value > 255) {
 			diags = append(diags, &hcl.Diagnostic{

@@ -3,6 +3,7 @@ package policies
 import (
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -204,7 +205,7 @@ func parseDurationArg(v cty.Value, i int) (time.Duration, error) {
 	s := v.AsString()
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, function.NewArgErrorf(i, "%q is not a duration; write a Go duration such as \"10s\", \"1m30s\" or \"750ms\"", s)
+		return 0, function.NewArgErrorf(i, "%q is not a duration. %s", s, strings.TrimSuffix(durationHint(s), "."))
 	}
 	return d, nil
 }

@@ -129,8 +129,9 @@ func decodeBool(attr *hcl.Attribute, ctx *hcl.EvalContext) (bool, hcl.Diagnostic
 	return bv.True(), diags
 }
 
-// decodeInt decodes a whole number.
-func decodeInt(attr *hcl.Attribute, ctx *hcl.EvalContext) (*Int, hcl.Diagnostics) {
+// decodeInt decodes a whole number; valid says which, for the message,
+// e.g. "from 1 to 255".
+func decodeInt(attr *hcl.Attribute, ctx *hcl.EvalContext, valid string) (*Int, hcl.Diagnostics) {
 	val, diags := evalAttr(attr, ctx)
 	if diags.HasErrors() {
 		return nil, diags
@@ -145,7 +146,7 @@ func decodeInt(attr *hcl.Attribute, ctx *hcl.EvalContext) (*Int, hcl.Diagnostics
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid exit code",
-			Detail:   fmt.Sprintf("The argument %q must be a whole number between 0 and 255, not %s.", attr.Name, bf.Text('g', 10)),
+			Detail:   fmt.Sprintf("The argument %q must be a whole number %s, not %s.", attr.Name, valid, bf.Text('g', 10)),
 			Subject:  attr.Expr.Range().Ptr(),
 		})
 	}
