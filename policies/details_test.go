@@ -97,6 +97,24 @@ func TestDiagnosticDetails(t *testing.T) {
 			detail:  `"5" is not a duration. A duration needs a unit: write "5s"`,
 		},
 		{
+			name:    "a partial override of an inherited step says steps are written whole",
+			src:     "profile \"p\" {\n  extends = \"process\"\n  cancel {\n    step \"kill\" {\n      at = \"4s\"\n    }\n    deadline = \"5s\"\n  }\n}\n",
+			summary: "Step does nothing",
+			detail:  "replaces it whole: write all its arguments again",
+		},
+		{
+			name:    "an inherited step past a lowered deadline says how to fix it in the child",
+			src:     "profile \"p\" {\n  extends = \"process\"\n  cancel {\n    deadline = \"5s\"\n  }\n}\n",
+			summary: "Step after the deadline",
+			detail:  `Step "kill", inherited from profile "process", runs at 9s`,
+		},
+		{
+			name:    "an unknown parent is not looked for among the profile itself",
+			src:     "profile \"p\" {\n  extends = \"procss\"\n}\n",
+			summary: "Unknown profile to extend",
+			detail:  `(have: container, kubernetes, process). Did you mean "process"?`,
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",

@@ -149,7 +149,7 @@ func (r *resolver) resolve(p *Profile) *resolved {
 			r.diags = append(r.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Unknown profile to extend",
-				Detail:   fmt.Sprintf("No profile named %q is loaded (have: %s).%s Load the file that defines it, or extend a built-in.", p.Extends.Value, joinNames(r.names()), didYouMean(p.Extends.Value, r.names())),
+				Detail:   fmt.Sprintf("No profile named %q is loaded (have: %s).%s Load the file that defines it, or extend a built-in.", p.Extends.Value, joinNames(r.namesBut(p.Name)), didYouMean(p.Extends.Value, r.namesBut(p.Name))),
 				Subject:  p.Extends.Range.Ptr(),
 			})
 			r.failed[p] = true
@@ -284,6 +284,18 @@ func (r *resolver) cycle(q *Profile) string {
 		}
 	}
 	return strings.Join(append(names, q.Name), " -> ")
+}
+
+// namesBut is the names a profile named self can extend: not itself,
+// unless a built-in has its name (see lookup).
+func (r *resolver) namesBut(self string) []string {
+	var out []string
+	for _, n := range r.names() {
+		if _, builtin := r.builtins[n]; n != self || builtin {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func joinNames(names []string) string {

@@ -136,6 +136,13 @@ func decodeProfileBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Profile, hcl.D
 				continue
 			}
 			c, d := decodeCancelBlock(b, ctx)
+			if _, ok := content.Attributes["extends"]; ok {
+				for _, dd := range d {
+					if dd.Summary == stepDoesNothing {
+						dd.Detail += " In a profile that extends another, a step named like an inherited one replaces it whole: write all its arguments again (signal, target, ...), or disabled = true to remove it."
+					}
+				}
+			}
 			diags = append(diags, d...)
 			for _, s := range c.Steps {
 				s.owner = p

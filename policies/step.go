@@ -65,6 +65,9 @@ var stepSchema = &hcl.BodySchema{
 
 var scopes = []string{string(engine.ScopeGroup), string(engine.ScopeTree), string(engine.ScopeLeader)}
 
+// stepDoesNothing is the summary of a step without a kind.
+const stepDoesNothing = "Step does nothing"
+
 // kindAttrs are the arguments that each make a step of their kind.
 var kindAttrs = []string{"signal", "command", "notify", "abandon"}
 
@@ -127,7 +130,7 @@ func decodeStepBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Step, hcl.Diagnos
 	case 0:
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
-			Summary:  "Step does nothing",
+			Summary:  stepDoesNothing,
 			Detail:   fmt.Sprintf("The step %q needs exactly one of signal, command, notify or abandon = true.", s.Name),
 			Subject:  s.DeclRange.Ptr(),
 		})

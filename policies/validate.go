@@ -104,7 +104,7 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Step after the deadline",
-				Detail:   fmt.Sprintf("Step %q runs at %s, but the deadline is %s: by then graceful has given up. Move the step before the deadline or raise the deadline.", s.Name, fmtDur(s.at()), fmtDur(deadline)),
+				Detail:   stepAfterDeadline(s, p, deadline),
 				Subject:  r.blame(s.atRange(), s.owner, r.deadline.Range, r.deadlineOwner).Ptr(),
 			})
 		}
@@ -207,6 +207,15 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 		})
 	}
 	return diags
+}
+
+// stepAfterDeadline explains a step at or after the deadline; an inherited
+// step is fixed in the child, so the detail says how.
+func stepAfterDeadline(s *Step, self *Profile, deadline time.Duration) string {
+	if s.owner == nil || s.owner == self {
+		return fmt.Sprintf("Step %q runs at %s, but the deadline is %s: by then graceful has given up. Move the step before the deadline or raise the deadline.", s.Name, fmtDur(s.at()), fmtDur(deadline))
+	}
+	return fmt.Sprintf("Step %q, inherited from profile %q, runs at %s, but the deadline is %s: by then graceful has given up. Raise the deadline, or in profile %q replace the step (a step %q block, written whole) or remove it (disabled = true).", s.Name, s.owner.Name, fmtDur(s.at()), fmtDur(deadline), self.Name, s.Name)
 }
 
 // notifications are the messages the kubernetes runner understands.
