@@ -115,6 +115,19 @@ func TestDiagnosticDetails(t *testing.T) {
 			detail:  `(have: container, kubernetes, process). Did you mean "process"?`,
 		},
 		{
+			name:    "a quoted reference is told to lose its quotes",
+			src:     "locals {\n  b = \"30s\"\n}\n" + profile(`budget = "local.b"`+timeline),
+			summary: "Invalid duration",
+			detail:  `write the expression without them: budget = local.b.`,
+		},
+		{
+			name:    "JSON: a reference outside a template is told to use one",
+			src:     `{"locals": {"b": "30s"}, "profile": {"p": {"budget": "local.b", "on": {"SIGTERM": {"actions": ["cancel"]}}, "cancel": {"step": {"kill": {"at": "9s", "signal": "SIGKILL"}}, "deadline": "10s"}}}}`,
+			summary: "Invalid duration",
+			detail:  `In the JSON syntax an expression goes in a template: write "${local.b}".`,
+			json:    true,
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",

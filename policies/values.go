@@ -210,7 +210,7 @@ func decodeDuration(attr *hcl.Attribute, ctx *hcl.EvalContext) (*Duration, hcl.D
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid duration",
-			Detail:   fmt.Sprintf("The argument %q is %q, which is not a duration. %s", attr.Name, s, durationHint(s)),
+			Detail:   fmt.Sprintf("The argument %q is %q, which is not a duration. %s", attr.Name, s, expressionHint(attr, s, durationHint(s))),
 			Subject:  attr.Expr.Range().Ptr(),
 		})
 	}
@@ -223,6 +223,24 @@ func decodeDuration(attr *hcl.Attribute, ctx *hcl.EvalContext) (*Duration, hcl.D
 		})
 	}
 	return &Duration{Value: d, Range: attr.Expr.Range()}, diags
+}
+
+// looksLikeExpression matches a reference or a function call written as
+// plain text: "local.grace", "seconds(10)".
+var looksLikeExpression = regexp.MustCompile(`^(local\.[A-Za-z_][A-Za-z0-9_-]*|[a-z_]+\(.*\))$`)
+
+// expressionHint returns how to write s as an expression when it looks
+// like one that was quoted (native syntax) or not put in a template (JSON
+// syntax), else otherwise.
+func expressionHint(attr *hcl.Attribute, s, otherwise string) string {
+	t := strings.TrimSpace(s)
+	if !looksLikeExpression.MatchString(t) {
+		return otherwise
+	}
+	if IsJSON(attr.Expr.Range().Filename) {
+		return fmt.Sprintf("In the JSON syntax an expression goes in a template: write %q.", "${"+t+"}")
+	}
+	return fmt.Sprintf("Quotes make it text; write the expression without them: %s = %s.", attr.Name, t)
 }
 
 // unitWords are spelt-out units people write for Go's unit symbols.
