@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -842,5 +843,39 @@ func TestDefaultNamesDoNotCollide(t *testing.T) {
 			t.Errorf("two containers named %q: %+v", s.Name, c.Statuses())
 		}
 		seen[s.Name] = true
+	}
+}
+
+// A frame that arrived within the liveness window counts even when this
+// side looks at it only after the window (its process was stalled): Go
+// fails a read past its deadline without looking at the socket.
+func TestFrameWaitingPastTheDeadlineIsNotLost(t *testing.T) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := func(fd int) *net.UnixConn {
+		f := os.NewFile(uintptr(fd), "pair")
+		defer f.Close()
+		c, err := net.FileConn(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c.(*net.UnixConn)
+	}
+	ours, theirs := conn(fds[0]), conn(fds[1])
+	if _, err := theirs.Write(mustFrame(Message{Type: TypePing, Seq: 7})); err != nil {
+		t.Fatal(err)
+	}
+	// A window so short it has passed by the time the read starts.
+	p := newPeer(ours, time.Second, time.Nanosecond)
+	m, err := p.read()
+	if err != nil || m.Type != TypePing || m.Seq != 7 {
+		t.Fatalf("read = %+v, %v; want the ping that was waiting", m, err)
+	}
+	// Nothing waiting: lost, as before.
+	if _, err := p.read(); !errors.Is(err, ErrLost) {
+		t.Errorf("read with nothing sent = %v, want ErrLost", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Liveness defaults. Each side pings at Interval from its writer goroutine
@@ -57,15 +59,47 @@ type outFrame struct {
 }
 
 func newPeer(nc *net.UnixConn, interval, lostAfter time.Duration) *peer {
-	return &peer{
+	p := &peer{
 		nc:        nc,
-		rd:        bufio.NewReaderSize(nc, 8<<10),
 		interval:  interval,
 		lostAfter: lostAfter,
 		ctl:       make(chan outFrame, 64),
 		data:      make(chan outFrame, 16),
 		done:      make(chan struct{}),
 	}
+	p.rd = bufio.NewReaderSize(liveReader{p}, 8<<10)
+	return p
+}
+
+// liveReader reads the connection for the peer's buffer. A read deadline
+// that has passed while bytes were already waiting in the socket means we
+// were slow to look (this process was stalled: CPU throttling, a long
+// pause), not that the peer fell silent: Go fails a read whose deadline
+// has passed without looking at the socket. The bytes are read, and the
+// liveness window starts again from them.
+type liveReader struct{ p *peer }
+
+func (r liveReader) Read(b []byte) (int, error) {
+	n, err := r.p.nc.Read(b)
+	if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) && pendingBytes(r.p.nc) > 0 {
+		_ = r.p.nc.SetReadDeadline(time.Time{}) // they are there: no wait
+		n, err = r.p.nc.Read(b)
+		_ = r.p.nc.SetReadDeadline(time.Now().Add(r.p.lostAfter))
+	}
+	return n, err
+}
+
+// pendingBytes is the number of bytes waiting in c's receive queue.
+func pendingBytes(c *net.UnixConn) int {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	_ = rc.Control(func(fd uintptr) {
+		n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+	})
+	return n
 }
 
 // start runs the writer goroutine.
