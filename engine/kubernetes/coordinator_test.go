@@ -879,3 +879,25 @@ func TestFrameWaitingPastTheDeadlineIsNotLost(t *testing.T) {
 		t.Errorf("read with nothing sent = %v, want ErrLost", err)
 	}
 }
+
+// Every path within the documented limit works, however short its last
+// element (the socket is first bound under a longer temporary name).
+func TestSocketPathOfTheMaximumLength(t *testing.T) {
+	dir := shortDir(t)
+	sub := filepath.Join(dir, strings.Repeat("d", MaxSocketPath-len(dir)-len("/s")-1))
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(sub, "s")
+	if len(path) != MaxSocketPath {
+		t.Fatalf("test path is %d bytes", len(path))
+	}
+	c, _ := startCoordinator(t, Config{Socket: path, Jobs: []string{"a"}})
+	if fi, err := os.Lstat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket %v, %v; want mode 0600", fi, err)
+	}
+	a := join(t, c, "a")
+	waitTurn(t, a)
+	report(t, a, engine.Exit{})
+	done(t, c)
+}

@@ -81,11 +81,7 @@ func listenSocket(path string) (*net.UnixListener, *os.File, error) {
 	}
 	defer os.RemoveAll(dir)
 	tmp := filepath.Join(dir, "s")
-	if len(tmp) > MaxSocketPath {
-		return fail(fmt.Errorf("socket path %q leaves no room for the temporary name %q (%d bytes; limit %d): use a shorter path",
-			path, tmp, len(tmp), MaxSocketPath))
-	}
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	l, err := bindIn(dir, tmp)
 	if err != nil {
 		return fail(fmt.Errorf("creating socket: %w", err))
 	}
@@ -99,6 +95,22 @@ func listenSocket(path string) (*net.UnixListener, *os.File, error) {
 		return fail(fmt.Errorf("creating socket: %w", err))
 	}
 	return l, lock, nil
+}
+
+// bindIn listens on tmp, the name "s" in the fresh directory dir. The
+// temporary directory's name is longer than a short socket name, so a path
+// within the documented limit can make tmp exceed sun_path: then the
+// directory is reached through /proc/self/fd instead of its own name.
+func bindIn(dir, tmp string) (*net.UnixListener, error) {
+	if len(tmp) <= MaxSocketPath {
+		return net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	}
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	return net.ListenUnix("unix", &net.UnixAddr{Name: fmt.Sprintf("/proc/self/fd/%d/s", fd), Net: "unix"})
 }
 
 // lockFile takes an exclusive flock on name for the coordinator's lifetime;
