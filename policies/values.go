@@ -74,6 +74,16 @@ func checkLocalRefs(expr hcl.Expression, ctx *hcl.EvalContext) hcl.Diagnostics {
 	if ctx == nil {
 		return nil
 	}
+	usesLocal := false
+	for _, tr := range expr.Variables() {
+		if tr.RootName() == "local" {
+			usesLocal = true
+			break
+		}
+	}
+	if !usesLocal {
+		return nil
+	}
 	lv, ok := ctx.Variables["local"]
 	if !ok || !lv.Type().IsObjectType() {
 		return nil
