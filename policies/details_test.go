@@ -128,6 +128,13 @@ func TestDiagnosticDetails(t *testing.T) {
 			json:    true,
 		},
 		{
+			name:    "JSON: a comment among step labels says to move it into the step",
+			src:     `{"profile": {"p": {"on": {"SIGTERM": {"actions": ["cancel"]}}, "cancel": {"step": {"//": "the kill", "kill": {"at": "9s", "signal": "SIGKILL"}}, "deadline": "10s"}}}}`,
+			summary: "Incorrect JSON value type",
+			detail:  `Here "//" is read as a block label, not a comment`,
+			json:    true,
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",

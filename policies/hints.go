@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -72,6 +73,10 @@ func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
 				return fmt.Sprintf("%q belongs in %s.", m[1], home)
 			}
 		}
+	case "Incorrect JSON value type":
+		if d.Subject != nil && afterCommentKey(sources[d.Subject.Filename], d.Subject.Start.Byte) {
+			return `Here "//" is read as a block label, not a comment: move the comment inside the block's own object.`
+		}
 	case "Unknown variable":
 		if m := unknownVariable.FindStringSubmatch(d.Detail); m != nil {
 			return fmt.Sprintf("Only local.NAME can be referred to; if %s is meant as text, quote it: %q.", m[1], m[1])
@@ -83,6 +88,20 @@ func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
 		}
 	}
 	return ""
+}
+
+// afterCommentKey reports whether the JSON value at src[at] is the value
+// of a "//" property.
+func afterCommentKey(src []byte, at int) bool {
+	if at > len(src) {
+		return false
+	}
+	b := bytes.TrimRight(src[:at], " \t\r\n")
+	if !bytes.HasSuffix(b, []byte(":")) {
+		return false
+	}
+	b = bytes.TrimRight(b[:len(b)-1], " \t\r\n")
+	return bytes.HasSuffix(b, []byte(`"//"`))
 }
 
 // unquotedDuration returns the token around src[at] when it is a number
