@@ -76,16 +76,13 @@ func runProfiles(cmd *cobra.Command, v *viper.Viper) error {
 	}
 
 	if v.GetBool("json") {
-		type jsonProfile struct {
-			Source  string          `json:"source"`
-			Profile *engine.Profile `json:"profile"`
-		}
-		var js []jsonProfile
+		js := make([]jsonProfile, 0, len(rows))
 		for _, r := range rows {
-			js = append(js, jsonProfile{r.source, r.p})
+			js = append(js, profileJSON(r.source, r.p))
 		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(js)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
@@ -98,6 +95,77 @@ func runProfiles(cmd *cobra.Command, v *viper.Viper) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.p.Name, r.p.Runner, shortDuration(r.p.Deadline), budget, r.source, r.p.Description)
 	}
 	return tw.Flush()
+}
+
+// jsonProfile is a profile as profiles --json prints it: the policy
+// language's names and Go duration strings ("9s"), not the engine's Go
+// field names and nanoseconds.
+type jsonProfile struct {
+	Name        string              `json:"name"`
+	Source      string              `json:"source"`
+	Description string              `json:"description,omitempty"`
+	Runner      string              `json:"runner"`
+	Budget      string              `json:"budget,omitempty"`
+	On          map[string][]string `json:"on"`
+	Steps       []jsonStep          `json:"steps"`
+	Deadline    string              `json:"deadline"`
+	Finalize    *jsonFinalize       `json:"finalize,omitempty"`
+	ExitCodes   jsonExitCodes       `json:"exit_codes"`
+}
+
+type jsonStep struct {
+	Name    string   `json:"name"`
+	At      string   `json:"at"`
+	Signal  string   `json:"signal,omitempty"`
+	Target  string   `json:"target,omitempty"`
+	Command []string `json:"command,omitempty"`
+	Timeout string   `json:"timeout,omitempty"`
+	Notify  string   `json:"notify,omitempty"`
+	Abandon bool     `json:"abandon,omitempty"`
+}
+
+type jsonFinalize struct {
+	Command []string `json:"command"`
+	Timeout string   `json:"timeout,omitempty"`
+}
+
+type jsonExitCodes struct {
+	Abandoned int `json:"abandoned"`
+	Timeout   int `json:"timeout"`
+}
+
+func profileJSON(source string, p *engine.Profile) jsonProfile {
+	dur := func(d time.Duration) string {
+		if d == 0 {
+			return ""
+		}
+		return shortDuration(d)
+	}
+	j := jsonProfile{
+		Name: p.Name, Source: source, Description: p.Description, Runner: p.Runner,
+		Budget: dur(p.Budget), On: map[string][]string{}, Steps: []jsonStep{},
+		Deadline:  shortDuration(p.Deadline),
+		ExitCodes: jsonExitCodes{Abandoned: p.ExitCodes.Abandoned, Timeout: p.ExitCodes.Timeout},
+	}
+	for sig, acts := range p.Triggers {
+		for _, a := range acts {
+			j.On[sig] = append(j.On[sig], string(a))
+		}
+	}
+	for _, s := range p.Steps {
+		js := jsonStep{Name: s.Name, At: shortDuration(s.At), Command: s.Command, Timeout: dur(s.Timeout), Notify: s.Notify}
+		switch s.Kind {
+		case engine.StepSignal:
+			js.Signal, js.Target = s.Signal, string(s.Scope)
+		case engine.StepAbandon:
+			js.Abandon = true
+		}
+		j.Steps = append(j.Steps, js)
+	}
+	if f := p.Finalize; f != nil {
+		j.Finalize = &jsonFinalize{Command: f.Command, Timeout: dur(f.Timeout)}
+	}
+	return j
 }
 
 // shortDuration prints a duration without trailing zero units ("1m", not

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestProfilesCommand(t *testing.T) {
@@ -34,6 +37,42 @@ func TestProfilesCommand(t *testing.T) {
 		_, errOut, code := polRun(t, "", "profiles", "--policy", dir)
 		if code != 1 || !strings.Contains(errOut, "Unknown signal") {
 			t.Errorf("exit %d:\n%s", code, errOut)
+		}
+	})
+	t.Run("--json speaks the policy language: its names and duration strings", func(t *testing.T) {
+		out, _, code := polRun(t, "", "profiles", "--json", "--policy", "../../examples/policies/kubernetes.hcl")
+		if code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		var got []map[string]any
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, out)
+		}
+		var process, k8s map[string]any
+		for _, p := range got {
+			switch p["name"] {
+			case "process":
+				process = p
+			case "kubernetes-ci":
+				k8s = p
+			}
+		}
+		if process == nil || k8s == nil {
+			t.Fatalf("missing profiles:\n%s", out)
+		}
+		want := `{"name":"process","source":"built-in","description":"Local process tree, Buildkite agent defaults: SIGTERM to the group, SIGKILL to the tree at 9s, deadline 10s","runner":"process",` +
+			`"on":{"SIGHUP":["ignore"],"SIGINT":["drain","cancel","exit"],"SIGQUIT":["cancel"],"SIGTERM":["drain","cancel","exit"]},` +
+			`"steps":[{"name":"interrupt","at":"0s","signal":"SIGTERM","target":"group"},{"name":"kill","at":"9s","signal":"SIGKILL","target":"tree"}],` +
+			`"deadline":"10s","exit_codes":{"abandoned":123,"timeout":124}}`
+		var wantMap map[string]any
+		if err := json.Unmarshal([]byte(want), &wantMap); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(wantMap, process); diff != "" {
+			t.Errorf("process (-want +got):\n%s", diff)
+		}
+		if k8s["budget"] != "2m" || k8s["finalize"] == nil || !strings.Contains(out, `"abandon": true`) {
+			t.Errorf("kubernetes-ci: %v", k8s)
 		}
 	})
 	t.Run("--show prints a built-in's source", func(t *testing.T) {
