@@ -151,6 +151,9 @@ func Listen(cfg Config) (*Coordinator, error) {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
+	if cfg.Interval < time.Millisecond || cfg.Interval > MaxInterval {
+		return nil, fmt.Errorf("kubernetes coordinator: liveness interval %v out of range 1ms-%v", cfg.Interval, MaxInterval)
+	}
 	if cfg.Misses <= 0 {
 		cfg.Misses = DefaultMisses
 	}

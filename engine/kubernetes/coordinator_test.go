@@ -901,3 +901,12 @@ func TestSocketPathOfTheMaximumLength(t *testing.T) {
 	report(t, a, engine.Exit{})
 	done(t, c)
 }
+
+func TestLivenessIntervalOutOfRange(t *testing.T) {
+	for _, d := range []time.Duration{time.Microsecond, 2 * MaxInterval} {
+		_, err := Listen(Config{Socket: filepath.Join(shortDir(t), "sock"), Token: testToken, Interval: d})
+		if err == nil || !strings.Contains(err.Error(), "liveness interval") {
+			t.Errorf("Listen with interval %v = %v, want refused", d, err)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 	"unicode/utf8"
 )
 
@@ -33,6 +34,11 @@ const (
 	maxName     = 253 // a DNS subdomain, the longest container name
 	maxText     = 1024
 )
+
+// MaxInterval is the longest liveness interval: a welcome announcing more
+// is refused (multiplied by the misses, a huge one overflowed into a
+// negative window, and the coordinator was lost at once).
+const MaxInterval = time.Hour
 
 // Message types.
 const (
@@ -229,8 +235,8 @@ func (m Message) validate() error {
 			return bad("%v", err)
 		}
 	case TypeWelcome:
-		if m.IntervalMS < 0 {
-			return bad("negative interval")
+		if m.IntervalMS < 0 || m.IntervalMS > MaxInterval.Milliseconds() {
+			return bad("interval_ms %d out of range 0-%d", m.IntervalMS, MaxInterval.Milliseconds())
 		}
 		if err := checkName(m.Name); err != nil {
 			return bad("%v", err)

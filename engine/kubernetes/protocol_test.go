@@ -84,6 +84,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"signal name without number", rawFrame(`{"type":"exit","signal":"SIGTERM"}`), ErrMalformed},
 		{"wrong field type", rawFrame(`{"type":"ping","seq":"one"}`), ErrMalformed},
 		{"error without text", rawFrame(`{"type":"error"}`), ErrMalformed},
+		{"interval that overflows the liveness window", rawFrame(`{"type":"welcome","interval_ms":9223372036854775}`), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
