@@ -431,3 +431,34 @@ func TestCgroupNameTaken(t *testing.T) {
 		t.Errorf("cgroup %q, want a fresh leaf beside %q", j.r.Cgroup(), taken)
 	}
 }
+
+// A command that leaves its process group (here for the group of the
+// process running it, with a child there) is still cut off at ctx done:
+// Exec returns, and neither it nor its child survives Close.
+func TestExecCutOffLeftItsGroup(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/perl"); err != nil {
+		t.Skip("needs perl for setpgid to another group")
+	}
+	j := startJob(t, CgroupAuto, "/bin/sh", "-c", "exit 0")
+	j.exit()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- j.r.Exec(ctx, []string{"/usr/bin/perl", "-e",
+			`$SIG{TERM} = "IGNORE"; setpgrp(0, getpgrp(getppid())) or die "setpgrp: $!"; if (fork() == 0) { exec "sleep", "1000" } sleep 1000`},
+			[]string{j.marker})
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want deadline exceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		// Unblock the Exec so the test ends; the failure is reported.
+		for _, pid := range proctest.Live(j.marker) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		t.Fatal("Exec not cut off: the command left its group and was never killed")
+	}
+}

@@ -417,7 +417,12 @@ func (r *Runner) Exec(ctx context.Context, argv []string, env []string) error {
 	select {
 	case <-p.done:
 	case <-ctx.Done():
+		// The group, and the leader itself through its pidfd: a
+		// command may have moved to another group of the session
+		// (setpgid), where kill(-pid) misses it. What it forked there
+		// is adopted by this process once it dies, and Close sweeps it.
 		_ = p.signalGroup(syscall.SIGKILL)
+		_ = p.signalLeader(syscall.SIGKILL)
 		<-p.done
 		return fmt.Errorf("%s: cut off: %w", argv[0], ctx.Err())
 	}
