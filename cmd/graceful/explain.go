@@ -72,6 +72,13 @@ func findProfile(cmd *cobra.Command, v *viper.Viper) (*engine.Profile, error) {
 	if diags.HasErrors() {
 		return nil, policyErrors(cmd, pol, path, diags)
 	}
+	// Warnings do not stop anything, but whoever explains or simulates a
+	// policy is the one who should see them.
+	if len(diags) > 0 {
+		errw := cmd.ErrOrStderr()
+		width, color := terminalStyle(errw)
+		fmt.Fprint(errw, pol.RenderDiagnostics(diags, width, color))
+	}
 	if name == "" {
 		if ps := pol.Profiles(); len(ps) == 1 {
 			return ps[0], nil

@@ -90,3 +90,30 @@ func TestBrokenPolicyIsReportedLikeValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestWarningsAreShownButDoNotStop: a policy with only warnings is
+// explained and simulated, and the warnings go to stderr.
+func TestWarningsAreShownButDoNotStop(t *testing.T) {
+	dir := polWrite(t, map[string]string{"warn.hcl": `profile "quiet" {
+  on "SIGHUP" { actions = ["ignore"] }
+  cancel {
+    step "kill" {
+      at     = "1s"
+      signal = "SIGKILL"
+    }
+    deadline = "2s"
+  }
+}
+`})
+	for _, sub := range []string{"explain", "simulate"} {
+		t.Run(sub, func(t *testing.T) {
+			out, errOut, code := polRun(t, "", sub, "--policy", dir)
+			if code != 0 || !strings.Contains(out, "kill") {
+				t.Errorf("exit %d, stdout:\n%s", code, out)
+			}
+			if !strings.Contains(errOut, "Warning: No signal stops graceful") {
+				t.Errorf("stderr lacks the warning:\n%s", errOut)
+			}
+		})
+	}
+}
