@@ -135,6 +135,18 @@ func TestDiagnosticDetails(t *testing.T) {
 			json:    true,
 		},
 		{
+			name:    "a missing actions argument gets an example",
+			src:     "profile \"p\" {\n  on \"SIGTERM\" {}\n" + timeline + "\n}\n",
+			summary: "Missing required argument",
+			detail:  `For example: actions = ["cancel", "exit"].`,
+		},
+		{
+			name:    "a profile without a cancel block is told what one holds",
+			src:     "profile \"p\" {\n  on \"SIGTERM\" { actions = [\"cancel\"] }\n}\n",
+			summary: "Missing deadline",
+			detail:  `has no cancel block`,
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",

@@ -28,7 +28,16 @@ var homes = map[string]string{
 	"condition": "a check block", "error_message": "a check block",
 }
 
+// examples are a valid line for each required argument.
+var examples = map[string]string{
+	"actions":       `actions = ["cancel", "exit"]`,
+	"command":       `command = ["./upload-logs.sh"]`,
+	"condition":     `condition = to_seconds(local.a) < to_seconds(local.b)`,
+	"error_message": `error_message = "A must be below B."`,
+}
+
 var (
+	missingArg       = regexp.MustCompile(`^The argument "([^"]+)" is required`)
 	unsupportedArg   = regexp.MustCompile(`^An argument named "([^"]+)" is not expected here\.`)
 	unsupportedBlock = regexp.MustCompile(`^Blocks of type "([^"]+)" are not expected here\.`)
 	extraneousJSON   = regexp.MustCompile(`^No argument or block type is named "([^"]+)"\.`)
@@ -55,6 +64,12 @@ func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
 		return ""
 	}
 	switch d.Summary {
+	case "Missing required argument":
+		if m := missingArg.FindStringSubmatch(d.Detail); m != nil {
+			if ex, ok := examples[m[1]]; ok {
+				return "For example: " + ex + "."
+			}
+		}
 	case "Unsupported argument":
 		if m := unsupportedArg.FindStringSubmatch(d.Detail); m != nil {
 			if home, ok := homes[m[1]]; ok {

@@ -91,7 +91,7 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Missing deadline",
-			Detail:   fmt.Sprintf("Profile %q has no cancel deadline (the dead-man's switch). Add deadline = \"10s\" to its cancel block, or extend a profile that has one.", p.Name),
+			Detail:   missingDeadline(r),
 			Subject:  r.cancelRange().Ptr(),
 		})
 		return diags
@@ -207,6 +207,17 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 		})
 	}
 	return diags
+}
+
+// missingDeadline explains a profile without a deadline; one without any
+// cancel block is told what such a block holds.
+func missingDeadline(r *resolved) string {
+	for _, q := range r.chain {
+		if q.Cancel != nil {
+			return fmt.Sprintf("Profile %q has no cancel deadline (the dead-man's switch). Add deadline = \"10s\" to its cancel block, or extend a profile that has one.", r.self.Name)
+		}
+	}
+	return fmt.Sprintf("Profile %q has no cancel block, so nothing says how to stop the job. Add a cancel block with its steps and a deadline (a step signal = \"SIGKILL\" at = \"9s\", deadline = \"10s\"), or start from a built-in: extends = \"process\".", r.self.Name)
 }
 
 // stepAfterDeadline explains a step at or after the deadline; an inherited
