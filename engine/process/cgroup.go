@@ -49,28 +49,131 @@ func newCgroup() (*cgroup, error) {
 	// (which cannot clean up), or one of another PID namespace where
 	// graceful is also PID 1, is stepped over.
 	var name, dir string
+	var fd int
 	for try := 0; ; try++ {
 		name = fmt.Sprintf("graceful-%d-%d", os.Getpid(), cgroupSeq.Add(1))
 		dir = filepath.Join(mount, self, name)
 		err := os.Mkdir(dir, 0o755)
 		if err == nil {
-			break
+			if fd, err = lockLeaf(dir); err == nil {
+				break
+			}
+			if errors.Is(err, os.ErrNotExist) {
+				err = os.ErrExist // removed under us: another name
+			} else {
+				_ = os.Remove(dir)
+			}
 		}
 		if !errors.Is(err, os.ErrExist) || try == 100 {
 			return nil, err
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err != nil {
+		_ = unix.Close(fd)
 		_ = os.Remove(dir)
 		return nil, fmt.Errorf("no cgroup.kill (kernel before 5.14): %w", err)
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		_ = os.Remove(dir)
-		return nil, err
-	}
 	rel, _ := ownCgroup()
 	return &cgroup{dir: dir, rel: filepath.Join(rel, name), fd: fd}, nil
+}
+
+// lockLeaf opens the leaf just made at dir and takes an exclusive flock on
+// it, held (through the open directory, also used for CLONE_INTO_CGROUP)
+// until the leaf is removed: the lock is what tells another graceful that
+// the leaf's owner is alive (see removeStale). It fails with ErrNotExist if
+// the leaf was removed in between.
+func lockLeaf(dir string) (int, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	// Still the directory that was made (a cleaner may have removed it
+	// before the lock was taken, and another graceful made it anew).
+	var held, now unix.Stat_t
+	if err == nil {
+		if err = unix.Fstat(fd, &held); err == nil {
+			err = unix.Stat(dir, &now)
+		}
+		if err == nil && held.Ino != now.Ino {
+			err = unix.ENOENT
+		}
+	}
+	if err != nil {
+		_ = unix.Close(fd)
+		return -1, &os.PathError{Op: "lock", Path: dir, Err: err}
+	}
+	return fd, nil
+}
+
+// staleAge is how old an unlocked empty leaf must be to be taken for
+// stale: a graceful that did not lock its leaf (an older version) may be
+// between creating it and cloning the job into it.
+var staleAge = 2 * time.Second
+
+// removeStale removes the leaves beside c that a graceful left behind when
+// it was SIGKILLed (or, as PID 1 of a container, died with its PID
+// namespace): named graceful-PID-N, not locked by a live owner, old enough,
+// and empty (rmdir refuses a leaf with processes or children). It returns
+// how many it removed.
+func (c *cgroup) removeStale() int {
+	parent, own := filepath.Dir(c.dir), filepath.Base(c.dir)
+	d, err := os.Open(parent)
+	if err != nil {
+		return 0
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	n := 0
+	for _, name := range names {
+		if name != own && isLeafName(name) && removeIfStale(filepath.Join(parent, name)) {
+			n++
+		}
+	}
+	return n
+}
+
+// isLeafName reports whether name is graceful-PID-N.
+func isLeafName(name string) bool {
+	rest, ok := strings.CutPrefix(name, "graceful-")
+	if !ok {
+		return false
+	}
+	pid, seq, ok := strings.Cut(rest, "-")
+	return ok && isDigits(pid) && isDigits(seq)
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func removeIfStale(dir string) bool {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return false // its owner is alive
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || time.Since(time.Unix(st.Ctim.Unix())) < staleAge {
+		return false
+	}
+	return unix.Rmdir(dir) == nil
 }
 
 // cgroup2Mount finds the cgroup2 mount point and its root in

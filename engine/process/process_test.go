@@ -462,3 +462,52 @@ func TestExecCutOffLeftItsGroup(t *testing.T) {
 		t.Fatal("Exec not cut off: the command left its group and was never killed")
 	}
 }
+
+// Leaves left by a graceful that was SIGKILLed (empty, unlocked, of its
+// naming) are removed when a later run closes; a leaf whose owner is alive
+// (it holds the lock), one that is not empty and other directories are
+// not.
+func TestCgroupStaleLeavesRemoved(t *testing.T) {
+	skipWithoutCgroup(t, CgroupOn)
+	mount, _, err := cgroup2Mount()
+	if err != nil {
+		t.Skip(err)
+	}
+	self, _ := ownCgroup()
+	parent := filepath.Join(mount, self)
+	defer func(d time.Duration) { staleAge = d }(staleAge)
+	staleAge = 0
+	mk := func(name string) string {
+		t.Helper()
+		dir := filepath.Join(parent, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Remove(dir) })
+		return dir
+	}
+	base := fmt.Sprintf("graceful-%d%d", 999, os.Getpid())
+	stale := mk(base + "-1")
+	other := mk("not" + base + "-1")
+	live := mk(base + "-2")
+	fd, err := lockLeaf(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	// Not empty: a child cgroup (rmdir refuses it as it refuses one
+	// with processes).
+	busy := mk(base + "-3")
+	mk(filepath.Base(busy) + "/sub")
+
+	j := startJob(t, CgroupOn, "/bin/sh", "-c", "exit 0")
+	j.exit()
+	if err := j.r.Close(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for dir, want := range map[string]bool{stale: false, other: true, live: true, busy: true} {
+		if got := pathExists(dir); got != want {
+			t.Errorf("%s exists = %v after Close, want %v", filepath.Base(dir), got, want)
+		}
+	}
+}

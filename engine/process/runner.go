@@ -489,5 +489,8 @@ func (r *Runner) close(timeout time.Duration) error {
 			errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
 		}
 	}
+	if r.cg != nil {
+		r.cg.removeStale()
+	}
 	return errors.Join(errs...)
 }
