@@ -511,3 +511,17 @@ func TestCgroupStaleLeavesRemoved(t *testing.T) {
 		}
 	}
 }
+
+// A runner that cannot start for a reason of its own (here the cgroup)
+// says what failed rather than blaming the command.
+func TestStartErrorNamesTheCause(t *testing.T) {
+	se := &StartError{Name: "/bin/sh", Code: engine.ExitInternal,
+		Err: fmt.Errorf("cgroup: %w", &os.PathError{Op: "mkdir", Path: "/sys/fs/cgroup/graceful-1-1", Err: syscall.EROFS})}
+	if got, want := se.Error(), "/bin/sh: cannot start: cgroup: mkdir /sys/fs/cgroup/graceful-1-1: read-only file system"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	se = &StartError{Name: "job", Code: engine.ExitInternal, Err: syscall.EAGAIN}
+	if got, want := se.Error(), "job: cannot start: resource temporarily unavailable"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}

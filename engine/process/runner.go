@@ -86,7 +86,13 @@ func (e *StartError) Error() string {
 	case engine.ExitNotExecutable:
 		return e.Name + ": not executable: " + errText(e.Err)
 	}
-	return e.Name + ": cannot start: " + errText(e.Err)
+	// Not the command's fault (the cgroup, a fork failure): the whole
+	// error, so it names what failed.
+	var en syscall.Errno
+	if errors.As(e.Err, &en) && e.Err == error(en) {
+		return e.Name + ": cannot start: " + errText(e.Err)
+	}
+	return e.Name + ": cannot start: " + e.Err.Error()
 }
 
 func (e *StartError) Unwrap() error { return e.Err }
