@@ -147,6 +147,18 @@ func TestDiagnosticDetails(t *testing.T) {
 			detail:  `has no cancel block`,
 		},
 		{
+			name:    "a runner's common name is understood",
+			src:     profile(`runner = "k8s"` + timeline),
+			summary: "Unknown runner",
+			detail:  `Did you mean "kubernetes"?`,
+		},
+		{
+			name:    "an action's common name is understood",
+			src:     "profile \"p\" {\n  on \"SIGTERM\" { actions = [\"cancel\", \"kill\"] }\n" + timeline + "\n}\n",
+			summary: "Unknown action",
+			detail:  `Did you mean "exit"?`,
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",

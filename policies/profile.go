@@ -88,7 +88,7 @@ func decodeProfileBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Profile, hcl.D
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Unknown runner",
-				Detail:   fmt.Sprintf("The runner %q is not one of \"process\", \"kubernetes\" or \"container\".%s", v.Value, didYouMean(v.Value, runners)),
+				Detail:   fmt.Sprintf("The runner %q is not one of \"process\", \"kubernetes\" or \"container\".%s", v.Value, didYouMeanWord(v.Value, runners)),
 				Subject:  v.Range.Ptr(),
 			})
 			v = nil

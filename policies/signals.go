@@ -79,3 +79,29 @@ func didYouMean(given string, candidates []string) string {
 	}
 	return ""
 }
+
+// synonyms maps words people use for an action or runner to the name the
+// language uses, for suggestions where the spelling is too far off.
+var synonyms = map[string]string{
+	// actions
+	"kill": "exit", "abort": "exit", "quit": "exit", "terminate": "cancel",
+	"stop": "cancel", "interrupt": "cancel", "wait": "drain", "finish": "drain",
+	"graceful": "drain", "pass": "forward", "relay": "forward", "propagate": "forward",
+	"none": "ignore", "noop": "ignore", "nothing": "ignore",
+	// runners
+	"k8s": "kubernetes", "kube": "kubernetes", "pod": "kubernetes",
+	"docker": "container", "tini": "container", "entrypoint": "container",
+	"local": "process", "shell": "process", "exec": "process",
+}
+
+// didYouMeanWord is didYouMean that also knows synonyms among the
+// candidates ("k8s" is "kubernetes", "kill" is "exit").
+func didYouMeanWord(given string, candidates []string) string {
+	if s := didYouMean(given, candidates); s != "" {
+		return s
+	}
+	if w, ok := synonyms[strings.ToLower(strings.TrimSpace(given))]; ok && contains(candidates, w) {
+		return fmt.Sprintf(" Did you mean %q?", w)
+	}
+	return ""
+}

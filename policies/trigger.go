@@ -99,7 +99,7 @@ func decodeActions(t *Trigger, content *hcl.BodyContent, ctx *hcl.EvalContext) (
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Unknown action",
-				Detail:   fmt.Sprintf("%q is not an action; use drain, cancel, exit, ignore or forward.%s", it.Value, didYouMean(it.Value, valid)),
+				Detail:   fmt.Sprintf("%q is not an action; use drain, cancel, exit, ignore or forward.%s", it.Value, didYouMeanWord(it.Value, valid)),
 				Subject:  it.Range.Ptr(),
 			})
 			continue
