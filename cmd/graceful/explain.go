@@ -150,7 +150,14 @@ func explainText(w io.Writer, p *engine.Profile) {
 
 	fmt.Fprintln(w, "\nFinalisation:")
 	if f := p.Finalize; f != nil && len(f.Command) > 0 {
-		fmt.Fprintf(w, "  runs %s once the job has stopped\n", strings.Join(f.Command, " "))
+		when := "once the job has stopped"
+		for _, st := range p.Steps {
+			if st.Kind == engine.StepAbandon {
+				when = "once the job has stopped or an abandon step has given up on it"
+				break
+			}
+		}
+		fmt.Fprintf(w, "  runs %s %s\n", strings.Join(f.Command, " "), when)
 		if p.Deadline > 0 {
 			fmt.Fprintf(w, "  after a cancellation: cut off at the deadline (+%s)\n", engine.FormatOffset(p.Deadline))
 		}
