@@ -274,3 +274,24 @@ func waitState(t *testing.T, pid int, want byte) {
 	}
 	t.Fatalf("process %d in state %c, want %c", pid, got, want)
 }
+
+// A --foreground job that cannot be executed has already been handed the
+// terminal (the child does tcsetpgrp before execve fails): graceful takes
+// it back, so its finalisation, and its own messages under `stty tostop`,
+// are not in a background group.
+func TestRunPtyForegroundRestoredAfterFailedStart(t *testing.T) {
+	noexec := filepath.Join(t.TempDir(), "noexec")
+	if err := os.WriteFile(noexec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy := testPolicy("5s", "6s", `set -- $(sed 's/.*) //' /proc/$$/stat); echo "fg:$6:$(sed 's/.*) //' /proc/$PPID/stat | cut -d' ' -f3):end"`)
+	p, _ := startPtyRunPolicy(t, policy, "--foreground", "--", noexec)
+	p.waitFor(":end\r")
+	if code := p.exitCode(); code != 126 {
+		t.Errorf("exit %d, want 126; terminal:\n%s", code, p.output())
+	}
+	m := regexp.MustCompile(`fg:(\d+):(\d+):end`).FindStringSubmatch(p.output())
+	if m == nil || m[1] != m[2] {
+		t.Errorf("the terminal's foreground group is not graceful's (fg:TPGID:PGID %q); terminal:\n%s", m, p.output())
+	}
+}

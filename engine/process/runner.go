@@ -206,7 +206,11 @@ func Start(opts Options) (*Runner, error) {
 		p, err = startProc(path, opts.Args, attr, h)
 	}
 	if err != nil {
-		r.fg, r.tty = nil, nil
+		// The child hands itself the terminal before execve, so a
+		// failed exec leaves a dead group in the foreground: take it
+		// back.
+		r.restoreForeground()
+		r.tty = nil
 		if r.cg != nil {
 			_ = r.cg.remove()
 			r.cg = nil
