@@ -68,6 +68,12 @@ func simulate(cmd *cobra.Command, v *viper.Viper) error {
 		if err != nil {
 			return withStatus(exitUsage, err)
 		}
+		if in.Signal == "SIGKILL" || in.Signal == "SIGSTOP" {
+			// The kernel acts on these itself: graceful would die (or
+			// stop) without running any policy, so there is nothing to
+			// simulate.
+			return withStatus(exitUsage, fmt.Errorf("signal %q: %s cannot be caught, so graceful would be killed or stopped without running the policy; simulate SIGTERM or SIGINT", s, in.Signal))
+		}
 		inputs = append(inputs, in)
 	}
 	if len(inputs) == 0 {

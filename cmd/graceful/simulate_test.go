@@ -56,6 +56,8 @@ func TestSimulateErrors(t *testing.T) {
 		{"bad signal offset", []string{"--signal", "soon:SIGINT"}, `bad offset "soon"`},
 		{"unknown signal", []string{"--signal", "1s:SIGFOO"}, `unknown signal "SIGFOO"`},
 		{"unknown profile", []string{"--profile", "nope"}, "no profile named nope"},
+		{"SIGKILL to graceful cannot be simulated", []string{"--signal", "1s:SIGKILL"}, "SIGKILL cannot be caught"},
+		{"nor SIGSTOP", []string{"--signal", "0s:STOP"}, "SIGSTOP cannot be caught"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
