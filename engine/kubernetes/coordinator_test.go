@@ -910,3 +910,68 @@ func TestLivenessIntervalOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+// A coordinator that keeps pinging but has stopped taking the job's output
+// for a while (its stdout is stuck) is alive: join must not hang up when
+// the pongs it owes pile up behind the output.
+func TestPingsBehindStuckOutputDoNotEndTheSession(t *testing.T) {
+	path := filepath.Join(shortDir(t), "sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan *net.UnixConn, 1)
+	go func() {
+		nc, err := l.AcceptUnix()
+		if err != nil {
+			return
+		}
+		ReadMessage(nc) // hello
+		WriteMessage(nc, Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: time.Hour.Milliseconds(), Name: "a"})
+		accepted <- nc
+	}()
+	s, err := Join(context.Background(), ClientConfig{Socket: path, Token: testToken, Name: "a", StartTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.p.close(nil)
+	coord := <-accepted
+	defer coord.Close()
+	// Output the coordinator does not read, until join's writer is stuck
+	// in a write and its queue is full.
+	go func() {
+		chunk := bytes.Repeat([]byte("x"), MaxLogChunk)
+		w := s.LogWriter("stdout")
+		for range 256 {
+			w.Write(chunk)
+		}
+	}()
+	for deadline := time.Now().Add(5 * time.Second); len(s.p.data) < cap(s.p.data) || pendingBytes(coord) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("join's output queue never filled")
+		}
+	}
+	// More pings than join's control queue holds, then an interrupt.
+	var b []byte
+	for i := range 2 * cap(s.p.ctl) {
+		b = append(b, mustFrame(Message{Type: TypePing, Seq: uint64(i + 1)})...)
+	}
+	b = append(b, mustFrame(Message{Type: TypeInterrupt, Reason: "test"})...)
+	if _, err := coord.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Interrupted():
+		// Seen (the reader had it buffered) but after hanging up?
+		select {
+		case <-s.p.done:
+			t.Fatalf("join hung up on a live coordinator: %v", s.p.cause())
+		default:
+		}
+	case <-s.Gone():
+		t.Fatalf("session ended: %s", s.Reason())
+	case <-time.After(10 * time.Second):
+		t.Fatal("interrupt not seen")
+	}
+}

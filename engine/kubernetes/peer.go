@@ -128,6 +128,13 @@ func (p *peer) send(m Message) {
 	case p.ctl <- outFrame{m: m}:
 	case <-p.done:
 	default:
+		if m.Type == TypePong {
+			// Our writer is stuck behind job output the peer has not
+			// taken yet (its stdout is slow): the peer is alive, and a
+			// pong is only a sign of life, of which the queue holds
+			// plenty. Dropping it is not losing anything.
+			return
+		}
 		p.close(errors.New("peer not reading: control queue full"))
 	}
 }
