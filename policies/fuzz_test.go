@@ -10,7 +10,7 @@ import (
 // extends resolution, validation and diagnostic rendering. No input may
 // panic, and whatever loads cleanly must satisfy the engine's invariants.
 func FuzzLoadValidate(f *testing.F) {
-	for _, pat := range []string{"testdata/invalid-files/*", "testdata/valid-files/*", "../examples/policies/*", "builtin/*.hcl"} {
+	for _, pat := range []string{"testdata/invalid-files/*", "testdata/several-mistakes/*", "testdata/valid-files/*", "../examples/policies/*", "builtin/*.hcl"} {
 		files, _ := filepath.Glob(pat)
 		for _, name := range files {
 			src, err := os.ReadFile(name)
@@ -30,6 +30,11 @@ func FuzzLoadValidate(f *testing.F) {
 		for _, d := range diags {
 			if d.Summary == "" {
 				t.Errorf("diagnostic without summary: %#v", d)
+			}
+			// Only a local that failed is unknown, and its own error is
+			// the one reported.
+			if d.Summary == unknownValue {
+				t.Errorf("unknown value reported: %#v", d)
 			}
 		}
 		if diags.HasErrors() {
