@@ -159,6 +159,12 @@ func TestDiagnosticDetails(t *testing.T) {
 			detail:  `Did you mean "exit"?`,
 		},
 		{
+			name:    "JSON in a file named for the native syntax says how to name it",
+			src:     "\n" + `{"profile": {}}`,
+			summary: "Argument or block definition required",
+			detail:  "This looks like the JSON syntax, which is read from files named *.hcl.json",
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",

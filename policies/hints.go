@@ -97,12 +97,27 @@ func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
 			return fmt.Sprintf("Only local.NAME can be referred to; if %s is meant as text, quote it: %q.", m[1], m[1])
 		}
 	}
+	if r := d.Subject; r != nil && !IsJSON(r.Filename) && r.Start.Byte == firstNonSpace(sources[r.Filename]) &&
+		strings.HasPrefix(string(sources[r.Filename][r.Start.Byte:]), "{") {
+		return "This looks like the JSON syntax, which is read from files named *.hcl.json (fmt - reads the native syntax)."
+	}
 	if d.Subject != nil {
 		if tok := unquotedDuration(sources[d.Subject.Filename], d.Subject.Start.Byte); tok != "" {
 			return fmt.Sprintf("Durations are quoted strings: write %q.", tok)
 		}
 	}
 	return ""
+}
+
+// firstNonSpace is the offset of the first byte of src that is not white
+// space, or -1.
+func firstNonSpace(src []byte) int {
+	for i, b := range src {
+		if b != ' ' && b != '\t' && b != '\r' && b != '\n' {
+			return i
+		}
+	}
+	return -1
 }
 
 // afterCommentKey reports whether the JSON value at src[at] is the value
