@@ -241,6 +241,10 @@ func TestCoordinatorGoneCancelsJob(t *testing.T) {
 	if !strings.Contains(build.out.String(), "coordinator gone") {
 		t.Errorf("join did not report the coordinator gone:\n%s", build.out.String())
 	}
+	// The exit report is not attempted: there is nobody to send it to.
+	if out := build.out.String(); strings.Contains(out, "reporting exit") || strings.Contains(out, "not acknowledged") {
+		t.Errorf("join tried to report to a coordinator it knows is gone:\n%s", out)
+	}
 }
 
 func TestJoinForwardsOnlyMeaningfulSignals(t *testing.T) {

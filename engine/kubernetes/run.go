@@ -319,6 +319,12 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 	if res.Outcome == engine.OutcomeAbandoned {
 		exit = engine.Exit{Abandoned: true, Code: res.Status}
 	}
+	select {
+	case <-sess.Gone():
+		// Nobody to report to; join said so when the coordinator went.
+		return res.Status, nil
+	default:
+	}
 	ackCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := sess.ReportExit(ackCtx, exit); err != nil {
