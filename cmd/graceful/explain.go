@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -31,7 +32,7 @@ builds from the profile instead.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			switch f := v.GetString("format"); f {
+			switch f := strings.ToLower(strings.TrimSpace(v.GetString("format"))); f {
 			case "", "text":
 				explainText(out, prof)
 			case "mermaid":
@@ -39,7 +40,14 @@ builds from the profile instead.`,
 			case "dot", "graphviz":
 				io.WriteString(out, engine.Graphviz(prof))
 			default:
-				return withStatus(exitUsage, fmt.Errorf("explain: unknown --format %q (want text, mermaid or dot)", f))
+				hint := ""
+				for _, known := range []string{"text", "mermaid", "dot", "graphviz"} {
+					if levenshtein.Distance(f, known, nil) < 3 {
+						hint = fmt.Sprintf("; did you mean %q?", known)
+						break
+					}
+				}
+				return withStatus(exitUsage, fmt.Errorf("explain: unknown --format %q (want text, mermaid or dot)%s", v.GetString("format"), hint))
 			}
 			return nil
 		},

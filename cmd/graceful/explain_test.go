@@ -19,6 +19,7 @@ func TestExplain(t *testing.T) {
 		{"built-in container profile", "container.txt", []string{"--profile", "container"}},
 		{"process as mermaid", "process.mermaid", []string{"--profile", "process", "--format", "mermaid"}},
 		{"process as graphviz", "process.dot", []string{"--profile", "process", "--format", "dot"}},
+		{"formats are case-insensitive", "process.mermaid", []string{"--profile", "process", "--format", "Mermaid"}},
 		{"kubernetes as mermaid", "kubernetes.mermaid", []string{"--profile", "kubernetes", "--format", "mermaid"}},
 		{"buildkite example", "buildkite.txt", []string{"--policy", examples + "buildkite.hcl", "--profile", "buildkite"}},
 		{"buildkite example as mermaid", "buildkite.mermaid", []string{"--policy", examples + "buildkite.hcl", "--profile", "buildkite", "--format", "mermaid"}},
@@ -49,6 +50,7 @@ func TestExplainErrors(t *testing.T) {
 	}{
 		{"unknown profile", []string{"--profile", "nope"}, "no profile named nope"},
 		{"unknown format", []string{"--format", "svg"}, `unknown --format "svg"`},
+		{"a misspelt format gets a suggestion", []string{"--format", "mermiad"}, `unknown --format "mermiad" (want text, mermaid or dot); did you mean "mermaid"?`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
