@@ -165,6 +165,18 @@ func TestDiagnosticDetails(t *testing.T) {
 			detail:  "This looks like the JSON syntax, which is read from files named *.hcl.json",
 		},
 		{
+			name:    "a target's common name is understood",
+			src:     profile("cancel {\n  step \"kill\" {\n    signal = \"SIGKILL\"\n    target = \"process-group\"\n  }\n  deadline = \"10s\"\n}"),
+			summary: "Unknown target",
+			detail:  `Did you mean "group"?`,
+		},
+		{
+			name:    "a kill at the deadline of a finalising profile says when it must come",
+			src:     profile("finalize {\n  command = [\"up\"]\n  reserve = \"5s\"\n}\ncancel {\n  step \"kill\" {\n    at     = \"20s\"\n    signal = \"SIGKILL\"\n  }\n  deadline = \"20s\"\n}"),
+			summary: "Step after the deadline",
+			detail:  `Finalisation reserves 5s, so this step must come at 15s at the latest.`,
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",

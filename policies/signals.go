@@ -88,6 +88,10 @@ var synonyms = map[string]string{
 	"stop": "cancel", "interrupt": "cancel", "wait": "drain", "finish": "drain",
 	"graceful": "drain", "pass": "forward", "relay": "forward", "propagate": "forward",
 	"none": "ignore", "noop": "ignore", "nothing": "ignore",
+	// targets
+	"process-group": "group", "pgroup": "group", "pgid": "group", "pg": "group",
+	"all": "tree", "descendants": "tree", "children": "tree", "cgroup": "tree", "everything": "tree",
+	"pid": "leader", "main": "leader", "parent": "leader", "first": "leader",
 	// runners
 	"k8s": "kubernetes", "kube": "kubernetes", "pod": "kubernetes",
 	"docker": "container", "tini": "container", "entrypoint": "container",

@@ -173,7 +173,7 @@ func decodeStepBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Step, hcl.Diagnos
 					diags = append(diags, &hcl.Diagnostic{
 						Severity: hcl.DiagError,
 						Summary:  "Unknown target",
-						Detail:   fmt.Sprintf("The target %q is not one of \"group\", \"tree\" or \"leader\".%s", v.Value, didYouMean(v.Value, scopes)),
+						Detail:   fmt.Sprintf("The target %q is not one of \"group\", \"tree\" or \"leader\".%s", v.Value, didYouMeanWord(v.Value, scopes)),
 						Subject:  v.Range.Ptr(),
 					})
 				}

@@ -104,7 +104,7 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Step after the deadline",
-				Detail:   stepAfterDeadline(s, p, deadline),
+				Detail:   stepAfterDeadline(s, p, deadline) + reserveNote(s, r.finalize, deadline),
 				Subject:  r.blame(s.atRange(), s.owner, r.deadline.Range, r.deadlineOwner).Ptr(),
 			})
 		}
@@ -218,6 +218,17 @@ func missingDeadline(r *resolved) string {
 		}
 	}
 	return fmt.Sprintf("Profile %q has no cancel block, so nothing says how to stop the job. Add a cancel block with its steps and a deadline (a step signal = \"SIGKILL\" at = \"9s\", deadline = \"10s\"), or start from a built-in: extends = \"process\".", r.self.Name)
+}
+
+// reserveNote adds, for an escalating step past the deadline in a profile
+// that finalises, the latest offset that leaves finalisation its reserve,
+// so that the fix does not run straight into "No time left for
+// finalisation".
+func reserveNote(s *Step, f *Finalize, deadline time.Duration) string {
+	if f == nil || !s.asEngine().Escalates() || f.reserve() >= deadline {
+		return ""
+	}
+	return fmt.Sprintf(" Finalisation reserves %s, so this step must come at %s at the latest.", fmtDur(f.reserve()), fmtDur(deadline-f.reserve()))
 }
 
 // stepAfterDeadline explains a step at or after the deadline; an inherited
