@@ -177,6 +177,13 @@ func TestDiagnosticDetails(t *testing.T) {
 			detail:  `Finalisation reserves 5s, so this step must come at 15s at the latest.`,
 		},
 		{
+			name:    "JSON: a number as a duration is told the JSON way to seconds()",
+			src:     `{"profile": {"p": {"on": {"SIGTERM": {"actions": ["cancel"]}}, "cancel": {"step": {"kill": {"at": "9s", "signal": "SIGKILL"}}, "deadline": 10}}}}`,
+			summary: "Invalid duration",
+			detail:  `write "10s", or "${seconds(10)}".`,
+			json:    true,
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",

@@ -206,7 +206,7 @@ func decodeDuration(attr *hcl.Attribute, ctx *hcl.EvalContext) (*Duration, hcl.D
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid duration",
-			Detail:   fmt.Sprintf("The argument %q is a number, but durations are strings with a unit: write %q, or seconds(%s).", attr.Name, val.AsBigFloat().Text('g', 10)+"s", val.AsBigFloat().Text('g', 10)),
+			Detail:   numberAsDuration(attr, val.AsBigFloat().Text('g', 10)),
 			Subject:  attr.Expr.Range().Ptr(),
 		})
 	}
@@ -233,6 +233,16 @@ func decodeDuration(attr *hcl.Attribute, ctx *hcl.EvalContext) (*Duration, hcl.D
 		})
 	}
 	return &Duration{Value: d, Range: attr.Expr.Range()}, diags
+}
+
+// numberAsDuration explains a bare number given as a duration, in the
+// syntax of the file.
+func numberAsDuration(attr *hcl.Attribute, n string) string {
+	call := "seconds(" + n + ")"
+	if IsJSON(attr.Expr.Range().Filename) {
+		call = fmt.Sprintf("%q", "${"+call+"}")
+	}
+	return fmt.Sprintf("The argument %q is a number, but durations are strings with a unit: write %q, or %s.", attr.Name, n+"s", call)
 }
 
 // looksLikeExpression matches a reference or a function call written as
