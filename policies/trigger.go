@@ -63,8 +63,7 @@ func decodeOnBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Trigger, hcl.Diagno
 		})
 		usable = false
 	}
-	t, d := decodeActions(t, content, ctx)
-	diags = append(diags, d...)
+	diags = append(diags, decodeActions(t, content, ctx)...)
 	if !usable {
 		return nil, diags
 	}
@@ -72,18 +71,18 @@ func decodeOnBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Trigger, hcl.Diagno
 }
 
 // decodeActions decodes the actions argument of an on block into t.
-func decodeActions(t *Trigger, content *hcl.BodyContent, ctx *hcl.EvalContext) (*Trigger, hcl.Diagnostics) {
+func decodeActions(t *Trigger, content *hcl.BodyContent, ctx *hcl.EvalContext) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	attr, ok := content.Attributes["actions"]
 	if !ok {
-		return t, diags
+		return diags
 	}
 	t.ActionsRange = attr.Expr.Range()
 	valid := actionNames()
 	items, d := stringListItems(attr, ctx, `["cancel", "exit"]`)
 	diags = append(diags, d...)
 	if d.HasErrors() {
-		return t, diags
+		return diags
 	}
 	if len(items) == 0 {
 		diags = append(diags, &hcl.Diagnostic{
@@ -92,7 +91,7 @@ func decodeActions(t *Trigger, content *hcl.BodyContent, ctx *hcl.EvalContext) (
 			Detail:   fmt.Sprintf("Give the action for the 1st, 2nd, ... delivery of %s, e.g. [\"cancel\", \"exit\"]; for a signal that should do nothing use [\"ignore\"].", t.Signal),
 			Subject:  attr.Expr.Range().Ptr(),
 		})
-		return t, diags
+		return diags
 	}
 	for _, it := range items {
 		if !contains(valid, it.Value) {
@@ -116,7 +115,7 @@ func decodeActions(t *Trigger, content *hcl.BodyContent, ctx *hcl.EvalContext) (
 		}
 		t.Actions = append(t.Actions, a)
 	}
-	return t, diags
+	return diags
 }
 
 // stringListItems decodes a list of strings keeping each element's range
