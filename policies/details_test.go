@@ -184,6 +184,15 @@ func TestDiagnosticDetails(t *testing.T) {
 			json:    true,
 		},
 		{
+			name: "durations compared as they are are told to_seconds()",
+			src: "locals {\n  a = \"9s\"\n}\n" + profile(`check {
+  condition     = local.a < 10
+  error_message = "a below 10s"
+}`+timeline),
+			summary: "Invalid operand",
+			detail:  `convert them: to_seconds(local.a).`,
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",

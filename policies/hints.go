@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // HCL's own diagnostics say what is wrong in HCL's terms; the hints below
@@ -91,6 +93,21 @@ func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
 	case "Incorrect JSON value type":
 		if d.Subject != nil && afterCommentKey(sources[d.Subject.Filename], d.Subject.Start.Byte) {
 			return `Here "//" is read as a block label, not a comment: move the comment inside the block's own object.`
+		}
+	case "Invalid operand":
+		// Durations are strings, so "local.a < local.b" fails on them.
+		if d.Expression != nil && strings.Contains(d.Detail, "a number is required") {
+			if v, diags := d.Expression.Value(d.EvalContext); !diags.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+				if _, err := time.ParseDuration(v.AsString()); err == nil {
+					r := d.Expression.Range()
+					src := sources[r.Filename]
+					text := "D"
+					if r.End.Byte <= len(src) {
+						text = string(src[r.Start.Byte:r.End.Byte])
+					}
+					return fmt.Sprintf("Durations are strings; to compare or add them as numbers, convert them: to_seconds(%s).", text)
+				}
+			}
 		}
 	case "Unknown variable":
 		if m := unknownVariable.FindStringSubmatch(d.Detail); m != nil {
