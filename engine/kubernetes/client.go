@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,9 +61,10 @@ type Session struct {
 	interrupted chan struct{}
 	gone        chan struct{}
 
-	mu     sync.Mutex
-	reason string // of the interrupt, skip, or end of connection
-	once   sync.Once
+	mu       sync.Mutex
+	reason   string // of the interrupt, skip, or end of connection
+	once     sync.Once
+	exitSent atomic.Bool // ReportExit has queued the exit report
 }
 
 // Join connects to the coordinator, retrying while the socket does not
@@ -276,6 +278,14 @@ func (s *Session) readLoop() {
 			// must not outlive it.
 			s.interrupt("coordinator said bye: " + m.Reason)
 		case TypeAck:
+			if !s.exitSent.Load() {
+				// An ack of a report never sent would be taken for the
+				// real one later: out of order, like a client's start.
+				text := "unexpected ack before the exit report"
+				s.p.sendClose(Message{Type: TypeError, Error: text})
+				s.setReason(text)
+				return
+			}
 			select {
 			case s.ack <- struct{}{}:
 			default:
@@ -351,6 +361,7 @@ func (s *Session) ReportExit(ctx context.Context, e engine.Exit) error {
 	if e.Err != nil {
 		m.Error = errText(e.Err)
 	}
+	s.exitSent.Store(true)
 	if err := s.p.sendData(m, false, ctx.Done()); err != nil {
 		return fmt.Errorf("reporting exit: %w", err)
 	}

@@ -975,3 +975,47 @@ func TestPingsBehindStuckOutputDoNotEndTheSession(t *testing.T) {
 		t.Fatal("interrupt not seen")
 	}
 }
+
+// An ack that arrives before join has reported anything is out of order;
+// kept, it would later pass for the acknowledgement of the real report.
+func TestAckBeforeTheExitReportIsAProtocolError(t *testing.T) {
+	path := filepath.Join(shortDir(t), "sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		nc, err := l.AcceptUnix()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		ReadMessage(nc) // hello
+		WriteMessage(nc, Message{Type: TypeWelcome, Version: ProtocolVersion, Name: "a", IntervalMS: time.Minute.Milliseconds()})
+		WriteMessage(nc, Message{Type: TypeStart})
+		WriteMessage(nc, Message{Type: TypeAck})
+		for { // read, never acknowledge
+			if _, err := ReadMessage(nc); err != nil {
+				return
+			}
+		}
+	}()
+	s, err := Join(context.Background(), ClientConfig{Socket: path, Token: testToken, Name: "a", StartTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.p.close(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	select {
+	case <-s.Gone(): // the early ack ended the session
+	case <-time.After(2 * time.Second):
+	}
+	if err := s.ReportExit(ctx, engine.Exit{}); err == nil {
+		t.Fatal("ReportExit acknowledged by an ack sent before the report")
+	}
+	if !strings.Contains(s.Reason(), "unexpected ack") {
+		t.Errorf("reason %q", s.Reason())
+	}
+}
