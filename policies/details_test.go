@@ -221,3 +221,13 @@ func TestFormatHintsUnquotedDuration(t *testing.T) {
 		t.Errorf("got:%s", describe(diags))
 	}
 }
+
+// TestZeroOutsideBudget: a pod with terminationGracePeriodSeconds: 0 (or
+// --budget 0s) is not answered with "lower the deadline to 0s", which no
+// deadline can be.
+func TestZeroOutsideBudget(t *testing.T) {
+	_, diags := Load([]string{"../examples/policies/github-actions.hcl"}, Options{LookupEnv: noEnv, CheckBudget: true, Budget: 0, BudgetSource: "--budget 0s"})
+	if len(diags) != 1 || strings.Contains(diags[0].Detail, "to 0s or less") || !strings.Contains(diags[0].Detail, "allow at least the deadline, 11s") {
+		t.Errorf("got:%s", describe(diags))
+	}
+}

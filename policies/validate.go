@@ -199,10 +199,15 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 		if src == "" {
 			src = "the given budget"
 		}
+		fix := fmt.Sprintf("Lower the deadline to %s or less.", fmtDur(opts.Budget))
+		if opts.Budget <= 0 {
+			// No deadline is zero, so none fits: the fix is the budget.
+			fix = fmt.Sprintf("A zero budget leaves no time to stop the job at all; allow at least the deadline, %s.", fmtDur(deadline))
+		}
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Deadline over budget",
-			Detail:   fmt.Sprintf("The deadline %s of profile %q is longer than %s. Lower the deadline to %s or less.", fmtDur(deadline), p.Name, src, fmtDur(opts.Budget)),
+			Detail:   fmt.Sprintf("The deadline %s of profile %q is longer than %s. %s", fmtDur(deadline), p.Name, src, fix),
 			Subject:  r.deadline.Range.Ptr(),
 		})
 	}
