@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -39,7 +40,7 @@ func podBudget(path string, b []byte) (time.Duration, error) {
 		}
 		spec, err := podSpecOf(doc)
 		if err != nil {
-			return 0, fmt.Errorf("%s: document %d: %w", path, i+1, err)
+			return 0, fmt.Errorf("%s: document %d: %s", path, i+1, yamlError(err))
 		}
 		if spec == nil {
 			continue
@@ -60,6 +61,17 @@ func podBudget(path string, b []byte) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: no pod spec found; give a Pod, PodTemplate, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob", path)
 	}
 	return budget, nil
+}
+
+// yamlError drops the JSON layers sigs.k8s.io/yaml wraps a YAML
+// manifest's error in ("error unmarshaling JSON: while decoding JSON:
+// json: "), which only confuse someone who wrote YAML.
+func yamlError(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"error unmarshaling JSON: ", "while decoding JSON: ", "json: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
 }
 
 // podSpecOf decodes one document with the real API types and returns its
