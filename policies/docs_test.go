@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 // TestDocsCoverLanguage keeps docs/policy.md honest: every function and
@@ -71,5 +73,27 @@ func TestDocsExamplesLoad(t *testing.T) {
 	}
 	if n < 3 {
 		t.Errorf("only %d complete examples found", n)
+	}
+}
+
+// TestDocsCoverArguments: every argument and block the decoder accepts has
+// a row in one of docs/policy.md's tables ("| `name`" at a row's start).
+func TestDocsCoverArguments(t *testing.T) {
+	doc, err := os.ReadFile("../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := string(doc)
+	for _, s := range []*hcl.BodySchema{profileSchema, onSchema, cancelSchema, stepSchema, finalizeSchema, exitCodesSchema, checkSchema} {
+		for _, a := range s.Attributes {
+			if !strings.Contains(docs, "| `"+a.Name+"`") && !strings.Contains(docs, "| `"+a.Name+"` (required)") {
+				t.Errorf("argument %s has no row in docs/policy.md", a.Name)
+			}
+		}
+		for _, b := range s.Blocks {
+			if !strings.Contains(docs, "| `"+b.Type) {
+				t.Errorf("block %s has no row in docs/policy.md", b.Type)
+			}
+		}
 	}
 }
