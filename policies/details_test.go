@@ -193,6 +193,12 @@ func TestDiagnosticDetails(t *testing.T) {
 			detail:  `convert them: to_seconds(local.a).`,
 		},
 		{
+			name:    "an argument without its = says how to write it",
+			src:     profile("cancel {\n  step \"kill\" {\n    at \"1s\"\n    signal = \"SIGKILL\"\n  }\n  deadline = \"10s\"\n}"),
+			summary: "Invalid block definition",
+			detail:  `at is an argument, not a block: write at = "1s".`,
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",

@@ -109,6 +109,15 @@ func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
 				}
 			}
 		}
+	case "Invalid block definition":
+		// `at "1s"`: an argument written without its "=" reads as a
+		// block header.
+		if r := d.Subject; r != nil {
+			line := lineAt(sources[r.Filename], r.Start.Byte)
+			if m := argWithoutEquals.FindStringSubmatch(line); m != nil && isArgument(m[1]) {
+				return fmt.Sprintf("%s is an argument, not a block: write %s = %s.", m[1], m[1], strings.TrimSpace(m[2]))
+			}
+		}
 	case "Unknown variable":
 		if m := unknownVariable.FindStringSubmatch(d.Detail); m != nil {
 			return fmt.Sprintf("Only local.NAME can be referred to; if %s is meant as text, quote it: %q.", m[1], m[1])
@@ -124,6 +133,34 @@ func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
 		}
 	}
 	return ""
+}
+
+// argWithoutEquals is a line "NAME VALUE" with no "=".
+var argWithoutEquals = regexp.MustCompile(`^\s*([a-z_]+)\s+([^={]+?)\s*$`)
+
+// isArgument reports whether name is an argument of some block.
+func isArgument(name string) bool {
+	for _, s := range []*hcl.BodySchema{profileSchema, onSchema, cancelSchema, stepSchema, finalizeSchema, exitCodesSchema, checkSchema} {
+		for _, a := range s.Attributes {
+			if a.Name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// lineAt returns the line of src that holds offset at.
+func lineAt(src []byte, at int) string {
+	if at < 0 || at > len(src) {
+		return ""
+	}
+	start := bytes.LastIndexByte(src[:at], '\n') + 1
+	end := bytes.IndexByte(src[at:], '\n')
+	if end < 0 {
+		return string(src[start:])
+	}
+	return string(src[start : at+end])
 }
 
 // firstNonSpace is the offset of the first byte of src that is not white
