@@ -143,9 +143,21 @@ func startRunCmd(t *testing.T, prog string, full ...string) *harness {
 		p.state = cmd.ProcessState
 		p.end = time.Now()
 		p.mu.Unlock()
-		select {
-		case <-scanned:
-		case <-time.After(2 * time.Second):
+		// Read what is still in the pipe: until EOF, or until 2 s pass
+		// without a new line (a process left behind holds the pipe;
+		// a loaded machine only makes the reader slow).
+		for drained := false; !drained; {
+			p.mu.Lock()
+			n := len(p.lines)
+			p.mu.Unlock()
+			select {
+			case <-scanned:
+				drained = true
+			case <-time.After(2 * time.Second):
+				p.mu.Lock()
+				drained = len(p.lines) == n
+				p.mu.Unlock()
+			}
 		}
 		pr.Close()
 		<-scanned
