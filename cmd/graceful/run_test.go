@@ -145,8 +145,10 @@ func startRunCmd(t *testing.T, prog string, full ...string) *harness {
 		p.mu.Unlock()
 		// Read what is still in the pipe: until EOF, or until 2 s pass
 		// without a new line (a process left behind holds the pipe;
-		// a loaded machine only makes the reader slow).
-		for drained := false; !drained; {
+		// a loaded machine only makes the reader slow), 20 s at most
+		// (one left behind may go on writing).
+		limit := time.Now().Add(20 * time.Second)
+		for drained := false; !drained && time.Now().Before(limit); {
 			p.mu.Lock()
 			n := len(p.lines)
 			p.mu.Unlock()
