@@ -199,6 +199,12 @@ func TestDiagnosticDetails(t *testing.T) {
 			detail:  `at is an argument, not a block: write at = "1s".`,
 		},
 		{
+			name:    "a Terraform-style variable is pointed to env() and locals",
+			src:     profile(`runner = var.runner` + timeline),
+			summary: "Unknown variable",
+			detail:  `a policy has no input variables; read the environment with env("NAME", DEFAULT)`,
+		},
+		{
 			name:    "a misspelt block keeps hcl's suggestion alone",
 			src:     profile(`finalise { command = ["x"] }` + timeline),
 			summary: "Unsupported block type",

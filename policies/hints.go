@@ -120,6 +120,10 @@ func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
 		}
 	case "Unknown variable":
 		if m := unknownVariable.FindStringSubmatch(d.Detail); m != nil {
+			// var.x, env.X, self.y: a reference, not a bare word.
+			if r := d.Subject; r != nil && r.End.Byte < len(sources[r.Filename]) && sources[r.Filename][r.End.Byte] == '.' {
+				return "Only local.NAME can be referred to: a policy has no input variables; read the environment with env(\"NAME\", DEFAULT), and share values with a locals block."
+			}
 			return fmt.Sprintf("Only local.NAME can be referred to; if %s is meant as text, quote it: %q.", m[1], m[1])
 		}
 	}
