@@ -181,9 +181,14 @@ func removeIfStale(dir string) bool {
 // /sys/fs/cgroup/unified on a hybrid one).
 func cgroup2Mount() (mount, root string, err error) {
 	// The usual places first: a statfs is much cheaper than having the
-	// kernel render mountinfo. Their mount root is "/" unless a cgroup
-	// namespace says otherwise, which only mountinfo tells.
+	// kernel render mountinfo. Their mount root is "/" in the initial
+	// cgroup namespace; in another one only mountinfo tells (a mount of
+	// the host's hierarchy shows there as "/..": our "/" is not its root,
+	// and a leaf made at its top would take the job out of our cgroup).
 	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		if !initialCgroupNS() {
+			break
+		}
 		var st unix.Statfs_t
 		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
 			if self, err := ownCgroup(); err == nil && pathExists(filepath.Join(dir, self)) {
@@ -211,6 +216,13 @@ func cgroup2Mount() (mount, root string, err error) {
 		return unescapeMount(fields[4]), unescapeMount(fields[3]), nil
 	}
 	return "", "", errors.New("no cgroup2 mount")
+}
+
+// initialCgroupNS reports whether this process is in the initial cgroup
+// namespace (whose inode number is fixed: PROC_CGROUP_INIT_INO).
+func initialCgroupNS() bool {
+	link, err := os.Readlink("/proc/self/ns/cgroup")
+	return err == nil && link == "cgroup:[4026531835]"
 }
 
 // unescapeMount undoes mountinfo's octal escapes (\040 for a space).

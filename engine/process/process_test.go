@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,19 @@ func helper(mode string, args []string) int {
 		return 3
 	case "env":
 		fmt.Println(os.Getenv(args[0]))
+		return 0
+	case "cgroup-of-job":
+		// Run a job that prints its own cgroup, as /proc shows it here.
+		r, err := Start(Options{Args: []string{"/bin/sh", "-c", "grep ^0:: /proc/self/cgroup"}})
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		<-r.Done()
+		if err := r.Close(5 * time.Second); err != nil {
+			fmt.Println(err)
+			return 1
+		}
 		return 0
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper", mode)
@@ -523,5 +537,36 @@ func TestStartErrorNamesTheCause(t *testing.T) {
 	se = &StartError{Name: "job", Code: engine.ExitInternal, Err: syscall.EAGAIN}
 	if got, want := se.Error(), "job: cannot start: resource temporarily unavailable"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+// In a cgroup namespace of its own that sees the host's cgroup2 mount (a
+// container given the host's /sys/fs/cgroup), the job stays inside
+// graceful's cgroup: before, its leaf was made at the top of the mount,
+// outside the namespace's root, taking the job out of the container's
+// limits.
+func TestCgroupNamespaceWithHostMount(t *testing.T) {
+	skipWithoutCgroup(t, CgroupOn)
+	if _, err := exec.LookPath("unshare"); err != nil || os.Geteuid() != 0 {
+		t.Skip("needs unshare and root")
+	}
+	mount, root, err := cgroup2Mount()
+	if err != nil || root != "/" {
+		t.Skip("needs the host's cgroup2 mount")
+	}
+	self, _ := ownCgroup()
+	dir := filepath.Join(mount, self, fmt.Sprintf("gtest-ns-%d", os.Getpid()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(dir)
+	cmd := exec.Command("/bin/sh", "-c", `echo $$ > "$1/cgroup.procs" && exec unshare --cgroup "$2"`, "sh", dir, os.Args[0])
+	cmd.Env = append(os.Environ(), "GRACEFUL_PROCESS_HELPER=cgroup-of-job")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); !strings.HasPrefix(got, "0::/") || strings.HasPrefix(got, "0::/..") {
+		t.Errorf("the job ran in %q, outside graceful's cgroup namespace root", got)
 	}
 }
