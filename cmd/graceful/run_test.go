@@ -429,3 +429,31 @@ func TestRunOwnErrors(t *testing.T) {
 		})
 	}
 }
+
+// graceful's stderr is a pipe whose reader has gone (`graceful run ... 2>&1
+// | head -1`): the event lines it then writes must not kill it with SIGPIPE
+// before it has cleaned up, and the status is still the run's.
+func TestRunStderrReaderGone(t *testing.T) {
+	marker := fmt.Sprintf("GRACEFUL_TEST_MARKER=%s-%d", t.Name(), time.Now().UnixNano())
+	cmd := gracefulCmd(withPolicy(t, testPolicy("300ms", "5s", ""), []string{"--timeout", "200ms", "--",
+		"/bin/sh", "-c", `trap "" TERM; setsid sleep 1000 & exec sleep 1000`})...)
+	cmd.Env = append(cmd.Env, marker)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	defer proctest.AssertNoneLeft(t, marker, 2*time.Second)
+	killed := time.AfterFunc(20*time.Second, func() { _ = cmd.Process.Kill() })
+	defer killed.Stop()
+	_ = cmd.Wait()
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() || ws.ExitStatus() != 124 {
+		t.Errorf("graceful %v, want exit status 124 (timeout)", cmd.ProcessState)
+	}
+}
