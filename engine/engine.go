@@ -97,18 +97,12 @@ func New(cfg Config) (*Engine, error) {
 }
 
 // Deliver hands the engine an incoming signal by name ("SIGINT"); the
-// profile's triggers decide what it means. It never waits for the engine:
-// on the default RealClock, when the engine is idle, Deliver acts on the
-// signal itself, on the caller's goroutine (so a forwarded signal has been
-// sent when it returns, and the Target and sinks are called from there);
-// when the engine is busy, or on another clock, it queues the signal.
+// profile's triggers decide what it means. It never blocks.
 func (e *Engine) Deliver(sig string) { e.impl.deliver(sig) }
 
 // Cancel starts cancellation as if a cancel action had fired, with the given
 // cause ("timeout", "api"). Cause "timeout" makes a stopped job report
-// ExitCodes.Timeout. Like Deliver it never waits for the engine (the steps
-// it makes due run on Run's goroutine); a second Cancel is logged and
-// ignored.
+// ExitCodes.Timeout. It never blocks; a second Cancel is logged and ignored.
 func (e *Engine) Cancel(cause string) { e.impl.cancel(cause) }
 
 // Run drives the machine until the outcome is decided and finalisation has

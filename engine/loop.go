@@ -42,8 +42,6 @@ func (m *machine) runReal(ctx context.Context) Result {
 		armed time.Time // due time the timer is set for; zero when idle
 	)
 	now := m.start
-	// The loop holds m.work (taken in newMachine) except while it waits:
-	// then Deliver and Cancel may run the core on their own goroutines.
 	for {
 		m.step(now)
 		if m.finished {
@@ -53,21 +51,13 @@ func (m *machine) runReal(ctx context.Context) Result {
 			m.end(now, EventExit, "context: "+context.Cause(ctx).Error())
 			break
 		}
-		tick := m.arm(&timer, &armed)
-		m.armedAt = time.Time{}
-		if tick != nil {
-			m.armedAt = armed
-		}
-		jobDone := m.jobDone
-		m.work.Unlock()
-		w, fired := m.wait(ctx, jobDone, tick)
-		m.work.Lock()
+		w, fired := m.wait(ctx, m.arm(&timer, &armed))
 		if fired {
 			armed = time.Time{}
 		}
 		now = m.clock.Now()
 		switch {
-		case w.job && !m.jobEnded: // a caller may have taken it meanwhile
+		case w.job:
 			m.jobStopped(now, w.exit, w.ok)
 		case w.exec:
 			m.execDone(now, w.res)
@@ -108,10 +98,10 @@ func (m *machine) arm(timer *Timer, armed *time.Time) <-chan time.Time {
 // copied) when they all wake at once.
 //
 //go:noinline
-func (m *machine) wait(ctx context.Context, jobDone <-chan Exit, tick <-chan time.Time) (w woke, fired bool) {
+func (m *machine) wait(ctx context.Context, tick <-chan time.Time) (w woke, fired bool) {
 	select {
 	case <-m.wake:
-	case x, ok := <-jobDone:
+	case x, ok := <-m.jobDone:
 		w.job, w.exit, w.ok = true, x, ok
 	case r := <-m.execCh:
 		w.exec, w.res = true, r

@@ -227,17 +227,6 @@ type machine struct {
 	wake  chan struct{}
 	used  atomic.Bool
 
-	// work is held by whichever goroutine runs the core. The RealClock
-	// loop releases it only while it is parked in wait, so that Deliver
-	// and Cancel, finding it free, handle their input on the caller's
-	// goroutine at once instead of waking the loop to do it: a signal is
-	// then forwarded one goroutine hop sooner. On the other clocks it is
-	// never released. armedAt, under work, is the due time the loop's
-	// timer is set for (zero: none), so a caller knows when the loop must
-	// re-arm.
-	work    sync.Mutex
-	armedAt time.Time
-
 	// On a SharedClock the clock's goroutine runs the core below and Run's
 	// goroutine only forwards inputs; entry and inBatch belong to the
 	// clock's goroutine, kicked and nextKick to its queue of inputs.
@@ -294,7 +283,6 @@ func newMachine(cfg Config) (*machine, error) {
 		env:    cfg.Env,
 		wake:   make(chan struct{}, 1),
 	}
-	m.work.Lock() // released only by the RealClock loop while it waits
 	if m.clock == nil {
 		m.clock = RealClock{}
 	}
@@ -344,9 +332,6 @@ func (m *machine) deliver(sig string)  { m.push(input{kind: inSignal, name: sig,
 func (m *machine) cancel(cause string) { m.push(input{kind: inCancel, name: cause, at: m.clock.Now()}) }
 
 func (m *machine) push(in input) {
-	if m.work.TryLock() && m.direct(in) {
-		return
-	}
 	m.mu.Lock()
 	m.inbox = append(m.inbox, in)
 	m.mu.Unlock()
@@ -359,45 +344,6 @@ func (m *machine) push(in input) {
 	case m.wake <- struct{}{}:
 	default:
 	}
-}
-
-// direct handles in on the caller's goroutine while the RealClock loop is
-// parked in wait; the caller holds work. It takes the ready inputs (the
-// job's end, finished commands, the inbox and in) as the loop would, but
-// leaves anything due to the loop, which checks for the job's end between
-// due items. It wakes the loop only when the loop must re-arm its timer or
-// act: something is due now, the due time changed, the job's end was taken
-// here, or the run is over. It reports false, having released work, when
-// the run is already over or something is already due: the input then goes
-// to the inbox, behind the due work, as when the loop is busy.
-func (m *machine) direct(in input) bool {
-	now := m.clock.Now()
-	if m.finished {
-		m.work.Unlock()
-		return false
-	}
-	if kind, _ := m.due(now); kind != dueNone {
-		// The loop is about to act (or should): it must see the due
-		// item before this input, as its inbox would have it.
-		m.work.Unlock()
-		return false
-	}
-	m.mu.Lock()
-	m.inbox = append(m.inbox, in)
-	m.mu.Unlock()
-	jobDone := m.jobDone
-	m.poll(now)
-	due, ok := m.nextDue()
-	nudge := m.finished || m.jobDone != jobDone || ok == m.armedAt.IsZero() ||
-		(ok && (!due.Equal(m.armedAt) || !due.After(now)))
-	m.work.Unlock()
-	if nudge {
-		select {
-		case m.wake <- struct{}{}:
-		default:
-		}
-	}
-	return true
 }
 
 // hasInput reports whether inputs wait in the inbox.

@@ -10,11 +10,10 @@ import (
 // runner for a local process tree, the kubernetes runner for job containers
 // reached over a socket, and package tests or simulate for simulated jobs.
 //
-// The engine calls the methods one at a time, from its loop goroutine or,
-// on RealClock, from a goroutine calling Deliver or Cancel while the loop
-// is idle (for engines on a SharedClock, from the clock's goroutines); they
-// must not block for long (a signal send, a socket write). Exec is the
-// exception: the engine calls it on a goroutine of its own.
+// The engine calls the methods one at a time, from its loop goroutine (or,
+// for engines on a SharedClock, the clock's goroutines); they must not block
+// for long (a signal send, a socket write). Exec is the exception: the
+// engine calls it on a goroutine of its own.
 type Target interface {
 	// Signal sends the named signal ("SIGTERM") to scope. It returns
 	// ErrNotSupported when the runner cannot deliver signals (kubernetes)
@@ -112,8 +111,7 @@ type Event struct {
 }
 
 // Sink receives events. Emit is called for one engine's events one at a
-// time and in order, from the goroutine running that engine's core at the
-// moment (see Target);
+// time and in order, from the goroutine running that engine (see Target);
 // it must not block for long. A sink shared by several engines is called
 // from several goroutines.
 type Sink interface {

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 
 	"github.com/graceful-sh/graceful/engine"
 )
@@ -38,37 +37,6 @@ func forwardProfile() *engine.Profile {
 		},
 		Deadline: 10 * s,
 	}
-}
-
-// TestDeliverForwardsOnTheCallersGoroutine: with the RealClock loop parked,
-// Deliver handles the signal itself, so a forwarded signal has reached the
-// target when Deliver returns, without the loop running in between.
-func TestDeliverForwardsOnTheCallersGoroutine(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		job := newCountingTarget()
-		rec := &recorder{}
-		e, err := engine.New(engine.Config{Profile: forwardProfile(), Target: job, Sinks: []engine.Sink{rec}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan engine.Result)
-		go func() { done <- e.Run(context.Background()) }()
-		synctest.Wait() // the loop is parked
-		for i := range 3 {
-			e.Deliver("SIGUSR1")
-			if got := job.signals.Load(); got != int64(i+1) {
-				t.Fatalf("after Deliver #%d the target has %d signals", i+1, got)
-			}
-		}
-		e.Deliver("SIGINT") // exit: ends the run on this goroutine too
-		res := <-done
-		if res.Outcome != engine.OutcomeAbandoned {
-			t.Errorf("result = %+v", res)
-		}
-		if n := len(rec.evs); n != 5 || rec.evs[n-1].To != engine.StateDone {
-			t.Errorf("events: %v", rec.evs)
-		}
-	})
 }
 
 // stepSink closes ran when the event of step b arrives.
