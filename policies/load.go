@@ -338,8 +338,15 @@ func (p *Policy) Profiles() []*engine.Profile {
 // snippet, detail), with the writer's "on FILE line N" made the more useful
 // "on FILE:LINE:COLUMN". width 0 means no wrapping.
 func (p *Policy) RenderDiagnostics(diags hcl.Diagnostics, width uint, color bool) string {
+	return RenderDiagnostics(p.hclFiles, diags, width, color)
+}
+
+// RenderDiagnostics renders diags against the parsed files (for the
+// snippets) as hcl's text writer does, with its "on FILE line N" made the
+// more useful "on FILE:LINE:COLUMN". width 0 means no wrapping.
+func RenderDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) string {
 	var out, buf bytes.Buffer
-	wr := hcl.NewDiagnosticTextWriter(&buf, p.hclFiles, width, color)
+	wr := hcl.NewDiagnosticTextWriter(&buf, files, width, color)
 	for _, d := range diags {
 		buf.Reset()
 		_ = wr.WriteDiagnostic(d) // a bytes.Buffer does not fail

@@ -46,7 +46,7 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Step out of order",
-					Detail:   fmt.Sprintf("Step %q at %s is listed after step %q at %s. List steps in the order they happen.", s.Name, fmtDur(s.at()), prev.Name, fmtDur(prev.at())),
+					Detail:   fmt.Sprintf("Step %q at %s is listed after step %q at %s. List steps in the order they happen.", s.Name, FormatDuration(s.at()), prev.Name, FormatDuration(prev.at())),
 					Subject:  s.atRange().Ptr(),
 				})
 			}
@@ -132,7 +132,7 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Command timeout past the deadline",
-				Detail:   fmt.Sprintf("Step %q starts at %s with a timeout of %s, but everything is cut off at the deadline %s. Lower the timeout to %s or remove it.", s.Name, fmtDur(s.at()), fmtDur(s.Timeout.Value), fmtDur(deadline), fmtDur(deadline-s.at())),
+				Detail:   fmt.Sprintf("Step %q starts at %s with a timeout of %s, but everything is cut off at the deadline %s. Lower the timeout to %s or remove it.", s.Name, FormatDuration(s.at()), FormatDuration(s.Timeout.Value), FormatDuration(deadline), FormatDuration(deadline-s.at())),
 				Subject:  s.Timeout.Range.Ptr(),
 			})
 		}
@@ -180,7 +180,7 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "No time left for finalisation",
-				Detail:   fmt.Sprintf("The job may only be stopped by step %q at %s, leaving %s before the deadline %s, but finalisation reserves %s. Escalate earlier, raise the deadline, or lower finalize.reserve.", escalation.Name, fmtDur(escalation.at()), fmtDur(left), fmtDur(deadline), fmtDur(f.reserve())),
+				Detail:   fmt.Sprintf("The job may only be stopped by step %q at %s, leaving %s before the deadline %s, but finalisation reserves %s. Escalate earlier, raise the deadline, or lower finalize.reserve.", escalation.Name, FormatDuration(escalation.at()), FormatDuration(left), FormatDuration(deadline), FormatDuration(f.reserve())),
 				Subject:  rng.Ptr(),
 			})
 		}
@@ -190,7 +190,7 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Deadline over budget",
-			Detail:   fmt.Sprintf("The deadline %s is longer than the profile's budget %s; the surrounding system kills everything at the budget. Lower the deadline to %s or less.", fmtDur(deadline), fmtDur(r.budget.Value), fmtDur(r.budget.Value)),
+			Detail:   fmt.Sprintf("The deadline %s is longer than the profile's budget %s; the surrounding system kills everything at the budget. Lower the deadline to %s or less.", FormatDuration(deadline), FormatDuration(r.budget.Value), FormatDuration(r.budget.Value)),
 			Subject:  r.blame(r.deadline.Range, r.deadlineOwner, r.budget.Range, r.budgetOwner).Ptr(),
 		})
 	}
@@ -199,15 +199,15 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 		if src == "" {
 			src = "the given budget"
 		}
-		fix := fmt.Sprintf("Lower the deadline to %s or less.", fmtDur(opts.Budget))
+		fix := fmt.Sprintf("Lower the deadline to %s or less.", FormatDuration(opts.Budget))
 		if opts.Budget <= 0 {
 			// No deadline is zero, so none fits: the fix is the budget.
-			fix = fmt.Sprintf("A zero budget leaves no time to stop the job at all; allow at least the deadline, %s.", fmtDur(deadline))
+			fix = fmt.Sprintf("A zero budget leaves no time to stop the job at all; allow at least the deadline, %s.", FormatDuration(deadline))
 		}
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Deadline over budget",
-			Detail:   fmt.Sprintf("The deadline %s of profile %q is longer than %s. %s", fmtDur(deadline), p.Name, src, fix),
+			Detail:   fmt.Sprintf("The deadline %s of profile %q is longer than %s. %s", FormatDuration(deadline), p.Name, src, fix),
 			Subject:  r.deadline.Range.Ptr(),
 		})
 	}
@@ -233,16 +233,16 @@ func reserveNote(s *Step, f *Finalize, deadline time.Duration) string {
 	if f == nil || !s.asEngine().Escalates() || f.reserve() >= deadline {
 		return ""
 	}
-	return fmt.Sprintf(" Finalisation reserves %s, so this step must come at %s at the latest.", fmtDur(f.reserve()), fmtDur(deadline-f.reserve()))
+	return fmt.Sprintf(" Finalisation reserves %s, so this step must come at %s at the latest.", FormatDuration(f.reserve()), FormatDuration(deadline-f.reserve()))
 }
 
 // stepAfterDeadline explains a step at or after the deadline; an inherited
 // step is fixed in the child, so the detail says how.
 func stepAfterDeadline(s *Step, self *Profile, deadline time.Duration) string {
 	if s.owner == nil || s.owner == self {
-		return fmt.Sprintf("Step %q runs at %s, but the deadline is %s: by then graceful has given up. Move the step before the deadline or raise the deadline.", s.Name, fmtDur(s.at()), fmtDur(deadline))
+		return fmt.Sprintf("Step %q runs at %s, but the deadline is %s: by then graceful has given up. Move the step before the deadline or raise the deadline.", s.Name, FormatDuration(s.at()), FormatDuration(deadline))
 	}
-	return fmt.Sprintf("Step %q, inherited from profile %q, runs at %s, but the deadline is %s: by then graceful has given up. Raise the deadline, or in profile %q replace the step (a step %q block, written whole) or remove it (disabled = true).", s.Name, s.owner.Name, fmtDur(s.at()), fmtDur(deadline), self.Name, s.Name)
+	return fmt.Sprintf("Step %q, inherited from profile %q, runs at %s, but the deadline is %s: by then graceful has given up. Raise the deadline, or in profile %q replace the step (a step %q block, written whole) or remove it (disabled = true).", s.Name, s.owner.Name, FormatDuration(s.at()), FormatDuration(deadline), self.Name, s.Name)
 }
 
 // notifications are the messages the kubernetes runner understands.
@@ -256,9 +256,10 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
-// fmtDur formats a duration for messages: time.Duration's String without
-// its trailing zero units ("1m", not "1m0s").
-func fmtDur(d time.Duration) string {
+// FormatDuration writes d as policies and messages show it:
+// time.Duration's String without its trailing zero units ("1m", not
+// "1m0s").
+func FormatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
@@ -112,20 +110,8 @@ func runFmt(cmd *cobra.Command, v *viper.Viper, args []string) error {
 func formatPolicy(name string, src []byte) ([]byte, string) {
 	res, files, diags := policies.Format(name, src)
 	if diags.HasErrors() {
-		var buf, one bytes.Buffer
-		wr := hcl.NewDiagnosticTextWriter(&one, files, 0, false)
-		for _, d := range diags {
-			one.Reset()
-			_ = wr.WriteDiagnostic(d) // a bytes.Buffer does not fail
-			text := one.String()
-			// "on FILE:LINE:COLUMN", as validate prints it.
-			if r := d.Subject; r != nil {
-				text = strings.Replace(text,
-					fmt.Sprintf("  on %s line %d", r.Filename, r.Start.Line),
-					fmt.Sprintf("  on %s:%d:%d", r.Filename, r.Start.Line, r.Start.Column), 1)
-			}
-			buf.WriteString(text)
-		}
+		var buf bytes.Buffer
+		buf.WriteString(policies.RenderDiagnostics(files, diags, 0, false))
 		fmt.Fprintf(&buf, "%s: not formatted: it does not parse\n", name)
 		return nil, buf.String()
 	}

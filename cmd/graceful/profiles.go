@@ -90,9 +90,9 @@ func runProfiles(cmd *cobra.Command, v *viper.Viper) error {
 	for _, r := range rows {
 		budget := "-"
 		if r.p.Budget > 0 {
-			budget = shortDuration(r.p.Budget)
+			budget = policies.FormatDuration(r.p.Budget)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.p.Name, r.p.Runner, shortDuration(r.p.Deadline), budget, r.source, r.p.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.p.Name, r.p.Runner, policies.FormatDuration(r.p.Deadline), budget, r.source, r.p.Description)
 	}
 	return tw.Flush()
 }
@@ -139,12 +139,12 @@ func profileJSON(source string, p *engine.Profile) jsonProfile {
 		if d == 0 {
 			return ""
 		}
-		return shortDuration(d)
+		return policies.FormatDuration(d)
 	}
 	j := jsonProfile{
 		Name: p.Name, Source: source, Description: p.Description, Runner: p.Runner,
 		Budget: dur(p.Budget), On: map[string][]string{}, Steps: []jsonStep{},
-		Deadline:  shortDuration(p.Deadline),
+		Deadline:  policies.FormatDuration(p.Deadline),
 		ExitCodes: jsonExitCodes{Abandoned: p.ExitCodes.Abandoned, Timeout: p.ExitCodes.Timeout},
 	}
 	for sig, acts := range p.Triggers {
@@ -153,7 +153,7 @@ func profileJSON(source string, p *engine.Profile) jsonProfile {
 		}
 	}
 	for _, s := range p.Steps {
-		js := jsonStep{Name: s.Name, At: shortDuration(s.At), Command: s.Command, Timeout: dur(s.Timeout), Notify: s.Notify}
+		js := jsonStep{Name: s.Name, At: policies.FormatDuration(s.At), Command: s.Command, Timeout: dur(s.Timeout), Notify: s.Notify}
 		switch s.Kind {
 		case engine.StepSignal:
 			js.Signal, js.Target = s.Signal, string(s.Scope)
@@ -166,17 +166,4 @@ func profileJSON(source string, p *engine.Profile) jsonProfile {
 		j.Finalize = &jsonFinalize{Command: f.Command, Timeout: dur(f.Timeout)}
 	}
 	return j
-}
-
-// shortDuration prints a duration without trailing zero units ("1m", not
-// "1m0s").
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
