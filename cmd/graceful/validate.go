@@ -123,13 +123,13 @@ func budgetOptions(v *viper.Viper) (policies.Options, error) {
 		if err != nil || d < 0 {
 			return opts, fmt.Errorf("--budget %q: want a non-negative Go duration such as 60s", budget)
 		}
-		opts.CheckBudget, opts.Budget, opts.BudgetSource = true, d, "--budget "+shortDuration(d)
+		opts.CheckBudget, opts.Budget, opts.BudgetSource = true, d, "--budget "+policies.FormatDuration(d)
 	case pod != "":
 		d, err := policies.PodBudget(pod)
 		if err != nil {
 			return opts, fmt.Errorf("--pod: %w", err)
 		}
-		opts.CheckBudget, opts.Budget, opts.BudgetSource = true, d, fmt.Sprintf("terminationGracePeriodSeconds %s of %s", shortDuration(d), pod)
+		opts.CheckBudget, opts.Budget, opts.BudgetSource = true, d, fmt.Sprintf("terminationGracePeriodSeconds %s of %s", policies.FormatDuration(d), pod)
 	}
 	return opts, nil
 }
