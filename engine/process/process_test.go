@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -568,5 +570,66 @@ func TestCgroupNamespaceWithHostMount(t *testing.T) {
 	}
 	if got := strings.TrimSpace(string(out)); !strings.HasPrefix(got, "0::/") || strings.HasPrefix(got, "0::/..") {
 		t.Errorf("the job ran in %q, outside graceful's cgroup namespace root", got)
+	}
+}
+
+// An unprivileged graceful in a cgroup whose directory it may write but
+// whose cgroup.procs it may not (a partial delegation) can make the leaf,
+// but the kernel refuses the clone into it with EACCES, which looks like
+// execve's "permission denied": the job must still run (sweep mode), not
+// fail with 126.
+func TestCgroupCloneRefusedFallsBack(t *testing.T) {
+	skipWithoutCgroup(t, CgroupOn)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs setpriv and root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip(err)
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	mount, _, err := cgroup2Mount()
+	if err != nil {
+		t.Skip(err)
+	}
+	self, _ := ownCgroup()
+	dir := filepath.Join(mount, self, fmt.Sprintf("gtest-deleg-%d", os.Getpid()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		leaves, _ := filepath.Glob(filepath.Join(dir, "graceful-*"))
+		for _, l := range leaves {
+			_ = os.Remove(l)
+		}
+		_ = os.Remove(dir)
+	}()
+	if err := os.Chown(dir, uid, -1); err != nil { // the directory only
+		t.Fatal(err)
+	}
+	// The test binary where nobody may run it.
+	bin, err := os.MkdirTemp("", "gtest-deleg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(bin)
+	exe, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "helper"), exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/bin/sh", "-c", `echo $$ > "$1/cgroup.procs" && exec "$2" --reuid="$3" --regid="$3" --clear-groups "$4"`,
+		"sh", dir, setpriv, nobody.Uid, filepath.Join(bin, "helper"))
+	cmd.Dir = "/"
+	cmd.Env = append(os.Environ(), "GRACEFUL_PROCESS_HELPER=cgroup-of-job")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "0::/") {
+		t.Errorf("the job did not run: %v: %s", err, out)
 	}
 }

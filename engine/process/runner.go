@@ -198,8 +198,12 @@ func Start(opts Options) (*Runner, error) {
 		r.deliver(exitOf(ws))
 	}}
 	p, err := startProc(path, opts.Args, attr, h)
-	if err != nil && r.cg != nil && opts.Cgroup == CgroupAuto && !isExecErr(err) {
+	if err != nil && r.cg != nil && opts.Cgroup == CgroupAuto {
 		// CLONE_INTO_CGROUP refused (old kernel, delegation): sweep mode.
+		// Its errors look like execve's (EACCES without write access to
+		// the common ancestor's cgroup.procs, ENOENT outside the cgroup
+		// namespace), so any failure is tried again without the leaf; a
+		// real exec failure fails the same way again (nothing ran).
 		_ = r.cg.remove()
 		r.cg = nil
 		sys.UseCgroupFD = false
