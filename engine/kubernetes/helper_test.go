@@ -103,7 +103,9 @@ func helperCoordinator() int {
 		Token:        os.Getenv("GRACEFUL_TOKEN"),
 		Parallel:     os.Getenv("GK_PARALLEL") != "",
 		StartTimeout: envDuration("GK_START_TIMEOUT", 10*time.Second),
-		Interval:     envDuration("GK_INTERVAL", 200*time.Millisecond),
+		// The production window (3s) unless a test is about liveness:
+		// a shorter one only adds false losses when the machine is busy.
+		Interval: envDuration("GK_INTERVAL", DefaultInterval),
 	}
 	if j := os.Getenv("GK_JOBS"); j != "" {
 		cfg.Jobs = strings.Split(j, ",")

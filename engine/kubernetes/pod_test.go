@@ -220,7 +220,7 @@ func TestGarbageOnTheSocket(t *testing.T) {
 	a := p.join("a", nil, jobArgv("exit", jobFile, "0")...)
 	a.wait(t, 10*time.Second)
 	if s := coord.wait(t, 10*time.Second); s != 0 {
-		t.Errorf("coordinator exited %d after garbage, want 0:\n%s", s, coord.out.String())
+		t.Errorf("coordinator exited %d after garbage, want 0:\n%s\njoin:\n%s", s, coord.out.String(), a.out.String())
 	}
 }
 
