@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,6 +83,10 @@ func benchCancel(b *testing.B, spread time.Duration, clock func() engine.Clock) 
 	var late0, late1, all0 []time.Duration
 	var issue time.Duration
 	var perEngine, stackPer float64
+	// Process CPU time from the first Cancel to halfway to step 1 (the
+	// step 0 burst), and from there to the last Run's return (step 1, the
+	// jobs' ends and Run returning).
+	var cpuStep0, cpuStep1 time.Duration
 	for b.Loop() {
 		targets := make([]*memTarget, benchEngines)
 		engines := make([]*engine.Engine, benchEngines)
@@ -107,7 +112,10 @@ func benchCancel(b *testing.B, spread time.Duration, clock func() engine.Clock) 
 
 		// start is the common moment; for spread runs each engine's
 		// own moment is when its Cancel was called.
+		cpu0 := cpuTime()
 		start := time.Now()
+		var cpuMid time.Duration
+		mid := time.AfterFunc(benchGrace/2, func() { cpuMid = cpuTime() })
 		if spread == 0 {
 			for i, e := range engines {
 				cancelled[i] = time.Now()
@@ -126,6 +134,11 @@ func benchCancel(b *testing.B, spread time.Duration, clock func() engine.Clock) 
 		}
 		issue = max(issue, time.Since(start))
 		wg.Wait()
+		cpuEnd := cpuTime()
+		if !mid.Stop() && spread == 0 {
+			cpuStep0 += cpuMid - cpu0
+			cpuStep1 += cpuEnd - cpuMid
+		}
 		for i, t := range targets {
 			late0 = append(late0, t.at[0].Sub(cancelled[i]))
 			late1 = append(late1, t.at[1].Sub(cancelled[i].Add(benchGrace)))
@@ -148,8 +161,24 @@ func benchCancel(b *testing.B, spread time.Duration, clock func() engine.Clock) 
 		report("step0-from-moment", all0)
 		b.ReportMetric(float64(issue)/1e6, "issue-ms")
 	}
+	if spread == 0 {
+		// CPU time is less sensitive to the machine's other load than
+		// lateness: the work one engine costs in each burst, all
+		// goroutines included.
+		b.ReportMetric(float64(cpuStep0)/float64(b.N*benchEngines)/1e3, "cpu0-µs/engine")
+		b.ReportMetric(float64(cpuStep1)/float64(b.N*benchEngines)/1e3, "cpu1-µs/engine")
+	}
 	b.ReportMetric(perEngine, "B/engine")
 	b.ReportMetric(stackPer, "stack-B/engine")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkEngineLifecycle is the CPU cost of one engine from New to the
