@@ -89,3 +89,16 @@ func BenchmarkCgroup(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRemoveStale is Close's look for stale leaves beside the job's
+// (none to remove: the cost every run pays).
+func BenchmarkRemoveStale(b *testing.B) {
+	cg, err := newCgroup()
+	if err != nil {
+		b.Skip(err)
+	}
+	defer cg.remove()
+	for b.Loop() {
+		cg.removeStale()
+	}
+}
