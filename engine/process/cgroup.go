@@ -45,6 +45,13 @@ func newCgroup() (*cgroup, error) {
 		}
 		self = strings.TrimPrefix(self, root)
 	}
+	// Moving the job into the leaf needs write access to cgroup.procs of
+	// the common ancestor, our own cgroup: a directory we may write
+	// (partial delegation) is not enough, and the clone's refusal would
+	// look like execve's "permission denied".
+	if err := unix.Faccessat(unix.AT_FDCWD, filepath.Join(mount, self, "cgroup.procs"), unix.W_OK, unix.AT_EACCESS); err != nil {
+		return nil, &os.PathError{Op: "access", Path: filepath.Join(mount, self, "cgroup.procs"), Err: err}
+	}
 	// The name need only be unique: a leaf left by a SIGKILLed graceful
 	// (which cannot clean up), or one of another PID namespace where
 	// graceful is also PID 1, is stepped over.

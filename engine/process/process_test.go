@@ -51,9 +51,13 @@ func helper(mode string, args []string) int {
 	case "env":
 		fmt.Println(os.Getenv(args[0]))
 		return 0
-	case "cgroup-of-job":
+	case "cgroup-of-job", "cgroup-on-job":
 		// Run a job that prints its own cgroup, as /proc shows it here.
-		r, err := Start(Options{Args: []string{"/bin/sh", "-c", "grep ^0:: /proc/self/cgroup"}})
+		cg := CgroupAuto
+		if mode == "cgroup-on-job" {
+			cg = CgroupOn
+		}
+		r, err := Start(Options{Args: []string{"/bin/sh", "-c", "grep ^0:: /proc/self/cgroup"}, Cgroup: cg})
 		if err != nil {
 			fmt.Println(err)
 			return 1
@@ -631,5 +635,14 @@ func TestCgroupCloneRefusedFallsBack(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "0::/") {
 		t.Errorf("the job did not run: %v: %s", err, out)
+	}
+	// --cgroup on: graceful's own failure (125, naming the cgroup), not
+	// the command's (126).
+	cmd = exec.Command(cmd.Args[0], cmd.Args[1:]...)
+	cmd.Dir = "/"
+	cmd.Env = append(os.Environ(), "GRACEFUL_PROCESS_HELPER=cgroup-on-job")
+	out, _ = cmd.CombinedOutput()
+	if !strings.Contains(string(out), "cannot start: cgroup: access ") || !strings.Contains(string(out), "cgroup.procs: permission denied") {
+		t.Errorf("--cgroup on said %q, want a 125 naming cgroup.procs", out)
 	}
 }
