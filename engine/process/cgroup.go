@@ -351,19 +351,40 @@ func (c *cgroup) waitEmpty(timeout time.Duration) bool {
 	return true
 }
 
-// remove deletes the (empty) cgroup.
+// remove deletes the (empty) cgroup, and the cgroups the job made inside
+// it (a nested graceful, a container runtime): they are empty too once the
+// leaf is, but rmdir refuses a cgroup that has children.
 func (c *cgroup) remove() error {
 	if c.fd >= 0 {
 		_ = unix.Close(c.fd)
 		c.fd = -1
 	}
+	return removeTree(c.dir)
+}
+
+// removeTree removes the cgroup dir and its descendants, deepest first.
+func removeTree(dir string) error {
 	var err error
 	for i := 0; i < 50; i++ {
-		if err = unix.Rmdir(c.dir); err == nil || errors.Is(err, unix.ENOENT) {
+		if err = unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
 			return nil
 		}
 		if !errors.Is(err, unix.EBUSY) {
 			return err
+		}
+		if i == 0 {
+			// Children first; the cgroup's own files are not
+			// directories.
+			if ents, rerr := os.ReadDir(dir); rerr == nil {
+				for _, e := range ents {
+					if e.IsDir() {
+						if cerr := removeTree(filepath.Join(dir, e.Name())); cerr != nil {
+							return cerr
+						}
+					}
+				}
+				continue
+			}
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -646,3 +646,32 @@ func TestCgroupCloneRefusedFallsBack(t *testing.T) {
 		t.Errorf("--cgroup on said %q, want a 125 naming cgroup.procs", out)
 	}
 }
+
+// A job that made cgroups inside its leaf (a nested graceful, a container
+// runtime) and was killed in one of them: Close removes the leaf and those
+// below it.
+func TestCgroupNestedRemoved(t *testing.T) {
+	skipWithoutCgroup(t, CgroupOn)
+	mount, _, err := cgroup2Mount()
+	if err != nil {
+		t.Skip(err)
+	}
+	j := startJobEnv(t, CgroupOn, []string{"CGMOUNT=" + mount}, "/bin/sh", "-c", `
+d="$CGMOUNT$(sed -n 's/^0:://p' /proc/self/cgroup)"
+mkdir -p "$d/inner/deeper" || exit 1
+sh -c 'echo $$ > "$1/inner/deeper/cgroup.procs" && echo R && exec sleep 1000' sh "$d" &
+wait`)
+	j.waitLines("R", 1)
+	leaf := j.r.Cgroup()
+	if err := j.r.Signal("SIGKILL", engine.ScopeTree); err != nil {
+		t.Fatal(err)
+	}
+	j.exit()
+	if err := j.r.Close(5 * time.Second); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if pathExists(leaf) {
+		t.Errorf("%s left behind", leaf)
+		_ = removeTree(leaf)
+	}
+}
