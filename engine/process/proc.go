@@ -160,7 +160,8 @@ func siginfoStatus(si *unix.Siginfo) int32 {
 var errReaped = errors.New("process group leader already reaped")
 
 // signalGroup sends sig to the child's process group, only while the
-// leader is unreaped (see proc).
+// leader is unreaped (see proc). A leader that moved to another group of
+// the session (setpgid) is still the job's: it gets sig through its pidfd.
 func (p *proc) signalGroup(sig syscall.Signal) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -170,7 +171,13 @@ func (p *proc) signalGroup(sig syscall.Signal) error {
 	if p.pid <= 1 { // never 0, -1 or init
 		return errReaped
 	}
-	return unix.Kill(-p.pid, sig)
+	err := unix.Kill(-p.pid, sig)
+	if pg, perr := unix.Getpgid(p.pid); perr == nil && pg != p.pid {
+		if lerr := p.sendLeader(sig); lerr == nil && err == unix.ESRCH {
+			err = nil
+		}
+	}
+	return err
 }
 
 // signalLeader sends sig to the leader alone.
@@ -180,6 +187,11 @@ func (p *proc) signalLeader(sig syscall.Signal) error {
 	if p.reaped {
 		return errReaped
 	}
+	return p.sendLeader(sig)
+}
+
+// sendLeader signals the leader; mu is held and it is unreaped.
+func (p *proc) sendLeader(sig syscall.Signal) error {
 	if p.pidfd >= 0 {
 		return unix.PidfdSendSignal(p.pidfd, sig, nil, 0)
 	}

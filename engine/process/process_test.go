@@ -675,3 +675,26 @@ wait`)
 		_ = removeTree(leaf)
 	}
 }
+
+// A leader that moved to another process group of the session is still
+// reached by a group signal (before, kill(-pid) found no such group and
+// the engine was told the job had already stopped).
+func TestGroupSignalReachesLeaderThatLeft(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/perl"); err != nil {
+		t.Skip("needs perl for setpgid to another group")
+	}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			skipWithoutCgroup(t, m.mode)
+			j := startJob(t, m.mode, "/usr/bin/perl", "-e",
+				`$| = 1; setpgrp(0, getpgrp(getppid())) or die "setpgrp: $!"; print "R\n"; sleep 1000`)
+			j.waitLines("R", 1)
+			if err := j.r.Signal("SIGTERM", engine.ScopeGroup); err != nil {
+				t.Fatalf("Signal(SIGTERM, group) = %v", err)
+			}
+			if e := j.exit(); e.Signal != "SIGTERM" {
+				t.Errorf("exit %+v, want a SIGTERM death", e)
+			}
+		})
+	}
+}
