@@ -267,16 +267,28 @@ func pidCgroup(pid int) (string, error) {
 	return "", errors.New("no cgroup v2 entry in /proc/" + strconv.Itoa(pid) + "/cgroup")
 }
 
-// procs lists the pids in the cgroup.
+// procs lists the pids in the cgroup and in the cgroups the job made
+// inside it.
 func (c *cgroup) procs() ([]int, error) {
-	b, err := os.ReadFile(filepath.Join(c.dir, "cgroup.procs"))
+	return treeProcs(c.dir, nil)
+}
+
+func treeProcs(dir string, pids []int) ([]int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
 	if err != nil {
-		return nil, err
+		return pids, err
 	}
-	var pids []int
 	for _, f := range bytes.Fields(b) {
 		if n, err := strconv.Atoi(string(f)); err == nil {
 			pids = append(pids, n)
+		}
+	}
+	// Children: most leaves have none, and a cgroup's own files are not
+	// directories.
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.IsDir() {
+			pids, _ = treeProcs(filepath.Join(dir, e.Name()), pids)
 		}
 	}
 	return pids, nil
@@ -314,7 +326,7 @@ func (c *cgroup) signal(sig syscall.Signal) (int, error) {
 			if err != nil {
 				continue
 			}
-			if cg, err := pidCgroup(pid); err == nil && cg == c.rel {
+			if cg, err := pidCgroup(pid); err == nil && (cg == c.rel || strings.HasPrefix(cg, c.rel+"/")) {
 				_ = unix.PidfdSendSignal(fd, sig, nil, 0)
 			}
 			_ = unix.Close(fd)

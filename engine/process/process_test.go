@@ -698,3 +698,32 @@ func TestGroupSignalReachesLeaderThatLeft(t *testing.T) {
 		})
 	}
 }
+
+// A signal to the tree reaches the processes in cgroups the job made
+// inside its leaf (a nested graceful, a container runtime).
+func TestTreeSignalReachesNestedCgroups(t *testing.T) {
+	skipWithoutCgroup(t, CgroupOn)
+	mount, _, err := cgroup2Mount()
+	if err != nil {
+		t.Skip(err)
+	}
+	j := startJobEnv(t, CgroupOn, []string{"CGMOUNT=" + mount}, "/bin/sh", "-c", `
+d="$CGMOUNT$(sed -n 's/^0:://p' /proc/self/cgroup)"
+mkdir -p "$d/inner" || exit 1
+sh -c 'echo $$ > "$1/inner/cgroup.procs" && echo R && exec sleep 1000' sh "$d" &
+trap "" TERM
+wait`)
+	j.waitLines("R", 1)
+	if err := j.r.Signal("SIGTERM", engine.ScopeTree); err != nil {
+		t.Fatal(err)
+	}
+	// The leader ignores SIGTERM and waits for its child: it exits once
+	// the child in the inner cgroup is gone.
+	done := make(chan engine.Exit, 1)
+	go func() { done <- <-j.r.Done() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Errorf("SIGTERM to the tree missed the process in the inner cgroup: %v", proctest.Live(j.marker))
+	}
+}
