@@ -94,11 +94,19 @@ func lockLeaf(dir string) (int, error) {
 	if err != nil {
 		return -1, &os.PathError{Op: "open", Path: dir, Err: err}
 	}
-	for {
-		err = unix.Flock(fd, unix.LOCK_EX)
-		if err != unix.EINTR {
+	// Another graceful's removeStale may hold it for a moment (it opens
+	// every leaf of our naming to look); never wait on it for long (it
+	// could be stopped), take another name instead.
+	for try := 0; ; try++ {
+		err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err != unix.EWOULDBLOCK && err != unix.EINTR {
 			break
 		}
+		if try == 100 {
+			_ = unix.Close(fd)
+			return -1, &os.PathError{Op: "lock", Path: dir, Err: unix.EEXIST}
+		}
+		time.Sleep(100 * time.Microsecond)
 	}
 	// Still the directory that was made (a cleaner may have removed it
 	// before the lock was taken, and another graceful made it anew).
