@@ -66,6 +66,7 @@ bad flags, could not connect, refused, coordinator gone before our turn.`,
 }
 
 func runJoin(cmd *cobra.Command, v *viper.Viper, args []string) error {
+	surviveEPIPE()
 	socket := v.GetString("socket")
 	if socket == "" {
 		return withStatus(exitInternal, fmt.Errorf("join needs --socket PATH, the coordinator's socket"))

@@ -193,7 +193,7 @@ func TestJoinWaitingForTheTokenSwallowsSIGTERM(t *testing.T) {
 	defer cmd.Process.Kill()
 	waitFor(t, func() bool { return strings.Contains(stderr.String(), "waiting for the token file") })
 	cmd.Process.Signal(syscall.SIGTERM)
-	cmd.Wait()
+	waitBounded(t, cmd, 20*time.Second)
 	if code := cmd.ProcessState.ExitCode(); code != kubernetes.ExitJoinFailed {
 		t.Errorf("join exited %d (%v), want 125", code, cmd.ProcessState)
 	}
@@ -222,7 +222,13 @@ func TestJoinWithoutCoordinator(t *testing.T) {
 	socket := filepath.Join(dir, "socket")
 	cmd := gracefulCmd("join", "--socket", socket, "--start-timeout", "200ms", "--", "true")
 	cmd.Env = append(cmd.Env, kubernetes.TokenEnv+"=x")
-	out, _ := cmd.CombinedOutput()
+	var buf lockedBuffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitBounded(t, cmd, 20*time.Second)
+	out := buf.String()
 	if code := cmd.ProcessState.ExitCode(); code != kubernetes.ExitJoinFailed {
 		t.Errorf("join exited %d, want 125", code)
 	}
@@ -231,5 +237,43 @@ func TestJoinWithoutCoordinator(t *testing.T) {
 	want := "graceful: join: no coordinator at " + socket + " within 200ms (--start-timeout)"
 	if len(lines) > 2 || lines[len(lines)-1] != want || len(lines) == 2 && lines[0] != "graceful join: waiting for the coordinator at "+socket+" (up to 200ms)" {
 		t.Errorf("output %q, want a last line %q", out, want)
+	}
+}
+
+// waitBounded waits for the started cmd, killing it (and failing t) if it
+// has not exited within d: a hung graceful must fail its test, not stall
+// the whole test binary until go test's timeout.
+func waitBounded(t *testing.T, cmd *exec.Cmd, d time.Duration) {
+	t.Helper()
+	timer := time.AfterFunc(d, func() { _ = cmd.Process.Kill() })
+	_ = cmd.Wait()
+	if !timer.Stop() {
+		t.Errorf("%v did not exit within %v; killed", cmd.Args, d)
+	}
+}
+
+// A closed stderr pipe (join ... 2>&1 | head -1) must not kill join with
+// SIGPIPE: it still exits with its own status.
+func TestJoinSurvivesClosedStderr(t *testing.T) {
+	dir, err := os.MkdirTemp("/tmp", "gkjoin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Close() // nobody reads: every write gets EPIPE (or SIGPIPE)
+	defer pw.Close()
+	cmd := gracefulCmd("join", "--socket", filepath.Join(dir, "socket"), "--start-timeout", "200ms", "--", "true")
+	cmd.Env = append(cmd.Env, kubernetes.TokenEnv+"=x")
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitBounded(t, cmd, 20*time.Second)
+	if code := cmd.ProcessState.ExitCode(); code != kubernetes.ExitJoinFailed {
+		t.Errorf("join exited %d (%v), want %d", code, cmd.ProcessState, kubernetes.ExitJoinFailed)
 	}
 }

@@ -77,12 +77,15 @@ exit status.`,
 	return cmd
 }
 
+// surviveEPIPE keeps a supervisor (run, join) alive when its stdout or
+// stderr pipe is closed (`graceful run ... 2>&1 | head -1`): the Go runtime
+// would otherwise die of SIGPIPE before the cleanup. With SIGPIPE caught the
+// write fails with EPIPE instead; caught, not ignored, so the job still
+// gets the default disposition.
+func surviveEPIPE() { signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE) }
+
 func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
-	// A write to a closed stdout or stderr pipe (`graceful run ... 2>&1 |
-	// head -1`) would make the Go runtime die of SIGPIPE, before the
-	// cleanup: with SIGPIPE caught, the write fails with EPIPE instead.
-	// Caught, not ignored, so the job gets the default disposition.
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	surviveEPIPE()
 	prof, err := policies.Find(v.GetString("policy"), v.GetString("profile"))
 	if err != nil {
 		return withStatus(exitInternal, err)
