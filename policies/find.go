@@ -1,7 +1,6 @@
 package policies
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -32,7 +31,9 @@ func Find(policyPath, name string) (*engine.Profile, error) {
 	}
 	pol, diags := Load(paths, Options{})
 	if diags.HasErrors() {
-		return nil, errors.New(strings.TrimRight(pol.RenderDiagnostics(errorsOnly(diags), 0, false), "\n"))
+		errs := errorsOnly(diags)
+		return nil, &LoadError{Path: policyPath, Errors: len(errs),
+			Text: strings.TrimRight(pol.RenderDiagnostics(errs, 0, false), "\n")}
 	}
 	if name == "" && len(pol.userNames) == 1 {
 		name = pol.userNames[0]
@@ -49,3 +50,14 @@ func errorsOnly(diags hcl.Diagnostics) hcl.Diagnostics {
 	}
 	return out
 }
+
+// LoadError is Find's error for a policy that does not load: its rendered
+// error diagnostics (file:line:col and a snippet). Commands print Text as it
+// is, without a "graceful:" prefix in front of "Error:".
+type LoadError struct {
+	Path   string // the policy file or directory given
+	Errors int    // how many error diagnostics Text holds
+	Text   string
+}
+
+func (e *LoadError) Error() string { return e.Text }

@@ -5,9 +5,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/graceful-sh/graceful/policies"
 )
 
 func main() {
@@ -30,7 +33,13 @@ func exitStatus(err error, stderr io.Writer) int {
 	}
 	var ec *exitError
 	if asExitError(err, &ec) {
-		if ec.err != nil && !ec.quiet {
+		var le *policies.LoadError
+		switch {
+		case ec.err == nil || ec.quiet:
+		case errors.As(ec.err, &le):
+			// Diagnostics speak for themselves, as validate prints them.
+			fmt.Fprintf(stderr, "%s\ngraceful: the policy %s does not load (%s)\n", le.Text, le.Path, plural(le.Errors, "error"))
+		default:
 			fmt.Fprintf(stderr, "graceful: %v\n", ec.err)
 		}
 		return ec.code

@@ -413,6 +413,7 @@ func TestRunOwnErrors(t *testing.T) {
 		{"bad cgroup mode", []string{"run", "--cgroup", "maybe", "--", "true"}, "want auto, on or off"},
 		{"negative timeout", []string{"run", "--timeout", "-1s", "--", "true"}, "must not be negative"},
 		{"policy that does not load", []string{"run", "--policy", bad, "--profile", "test", "--", "true"}, "bad.hcl:2"},
+		{"policy errors are summed up after the diagnostics", []string{"run", "--policy", bad, "--profile", "test", "--", "true"}, "bad.hcl does not load (1 error)\n"},
 		{"unknown profile", []string{"run", "--profile", "nope", "--", "true"}, "no profile named"},
 		{"command for the kubernetes coordinator", []string{"run", "--profile", "kubernetes", "--", "true"}, "start jobs with graceful join"},
 	}
@@ -425,6 +426,9 @@ func TestRunOwnErrors(t *testing.T) {
 			}
 			if !strings.Contains(h.stderr(), tt.stderr) {
 				t.Errorf("stderr %q lacks %q", h.stderr(), tt.stderr)
+			}
+			if strings.Contains(h.stderr(), "graceful: Error") {
+				t.Errorf("a diagnostic behind the program name: %q", h.stderr())
 			}
 		})
 	}
