@@ -34,7 +34,7 @@ func compiledBuiltins() map[string]*engine.Profile {
 		},
 		"kubernetes": {
 			Name:        "kubernetes",
-			Description: "Kubernetes pod coordinator: first SIGTERM cancels, notify interrupt at 0s, abandon at 50s, deadline 60s",
+			Description: "Kubernetes pod coordinator: first SIGTERM cancels, notify interrupt at 0s, abandon at 50s, deadline 58s",
 			Runner:      "kubernetes",
 			Budget:      60 * time.Second,
 			Triggers: map[string][]engine.Action{
@@ -47,7 +47,7 @@ func compiledBuiltins() map[string]*engine.Profile {
 				{Name: "interrupt", At: 0, Kind: "notify", Notify: "interrupt"},
 				{Name: "abandon", At: 50 * time.Second, Kind: "abandon"},
 			},
-			Deadline:  60 * time.Second,
+			Deadline:  58 * time.Second,
 			ExitCodes: engine.ExitCodes{Abandoned: 123, Timeout: 124},
 		},
 		"process": {
