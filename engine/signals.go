@@ -16,3 +16,13 @@ var linuxSignals = map[string]int{
 // SignalNumber returns the Linux number of the signal named name
 // ("SIGTERM" is 15), or 0 for a name it does not know.
 func SignalNumber(name string) int { return linuxSignals[name] }
+
+// SignalNames returns the signal names SignalNumber knows, in number order
+// (SignalNames()[n-1] is signal n).
+func SignalNames() []string {
+	names := make([]string, len(linuxSignals))
+	for name, n := range linuxSignals {
+		names[n-1] = name
+	}
+	return names
+}

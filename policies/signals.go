@@ -6,16 +6,14 @@ import (
 	"strings"
 
 	"github.com/agext/levenshtein"
+
+	"github.com/graceful-sh/graceful/engine"
 )
 
-// signalNames are the Linux signal names a policy may use, in number order.
-var signalNames = []string{
-	"SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS",
-	"SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM",
-	"SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP",
-	"SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM",
-	"SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
-}
+// signalNames are the Linux signal names a policy may use, in number order:
+// the engine's table, so that a policy accepts exactly the signals the
+// engine can report.
+var signalNames = engine.SignalNames()
 
 var signalSet = func() map[string]bool {
 	m := make(map[string]bool, len(signalNames))
@@ -37,9 +35,9 @@ var signalAliases = map[string]string{"SIGIOT": "SIGABRT", "SIGPOLL": "SIGIO", "
 // uncatchable signals cannot be handled, so they can never trigger anything.
 var uncatchable = map[string]bool{"SIGKILL": true, "SIGSTOP": true}
 
-// signalSuggestion returns a "did you mean" sentence for an unknown signal
+// SignalSuggestion returns a "did you mean" sentence for an unknown signal
 // name, or a generic hint when nothing is close.
-func signalSuggestion(name string) string {
+func SignalSuggestion(name string) string {
 	if n, err := strconv.Atoi(strings.TrimSpace(name)); err == nil && n >= 1 && n <= len(signalNames) {
 		return fmt.Sprintf("Signal %d is %q on Linux; write its name.", n, signalNames[n-1])
 	}

@@ -158,7 +158,7 @@ func decodeStepBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Step, hcl.Diagnos
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Unknown signal",
-					Detail:   fmt.Sprintf("%q is not a signal name. %s", v.Value, signalSuggestion(v.Value)),
+					Detail:   fmt.Sprintf("%q is not a signal name. %s", v.Value, SignalSuggestion(v.Value)),
 					Subject:  v.Range.Ptr(),
 				})
 			}

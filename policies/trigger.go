@@ -58,7 +58,7 @@ func decodeOnBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Trigger, hcl.Diagno
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Unknown signal",
-			Detail:   fmt.Sprintf("%q is not a signal name. %s", t.Signal, signalSuggestion(t.Signal)),
+			Detail:   fmt.Sprintf("%q is not a signal name. %s", t.Signal, SignalSuggestion(t.Signal)),
 			Subject:  t.SignalRange.Ptr(),
 		})
 		usable = false

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/engine/sim"
+	"github.com/graceful-sh/graceful/policies"
 )
 
 func newSimulateCmd(v *viper.Viper) *cobra.Command {
@@ -65,6 +67,11 @@ func simulate(cmd *cobra.Command, v *viper.Viper) error {
 	var inputs []sim.Input
 	for _, s := range specs {
 		in, err := sim.ParseInput(s)
+		var unknown *sim.UnknownSignalError
+		if errors.As(err, &unknown) {
+			// The policy language's hint: "Did you mean "SIGTERM"?"
+			return withStatus(exitUsage, fmt.Errorf("%w. %s", err, policies.SignalSuggestion(unknown.Name)))
+		}
 		if err != nil {
 			return withStatus(exitUsage, err)
 		}

@@ -58,6 +58,7 @@ func TestSimulateErrors(t *testing.T) {
 		{"unknown profile", []string{"--profile", "nope"}, "no profile named nope"},
 		{"SIGKILL to graceful cannot be simulated", []string{"--signal", "1s:SIGKILL"}, "SIGKILL cannot be caught"},
 		{"nor SIGSTOP", []string{"--signal", "0s:STOP"}, "SIGSTOP cannot be caught"},
+		{"a misspelt signal gets a suggestion", []string{"--signal", "1s:SIGTREM"}, `unknown signal "SIGTREM". Did you mean "SIGTERM"?`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

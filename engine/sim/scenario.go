@@ -83,6 +83,16 @@ type Input struct {
 	Cancel string
 }
 
+// UnknownSignalError is ParseInput's error for a WHAT that names no signal.
+type UnknownSignalError struct {
+	Spec string // the whole OFFSET:WHAT
+	Name string // WHAT as given
+}
+
+func (e *UnknownSignalError) Error() string {
+	return fmt.Sprintf("signal %q: unknown signal %q", e.Spec, e.Name)
+}
+
 // ParseInput reads "OFFSET:WHAT": WHAT is a signal name (SIGINT, or INT),
 // "cancel" (an API cancel) or "timeout" (as graceful run --timeout).
 func ParseInput(s string) (Input, error) {
@@ -106,7 +116,7 @@ func ParseInput(s string) (Input, error) {
 		name = "SIG" + name
 	}
 	if engine.SignalNumber(name) == 0 {
-		return Input{}, fmt.Errorf("signal %q: unknown signal %q", s, what)
+		return Input{}, &UnknownSignalError{Spec: s, Name: what}
 	}
 	return Input{At: d, Signal: name}, nil
 }
