@@ -35,10 +35,7 @@ func Find(policyPath, name string) (*engine.Profile, error) {
 		return nil, &LoadError{Path: policyPath, Errors: len(errs),
 			Text: strings.TrimRight(pol.RenderDiagnostics(errs, 0, false), "\n")}
 	}
-	if name == "" && len(pol.userNames) == 1 {
-		name = pol.userNames[0]
-	}
-	return pol.Profile(name)
+	return pol.Select(name)
 }
 
 func errorsOnly(diags hcl.Diagnostics) hcl.Diagnostics {

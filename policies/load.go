@@ -305,6 +305,16 @@ func (p *Policy) Profile(name string) (*engine.Profile, error) {
 	return cloneProfile(ep), nil
 }
 
+// Select returns the profile a command means by name: the named one or,
+// when name is "", the only profile the loaded files define, else
+// DefaultProfile.
+func (p *Policy) Select(name string) (*engine.Profile, error) {
+	if name == "" && len(p.userNames) == 1 {
+		name = p.userNames[0]
+	}
+	return p.Profile(name)
+}
+
 // Source returns the file the named valid profile was defined in
 // ("<builtin>/process.hcl" for a built-in), or "".
 func (p *Policy) Source(name string) string {

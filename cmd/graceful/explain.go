@@ -87,16 +87,17 @@ func findProfile(cmd *cobra.Command, v *viper.Viper) (*engine.Profile, error) {
 		width, color := terminalStyle(errw)
 		fmt.Fprint(errw, pol.RenderDiagnostics(diags, width, color))
 	}
-	if name == "" {
-		if ps := pol.Profiles(); len(ps) == 1 {
-			return ps[0], nil
-		}
-	}
-	prof, err := pol.Profile(name)
+	prof, err := pol.Select(name)
 	if err != nil {
 		return nil, withStatus(exitUsage, err)
 	}
 	return prof, nil
+}
+
+// notLoaded ends the diagnostics of a policy that does not load with the
+// one line that says so.
+func notLoaded(w io.Writer, path string, errors int) {
+	fmt.Fprintf(w, "graceful: the policy %s does not load (%s)\n", path, plural(errors, "error"))
 }
 
 // policyErrors prints the diagnostics of a policy that does not load to
@@ -111,7 +112,7 @@ func policyErrors(cmd *cobra.Command, pol *policies.Policy, path string, diags h
 			n++
 		}
 	}
-	fmt.Fprintf(errw, "graceful: the policy %s does not load (%s)\n", path, plural(n, "error"))
+	notLoaded(errw, path, n)
 	return silentStatus(exitFindings)
 }
 

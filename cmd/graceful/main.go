@@ -38,7 +38,8 @@ func exitStatus(err error, stderr io.Writer) int {
 		case ec.err == nil || ec.quiet:
 		case errors.As(ec.err, &le):
 			// Diagnostics speak for themselves, as validate prints them.
-			fmt.Fprintf(stderr, "%s\ngraceful: the policy %s does not load (%s)\n", le.Text, le.Path, plural(le.Errors, "error"))
+			fmt.Fprintln(stderr, le.Text)
+			notLoaded(stderr, le.Path, le.Errors)
 		default:
 			fmt.Fprintf(stderr, "graceful: %v\n", ec.err)
 		}
