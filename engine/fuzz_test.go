@@ -248,13 +248,13 @@ func checkOffsets(t *testing.T, seed uint64, evs []engine.Event) {
 	}
 }
 
-// TestManyScenariosOnOneSharedClock runs 600 random scenarios at once on
+// TestManyScenariosOnOneSharedClock runs 1,000 random scenarios at once on
 // one SharedClock (enough for the clock to split batches across CPUs),
 // checking every run's invariants.
 func TestManyScenariosOnOneSharedClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clock := engine.NewSharedClock()
-		const n = 600
+		const n = 1000
 		evs := make([][]engine.Event, n)
 		res := make([]engine.Result, n)
 		var wg sync.WaitGroup

@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"context"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -199,20 +198,34 @@ func (c *SharedClock) runBatch(batch []*machine) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	size := (len(batch) + n - 1) / n
-	for i := size; i < len(batch); i += size {
-		part := batch[i:min(i+size, len(batch))]
-		wg.Go(func() {
+	// Workers take chunks in due order until none is left. The clock's
+	// goroutine works too and waits only for chunks already taken: a
+	// helper the scheduler starts late (its CPU busy with the Run
+	// goroutines the last batch woke) finds nothing left and costs
+	// nothing, where fixed shares would leave its part waiting for it.
+	var next, left atomic.Int64
+	left.Store(int64(len(batch)))
+	finished := make(chan struct{}, 1)
+	work := func() {
+		for {
+			i := int(next.Add(sharedChunk)) - sharedChunk
+			if i >= len(batch) {
+				return
+			}
+			part := batch[i:min(i+sharedChunk, len(batch))]
 			for _, m := range part {
 				m.fireShared()
 			}
-		})
+			if left.Add(-int64(len(part))) == 0 {
+				finished <- struct{}{}
+			}
+		}
 	}
-	for _, m := range batch[:size] {
-		m.fireShared()
+	for range min(n-1, len(batch)/sharedChunk-1) {
+		go work()
 	}
-	wg.Wait()
+	work()
+	<-finished
 }
 
 type sharedQueue []*sharedEntry
