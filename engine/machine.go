@@ -288,7 +288,7 @@ func newMachine(cfg Config) (*machine, error) {
 	}
 	m.vclock, _ = m.clock.(*VirtualClock)
 	m.shared, _ = m.clock.(*SharedClock)
-	m.entry = sharedEntry{m: m, index: -1}
+	m.entry = sharedEntry{slot: -1}
 
 	states := stepStates(p)
 	m.steps = make([]stepInfo, len(p.Steps))

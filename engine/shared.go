@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"container/heap"
 	"context"
 	"runtime"
 	"sync/atomic"
@@ -33,6 +32,24 @@ type SharedClock struct {
 	batch []*machine
 }
 
+// sharedQueue is the clock's heap of due times. Its items hold the key
+// and a slot number, and where each slot sits in the heap is kept in
+// pos, so that ordering the heap reads and writes only these dense
+// arrays: in a burst the machines themselves are cold in the cache, and
+// a heap that compared or indexed through them took milliseconds to pop
+// a few thousand.
+type sharedQueue struct {
+	items []sharedItem
+	pos   []int32    // slot -> index in items
+	slots []*machine // slot -> machine, nil when free
+	free  []int32
+}
+
+type sharedItem struct {
+	at   time.Duration // since SharedClock.base
+	slot int32
+}
+
 // NewSharedClock returns a shared real-time clock. Its goroutine runs only
 // while some engine has something due.
 func NewSharedClock() *SharedClock {
@@ -50,14 +67,13 @@ func (*SharedClock) AfterFunc(d time.Duration, f func()) Timer {
 	return realTimer{time.AfterFunc(d, f)}
 }
 
-// sharedEntry is an engine's place in the heap (index -1 when absent) and,
-// after the engine ran, where it wants to be (due, ok).
+// sharedEntry is an engine's place in the heap (slot -1 when absent)
+// and, after the engine ran, where it wants to be (due, ok).
 type sharedEntry struct {
-	at    time.Duration // since SharedClock.base
-	index int
-	m     *machine
-	due   time.Time
-	ok    bool
+	at   time.Duration // its key in the heap, when slot >= 0
+	slot int32
+	due  time.Time
+	ok   bool
 }
 
 // kick queues m, which has new inputs, for the clock's goroutine. It never
@@ -100,8 +116,8 @@ func (c *SharedClock) run() {
 	for {
 		batch := c.batch[:0]
 		now := time.Since(c.base)
-		for len(c.q) > 0 && c.q[0].at <= now {
-			m := heap.Pop(&c.q).(*sharedEntry).m
+		for c.q.len() > 0 && c.q.items[0].at <= now {
+			m := c.q.pop()
 			m.inBatch = true
 			batch = append(batch, m)
 		}
@@ -124,7 +140,7 @@ func (c *SharedClock) run() {
 			c.batch = batch
 			continue
 		}
-		if len(c.q) == 0 {
+		if c.q.len() == 0 {
 			c.running.Store(false)
 			if (c.kicks.Load() != nil || c.later.Load() != nil) && c.running.CompareAndSwap(false, true) {
 				continue // a kick raced with leaving
@@ -134,7 +150,7 @@ func (c *SharedClock) run() {
 			}
 			return
 		}
-		d := c.q[0].at - now
+		d := c.q.items[0].at - now
 		if t == nil {
 			t = time.NewTimer(d)
 		} else {
@@ -166,21 +182,22 @@ func takeKicks(batch []*machine, q *atomic.Pointer[machine], link func(*machine)
 func (c *SharedClock) place(m *machine) {
 	e := &m.entry
 	if !e.ok {
-		if e.index >= 0 {
-			heap.Remove(&c.q, e.index)
+		if e.slot >= 0 {
+			c.q.remove(e.slot)
+			e.slot = -1
 		}
 		return
 	}
 	at := e.due.Sub(c.base)
-	if e.index >= 0 {
+	if e.slot >= 0 {
 		if e.at != at {
 			e.at = at
-			heap.Fix(&c.q, e.index)
+			c.q.fix(e.slot, at)
 		}
 		return
 	}
 	e.at = at
-	heap.Push(&c.q, e)
+	e.slot = c.q.push(m, at)
 }
 
 // laterDelay bounds how long other inputs wait for due engines, so that a
@@ -228,26 +245,94 @@ func (c *SharedClock) runBatch(batch []*machine) {
 	<-finished
 }
 
-type sharedQueue []*sharedEntry
+func (q *sharedQueue) len() int { return len(q.items) }
 
-func (q sharedQueue) Len() int           { return len(q) }
-func (q sharedQueue) Less(i, j int) bool { return q[i].at < q[j].at }
-func (q sharedQueue) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].index, q[j].index = i, j
+// push adds m due at at and returns its slot.
+func (q *sharedQueue) push(m *machine, at time.Duration) int32 {
+	var slot int32
+	if n := len(q.free); n > 0 {
+		slot = q.free[n-1]
+		q.free = q.free[:n-1]
+		q.slots[slot] = m
+	} else {
+		slot = int32(len(q.slots))
+		q.slots = append(q.slots, m)
+		q.pos = append(q.pos, 0)
+	}
+	q.items = append(q.items, sharedItem{at, slot})
+	q.pos[slot] = int32(len(q.items) - 1)
+	q.up(len(q.items) - 1)
+	return slot
 }
-func (q *sharedQueue) Push(x any) {
-	e := x.(*sharedEntry)
-	e.index = len(*q)
-	*q = append(*q, e)
+
+// pop removes the earliest item and returns its machine.
+func (q *sharedQueue) pop() *machine {
+	slot := q.items[0].slot
+	m := q.slots[slot]
+	q.remove(slot)
+	m.entry.slot = -1
+	return m
 }
-func (q *sharedQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	e.index = -1
-	return e
+
+// remove takes slot out of the heap and frees it.
+func (q *sharedQueue) remove(slot int32) {
+	i, last := int(q.pos[slot]), len(q.items)-1
+	if i != last {
+		q.swap(i, last)
+	}
+	q.items = q.items[:last]
+	if i != last && !q.down(i) {
+		q.up(i)
+	}
+	q.slots[slot] = nil
+	q.free = append(q.free, slot)
+}
+
+// fix moves slot to its new time at.
+func (q *sharedQueue) fix(slot int32, at time.Duration) {
+	i := int(q.pos[slot])
+	q.items[i].at = at
+	if !q.down(i) {
+		q.up(i)
+	}
+}
+
+func (q *sharedQueue) swap(i, j int) {
+	q.items[i], q.items[j] = q.items[j], q.items[i]
+	q.pos[q.items[i].slot] = int32(i)
+	q.pos[q.items[j].slot] = int32(j)
+}
+
+func (q *sharedQueue) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if q.items[p].at <= q.items[i].at {
+			return
+		}
+		q.swap(i, p)
+		i = p
+	}
+}
+
+// down sifts item i down and reports whether it moved.
+func (q *sharedQueue) down(i int) bool {
+	start, n := i, len(q.items)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		j := l
+		if r := l + 1; r < n && q.items[r].at < q.items[l].at {
+			j = r
+		}
+		if q.items[i].at <= q.items[j].at {
+			break
+		}
+		q.swap(i, j)
+		i = j
+	}
+	return i > start
 }
 
 // fireShared runs m's inputs and due work on a clock goroutine and notes
