@@ -132,3 +132,74 @@ func testJob(args []string) int {
 	fmt.Fprintln(os.Stderr, "job: unknown mode", args[0])
 	return 2
 }
+
+// Signals the profile does not name and the Go runtime would not die of
+// (SIGUSR1, SIGUSR2, SIGALRM) are ignored from the start: graceful
+// catches them (to log them) only a few milliseconds into the run, and
+// one arriving before must not harm graceful or reach the job.
+func TestRunUnnamedSignalsIgnored(t *testing.T) {
+	h := startRun(t, testPolicy("300ms", "5s", ""), append([]string{"--"}, jobArgv("term-exit", "5")...)...)
+	// Once the Go runtime has its handlers (SigCgt shows SIGUSR1), which
+	// is before run begins, and so most likely before the late catch.
+	deadline := time.Now().Add(10 * time.Second)
+	for !caughtBy(h.cmd.pid, syscall.SIGUSR1) {
+		if time.Now().After(deadline) {
+			t.Fatal("graceful never caught SIGUSR1")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM} {
+		h.signal(sig)
+	}
+	h.waitLine("ready")
+	// Later ones are logged.
+	for !strings.Contains(h.stderr(), "ignored: no trigger for SIGUSR2") {
+		if time.Now().After(deadline) {
+			t.Fatalf("SIGUSR2 never logged as ignored; stderr:\n%s", h.stderr())
+		}
+		h.signal(syscall.SIGUSR2)
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.signal(syscall.SIGQUIT) // cancel: SIGTERM to the job
+	if status, _ := h.wait(); status != 5 {
+		t.Errorf("status %d, want the job's 5; stderr:\n%s", status, h.stderr())
+	}
+	if out := h.stdout(); len(out) != 2 || out[1] != "got SIGTERM" {
+		t.Errorf("the job saw %q, want only SIGTERM", out)
+	}
+}
+
+// caughtBy reports whether /proc/PID/status lists sig as caught.
+func caughtBy(pid int, sig syscall.Signal) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if hex, ok := strings.CutPrefix(line, "SigCgt:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+			return err == nil && mask&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	return false
+}
+
+// Orphans of the job that die at once, before graceful's reaper has
+// caught SIGCHLD, are reaped all the same (graceful is their subreaper).
+func TestRunReapsEarlyOrphans(t *testing.T) {
+	for _, mode := range []string{"auto", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			script := `for i in 1 2 3 4 5; do (true &); done
+sleep 0.5
+echo "zombies $(awk -v p=$PPID '$4 == p && $3 == "Z"' /proc/[0-9]*/stat | wc -l)"`
+			h := startRun(t, "", "--cgroup", mode, "--", "/bin/sh", "-c", script)
+			if status, _ := h.wait(); status != 0 {
+				t.Fatalf("status %d; stderr:\n%s", status, h.stderr())
+			}
+			if out := h.stdout(); !contains(out, "zombies 0") {
+				t.Errorf("orphans left as zombies of graceful: %q", out)
+			}
+		})
+	}
+}

@@ -32,11 +32,23 @@ const closeTimeout = 5 * time.Second
 const trimAfter = 200 * time.Millisecond
 
 // caughtSignals are the signals graceful always handles itself, whether
-// or not the profile names them: a profile's silence means "ignore", and
-// handling (rather than SIG_IGN) keeps the job's dispositions default
-// across exec. SIGQUIT in particular must never reach the Go runtime's
-// default, which prints a goroutine dump.
-var caughtSignals = []string{"SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM"}
+// or not the profile names them, from before the job exists: a profile's
+// silence means "ignore", and the Go runtime's default for these would end
+// graceful (SIGQUIT with a goroutine dump). Handling (rather than SIG_IGN)
+// keeps the job's dispositions default across exec.
+var caughtSignals = []string{"SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM"}
+
+// lateSignals, unless the profile names them, are caught only once the
+// job has run lateAfter. Until then the Go runtime's own handler ignores
+// them (its default ends the process for SIGHUP, SIGINT and SIGTERM, not
+// for these), as the profile's silence says, and the job still gets them
+// with the default disposition: catching them only makes the engine log
+// them ("ignored: no trigger"). Each newly caught signal costs a round
+// trip to the runtime's signal-mask thread, which a short run need not
+// pay.
+var lateSignals = []string{"SIGUSR1", "SIGUSR2", "SIGALRM"}
+
+const lateAfter = 5 * time.Millisecond
 
 // newRunCmd builds `graceful run`.
 func newRunCmd(v *viper.Viper) *cobra.Command {
@@ -151,20 +163,21 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	}
 
 	// 2. Catch signals before the job exists, so none is missed or
-	// handled by default in between.
+	// handled by default in between. They stay caught until graceful
+	// exits (no signal.Stop): a SIGTERM arriving after the job ended must
+	// not kill graceful and change its status, and each signal stopped
+	// would cost a round trip to the runtime's signal-mask thread.
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, notifySet(prof)...)
-	defer signal.Stop(sigs)
 	// Job control: Ctrl-Z stops the job, then graceful (unless the
-	// profile makes SIGTSTP a trigger).
+	// profile makes SIGTSTP a trigger). SIGCONT is caught only when
+	// graceful is about to stop itself (suspend).
 	tstp, cont := make(chan os.Signal, 1), make(chan os.Signal, 1)
+	var contOnce sync.Once
 	_, trigger := prof.Triggers["SIGTSTP"]
 	jobControl := !trigger
 	if jobControl {
 		signal.Notify(tstp, syscall.SIGTSTP)
-		defer signal.Stop(tstp)
-		signal.Notify(cont, syscall.SIGCONT)
-		defer signal.Stop(cont)
 	}
 
 	// 3. Start the job. A command that cannot start still goes through the
@@ -185,6 +198,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		}
 		<-started // OnStop may run before Start has returned
 		defer suspending.Store(false)
+		contOnce.Do(func() { signal.Notify(cont, syscall.SIGCONT) })
 		select { // a stale SIGCONT
 		case <-cont:
 		default:
@@ -244,6 +258,10 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 			}
 		}
 	}()
+	if late := lateSet(prof); len(late) > 0 {
+		t := time.AfterFunc(lateAfter, func() { signal.Notify(sigs, late...) })
+		defer t.Stop()
+	}
 	if timeout > 0 {
 		t := time.AfterFunc(timeout, func() { eng.Cancel("timeout") })
 		defer t.Stop()
@@ -291,6 +309,20 @@ func notifySet(prof *engine.Profile) []os.Signal {
 	}
 	for _, name := range caughtSignals {
 		add(name)
+	}
+	return out
+}
+
+// lateSet is lateSignals without those notifySet already catches.
+func lateSet(prof *engine.Profile) []os.Signal {
+	var out []os.Signal
+	for _, name := range lateSignals {
+		if _, ok := prof.Triggers[name]; ok {
+			continue
+		}
+		if n, err := process.SignalNumber(name); err == nil {
+			out = append(out, n)
+		}
 	}
 	return out
 }

@@ -1,7 +1,6 @@
 package process
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -31,14 +30,15 @@ var cgroupSeq atomic.Int64
 // cgroup v2 hierarchy, the directory is not writable, or the kernel has no
 // cgroup.kill (before 5.14).
 func newCgroup() (*cgroup, error) {
-	mount, root, err := cgroup2Mount()
+	rel, err := ownCgroup() // as /proc/self/cgroup shows it
 	if err != nil {
 		return nil, err
 	}
-	self, err := ownCgroup()
+	mount, root, err := cgroup2MountOf(rel)
 	if err != nil {
 		return nil, err
 	}
+	self := rel
 	if root != "/" {
 		if self != root && !strings.HasPrefix(self, root+"/") {
 			return nil, fmt.Errorf("cgroup %s is outside the mounted root %s", self, root)
@@ -80,7 +80,6 @@ func newCgroup() (*cgroup, error) {
 		_ = os.Remove(dir)
 		return nil, fmt.Errorf("no cgroup.kill (kernel before 5.14): %w", err)
 	}
-	rel, _ := ownCgroup()
 	return &cgroup{dir: dir, rel: filepath.Join(rel, name), fd: fd}, nil
 }
 
@@ -138,12 +137,10 @@ var staleAge = 2 * time.Second
 // how many it removed.
 func (c *cgroup) removeStale() int {
 	parent, own := filepath.Dir(c.dir), filepath.Base(c.dir)
-	d, err := os.Open(parent)
+	names, err := readDirNames(parent)
 	if err != nil {
 		return 0
 	}
-	names, _ := d.Readdirnames(-1)
-	d.Close()
 	n := 0
 	for _, name := range names {
 		if name != own && isLeafName(name) && removeIfStale(filepath.Join(parent, name)) {
@@ -195,32 +192,36 @@ func removeIfStale(dir string) bool {
 // /proc/self/mountinfo (it is /sys/fs/cgroup on a unified system and
 // /sys/fs/cgroup/unified on a hybrid one).
 func cgroup2Mount() (mount, root string, err error) {
+	self, _ := ownCgroup()
+	return cgroup2MountOf(self)
+}
+
+// cgroup2MountOf is cgroup2Mount for a process in cgroup self (as
+// /proc/self/cgroup shows it; empty if unknown).
+func cgroup2MountOf(self string) (mount, root string, err error) {
 	// The usual places first: a statfs is much cheaper than having the
 	// kernel render mountinfo. Their mount root is "/" in the initial
 	// cgroup namespace; in another one only mountinfo tells (a mount of
 	// the host's hierarchy shows there as "/..": our "/" is not its root,
 	// and a leaf made at its top would take the job out of our cgroup).
-	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
-		if !initialCgroupNS() {
-			break
-		}
-		var st unix.Statfs_t
-		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-			if self, err := ownCgroup(); err == nil && pathExists(filepath.Join(dir, self)) {
-				return dir, "/", nil
+	if self != "" && initialCgroupNS() {
+		for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+			var st unix.Statfs_t
+			if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+				if pathExists(filepath.Join(dir, self)) {
+					return dir, "/", nil
+				}
+				break
 			}
-			break
 		}
 	}
-	f, err := os.Open("/proc/self/mountinfo")
+	b, err := readFile("/proc/self/mountinfo")
 	if err != nil {
 		return "", "", err
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
+	for _, line := range strings.Split(string(b), "\n") {
 		// 41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
-		pre, post, ok := strings.Cut(s.Text(), " - ")
+		pre, post, ok := strings.Cut(line, " - ")
 		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
 			continue
 		}
@@ -263,7 +264,7 @@ func unescapeMount(s string) string {
 func ownCgroup() (string, error) { return pidCgroup(os.Getpid()) }
 
 func pidCgroup(pid int) (string, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	b, err := readFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
 		return "", err
 	}
@@ -282,7 +283,7 @@ func (c *cgroup) procs() ([]int, error) {
 }
 
 func treeProcs(dir string, pids []int) ([]int, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	b, err := readFile(filepath.Join(dir, "cgroup.procs"))
 	if err != nil {
 		return pids, err
 	}
@@ -293,10 +294,10 @@ func treeProcs(dir string, pids []int) ([]int, error) {
 	}
 	// Children: most leaves have none, and a cgroup's own files are not
 	// directories.
-	ents, _ := os.ReadDir(dir)
+	ents, _ := readDir(dir)
 	for _, e := range ents {
-		if e.IsDir() {
-			pids, _ = treeProcs(filepath.Join(dir, e.Name()), pids)
+		if e.isDir() {
+			pids, _ = treeProcs(filepath.Join(dir, e.name), pids)
 		}
 	}
 	return pids, nil
@@ -305,7 +306,7 @@ func treeProcs(dir string, pids []int) ([]int, error) {
 // kill SIGKILLs every process in the cgroup, including ones forking while
 // it runs (the kernel handles that race).
 func (c *cgroup) kill() error {
-	return os.WriteFile(filepath.Join(c.dir, "cgroup.kill"), []byte("1"), 0)
+	return writeFile(filepath.Join(c.dir, "cgroup.kill"), []byte("1"))
 }
 
 // signal sends sig to every process in the cgroup. Each pid is pinned with
@@ -348,7 +349,7 @@ func (c *cgroup) signal(sig syscall.Signal) (int, error) {
 
 // populated reports whether any process is left in the cgroup.
 func (c *cgroup) populated() bool {
-	b, err := os.ReadFile(filepath.Join(c.dir, "cgroup.events"))
+	b, err := readFile(filepath.Join(c.dir, "cgroup.events"))
 	if err != nil {
 		return false
 	}
@@ -395,10 +396,10 @@ func removeTree(dir string) error {
 		if i == 0 {
 			// Children first; the cgroup's own files are not
 			// directories.
-			if ents, rerr := os.ReadDir(dir); rerr == nil {
+			if ents, rerr := readDir(dir); rerr == nil {
 				for _, e := range ents {
-					if e.IsDir() {
-						if cerr := removeTree(filepath.Join(dir, e.Name())); cerr != nil {
+					if e.isDir() {
+						if cerr := removeTree(filepath.Join(dir, e.name)); cerr != nil {
 							return cerr
 						}
 					}

@@ -29,24 +29,33 @@ var reaperOnce sync.Once
 // program whose children all come from this package (the graceful command
 // is such a program): a child started elsewhere, with os/exec for example,
 // would have its exit status stolen.
+//
+// ReapOrphans returns at once. The reaper catches SIGCHLD only reapDelay
+// later, so a short run never pays for it (each newly caught signal is a
+// round trip to the Go runtime's signal-mask thread): until then the
+// runtime ignores SIGCHLD, and the reaper scans once right after catching
+// it, for orphans that died in between. A zombie waits no longer than it
+// would for the delay after a SIGCHLD.
 func ReapOrphans() {
 	reaperOnce.Do(func() {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, syscall.SIGCHLD)
 		go func() {
 			if os.Getpid() == 1 {
 				// init may have inherited zombies before it started.
 				reapZombies()
 			}
-			for range ch {
-				// Let a burst of exits settle (and spare a short run
-				// the scan): a zombie may wait a few milliseconds.
+			time.Sleep(reapDelay)
+			ch := make(chan os.Signal, 1)
+			signal.Notify(ch, syscall.SIGCHLD)
+			for {
+				reapZombies()
+				<-ch
+				// Let a burst of exits settle: a zombie may wait a few
+				// milliseconds.
 				time.Sleep(reapDelay)
 				select {
 				case <-ch:
 				default:
 				}
-				reapZombies()
 			}
 		}()
 	})
@@ -89,4 +98,20 @@ func childPids() []int {
 		}
 	}
 	return pids
+}
+
+// noChildren reports whether this process has no child at all, running,
+// stopped or zombie (waitid answers ECHILD). The sweep then has nothing to
+// find: everything it signals is reached from this process's children
+// (the unreaped leader is one of them). As a subreaper this process also
+// adopts whatever a child leaves behind when it exits, before the child
+// can be reaped, so no child means no descendant left at all.
+func noChildren() bool {
+	var si unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_ALL, 0, &si, unix.WEXITED|unix.WSTOPPED|unix.WCONTINUED|unix.WNOHANG|unix.WNOWAIT|unix.WALL, nil)
+		if err != unix.EINTR {
+			return err == unix.ECHILD
+		}
+	}
 }

@@ -464,23 +464,26 @@ func (r *Runner) close(timeout time.Duration) error {
 	var errs []error
 	if r.leader != nil && r.cg != nil {
 		_ = r.leader.signalGroup(syscall.SIGKILL)
+		// An empty leaf stays empty: only its own processes could
+		// fork into it.
 		if r.cg.populated() {
 			_ = r.cg.kill()
-		}
-		if !r.cg.waitEmpty(time.Until(deadline)) {
-			errs = append(errs, fmt.Errorf("cgroup %s still populated", r.cg.dir))
+			if !r.cg.waitEmpty(time.Until(deadline)) {
+				errs = append(errs, fmt.Errorf("cgroup %s still populated", r.cg.dir))
+			}
 		}
 	}
 	// The sweep: the job's tree in sweep mode; in both modes the orphans
 	// this process adopted, which is also where daemons of finalisation
 	// and command steps end up. Kill, wait on the pidfds of the killed,
 	// and repeat until a sweep finds nothing alive (a process forked just
-	// before its parent died shows up in the next one).
+	// before its parent died shows up in the next one). A process with
+	// no child at all has nothing to sweep (see noChildren).
 	leader := r.leader
 	if r.cg != nil {
 		leader = nil // its tree is the cgroup's, killed above
 	}
-	for {
+	for !noChildren() {
 		n, fds := sweepSignal(r.self, leader, syscall.SIGKILL, true)
 		if n == 0 {
 			break

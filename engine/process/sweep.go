@@ -21,7 +21,7 @@ type procStat struct {
 
 // readStat parses /proc/PID/stat.
 func readStat(pid int) (procStat, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := readFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return procStat{}, false
 	}
@@ -46,12 +46,10 @@ func parseStat(pid int, b []byte) (procStat, bool) {
 
 // scanProcs reads every process's stat.
 func scanProcs() map[int]procStat {
-	d, err := os.Open("/proc")
-	if err != nil {
+	names, err := readDirNames("/proc")
+	if err != nil && len(names) == 0 {
 		return nil
 	}
-	defer d.Close()
-	names, _ := d.Readdirnames(-1)
 	all := make(map[int]procStat, len(names))
 	for _, n := range names {
 		pid, err := strconv.Atoi(n)
@@ -79,16 +77,14 @@ func childrenOf(pid, threads int) []int {
 	base := "/proc/" + strconv.Itoa(pid) + "/task"
 	tids := []string{strconv.Itoa(pid)}
 	if threads != 1 {
-		d, err := os.Open(base)
-		if err != nil {
+		var err error
+		if tids, err = readDirNames(base); err != nil && len(tids) == 0 {
 			return nil
 		}
-		tids, _ = d.Readdirnames(-1)
-		d.Close()
 	}
 	var kids []int
 	for _, tid := range tids {
-		b, err := os.ReadFile(base + "/" + tid + "/children")
+		b, err := readFile(base + "/" + tid + "/children")
 		if err != nil {
 			continue
 		}
