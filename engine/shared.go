@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -164,8 +165,11 @@ func (c *SharedClock) run() {
 	}
 }
 
-// takeKicks empties a kick stack into batch.
+// takeKicks empties a kick stack into batch, oldest kick first: the
+// stack holds the newest on top, and the engine kicked first has waited
+// longest.
 func takeKicks(batch []*machine, q *atomic.Pointer[machine], link func(*machine) (*machine, *atomic.Bool)) []*machine {
+	from := len(batch)
 	for m := q.Swap(nil); m != nil; {
 		next, flag := link(m)
 		flag.Store(false) // inputs from now on kick again
@@ -175,6 +179,7 @@ func takeKicks(batch []*machine, q *atomic.Pointer[machine], link func(*machine)
 		}
 		m = next
 	}
+	slices.Reverse(batch[from:])
 	return batch
 }
 
