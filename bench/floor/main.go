@@ -1,9 +1,14 @@
 // Command floor is the "stack floor" of graceful's benchmarks: a Go program
-// that links the same libraries as graceful (so their package
+// that links the same third-party libraries as graceful (so their package
 // initialisation runs) and does nothing but start the child, forward
 // SIGTERM, SIGINT and SIGHUP to it through os/signal, wait for it and exit
 // with its status. graceful run cannot start, or forward a signal through
 // os/signal, faster than this.
+//
+// The blank imports are exactly the non-standard packages graceful's own
+// packages import (TestSameLibraries checks that the floor links the same
+// third-party packages as cmd/graceful), so that graceful / floor measures
+// graceful's own start-up work and not its libraries'.
 package main
 
 import (
@@ -11,11 +16,24 @@ import (
 	"os/signal"
 	"syscall"
 
+	_ "github.com/agext/levenshtein"
 	_ "github.com/hashicorp/hcl/v2"
+	_ "github.com/hashicorp/hcl/v2/hclparse"
 	_ "github.com/hashicorp/hcl/v2/hclsyntax"
+	_ "github.com/hashicorp/hcl/v2/hclwrite"
+	_ "github.com/hashicorp/hcl/v2/json"
 	_ "github.com/looplab/fsm"
 	_ "github.com/spf13/cobra"
+	_ "github.com/spf13/pflag"
 	_ "github.com/spf13/viper"
+	_ "github.com/zclconf/go-cty/cty"
+	_ "github.com/zclconf/go-cty/cty/convert"
+	_ "github.com/zclconf/go-cty/cty/function"
+	_ "github.com/zclconf/go-cty/cty/function/stdlib"
+	_ "golang.org/x/sys/unix"
+	_ "golang.org/x/term"
+	_ "k8s.io/api/apps/v1"
+	_ "k8s.io/api/batch/v1"
 	_ "k8s.io/api/core/v1"
 	_ "sigs.k8s.io/yaml"
 )

@@ -4,7 +4,8 @@ package resident
 
 import (
 	"bufio"
-	"debug/elf"
+	"encoding/binary"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -63,17 +64,51 @@ func Trim() {
 // position-independent executable the dynamic loader writes relocations
 // into pages it then makes read-only (RELRO); dropping those would revert
 // them to the file's contents, so such binaries are left alone.
+//
+// Only the ELF header and the program headers are read, by hand: debug/elf
+// would link debug/dwarf, compress/zlib and internal/zstd into every
+// program that uses this package, for two fields.
 func trimmable(exe string) bool {
-	f, err := elf.Open(exe)
+	f, err := os.Open(exe)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	if f.Type != elf.ET_EXEC {
+	var hdr [64]byte // Elf64_Ehdr
+	if _, err := io.ReadFull(f, hdr[:]); err != nil {
 		return false
 	}
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_GNU_RELRO {
+	// ELF, 64-bit (the only class Trim is used with), either byte order.
+	if string(hdr[:4]) != "\x7fELF" || hdr[4] != 2 {
+		return false
+	}
+	var bo binary.ByteOrder
+	switch hdr[5] {
+	case 1:
+		bo = binary.LittleEndian
+	case 2:
+		bo = binary.BigEndian
+	default:
+		return false
+	}
+	const etExec, ptGNURelro, phentsize = 2, 0x6474e552, 56 // Elf64_Phdr
+	if bo.Uint16(hdr[16:]) != etExec {
+		return false
+	}
+	phoff := bo.Uint64(hdr[32:])
+	if bo.Uint16(hdr[54:]) != phentsize {
+		return false
+	}
+	phnum := int(bo.Uint16(hdr[56:]))
+	if phnum == 0 || phnum > 256 {
+		return false
+	}
+	ph := make([]byte, phnum*phentsize)
+	if _, err := f.ReadAt(ph, int64(phoff)); err != nil {
+		return false
+	}
+	for i := 0; i < phnum; i++ {
+		if bo.Uint32(ph[i*phentsize:]) == ptGNURelro {
 			return false
 		}
 	}
