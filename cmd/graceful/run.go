@@ -245,16 +245,17 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	}
 
 	// 4. Feed the engine: signals by name, --timeout as a cancel.
+	// One goroutine for both: while graceful is suspended, signals wait.
 	go func() {
-		for range tstp {
-			_ = job.Signal("SIGTSTP", engine.ScopeGroup)
-			suspend()
-		}
-	}()
-	go func() {
-		for s := range sigs {
-			if n, ok := s.(syscall.Signal); ok {
-				eng.Deliver(process.SignalName(n))
+		for {
+			select {
+			case s := <-sigs:
+				if n, ok := s.(syscall.Signal); ok {
+					eng.Deliver(process.SignalName(n))
+				}
+			case <-tstp:
+				_ = job.Signal("SIGTSTP", engine.ScopeGroup)
+				suspend()
 			}
 		}
 	}()

@@ -38,12 +38,13 @@ var reaperOnce sync.Once
 // would for the delay after a SIGCHLD.
 func ReapOrphans() {
 	reaperOnce.Do(func() {
-		go func() {
-			if os.Getpid() == 1 {
-				// init may have inherited zombies before it started.
-				reapZombies()
-			}
-			time.Sleep(reapDelay)
+		if os.Getpid() == 1 {
+			// init may have inherited zombies before it started.
+			go reapZombies()
+		}
+		// A timer, not a sleeping goroutine: nothing to schedule (or
+		// start a thread for) during a short run.
+		time.AfterFunc(reapDelay, func() {
 			ch := make(chan os.Signal, 1)
 			signal.Notify(ch, syscall.SIGCHLD)
 			for {
@@ -57,7 +58,7 @@ func ReapOrphans() {
 				default:
 				}
 			}
-		}()
+		})
 	})
 }
 
