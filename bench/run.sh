@@ -18,6 +18,7 @@ quick=${QUICK:-}
 runs=${RUNS:-$([ -n "$quick" ] && echo 30 || echo 300)}
 fwd_n=${FWD_N:-$([ -n "$quick" ] && echo 100 || echo 1000)}
 esc_n=${ESC_N:-$([ -n "$quick" ] && echo 5 || echo 40)}
+rounds=${ROUNDS:-$([ -n "$quick" ] && echo 3 || echo 10)}
 
 # 1. Peers.
 need=()
@@ -41,35 +42,51 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-median() { # hyperfine json -> median ms of command $2
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]; print("%.3f" % (r["median"]*1000))' "$1" "$2"
-}
-
 {
 echo "## Process runner: benchmark run of $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "Machine: $(nproc) cores, $(uname -r), $(go version | cut -d' ' -f3). Command: \`bash bench/run.sh\`."
 echo
 
-# 3. Start-up overhead.
-hyperfine -N --warmup 20 --runs "$runs" --export-json "$out/startup.json" \
-  "$g run -- /bin/true" \
-  "tini -s -- /bin/true" \
-  "$bin/floor /bin/true" \
-  "/bin/true" >&2
-gs=$(median "$out/startup.json" 0); ts=$(median "$out/startup.json" 1)
-fs=$(median "$out/startup.json" 2); bs=$(median "$out/startup.json" 3)
-echo "### Start-up: \`graceful run -- /bin/true\` ($runs runs, hyperfine -N, median)"
-echo
-echo "| command | median ms |"
-echo "|---|---|"
-echo "| graceful run -- /bin/true | $gs |"
-echo "| tini -s -- /bin/true | $ts |"
-echo "| stack floor (bench/floor) /bin/true | $fs |"
-echo "| /bin/true | $bs |"
-echo
-python3 -c 'import sys; g,t,f=map(float,sys.argv[1:]); print("graceful / tini = %.2fx, graceful / floor = %.2fx (target <= 1.2x)" % (g/t, g/f))' "$gs" "$ts" "$fs"
-echo
+# 3. Start-up overhead. The machine may be shared: the runs are split into
+# rounds, each running every command (in alternating order), and the
+# medians pool all rounds, so a slow minute weighs on every command alike.
+# The per-round ratios give the spread.
+startup=("$g run -- /bin/true" "tini -s -- /bin/true" "$bin/floor /bin/true" "/bin/true")
+per=$(( (runs + rounds - 1) / rounds ))
+rm -f "$out"/startup-*.json
+for r in $(seq "$rounds"); do
+  if [ $((r % 2)) -eq 0 ]; then
+    order=("${startup[3]}" "${startup[2]}" "${startup[1]}" "${startup[0]}")
+  else
+    order=("${startup[@]}")
+  fi
+  hyperfine -N --warmup 5 --runs "$per" --export-json "$out/startup-$r.json" "${order[@]}" >&2
+done
+python3 - "$out" "$rounds" "$((per * rounds))" "${startup[@]}" <<'PY'
+import json, statistics, sys
+out, rounds, n, cmds = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+times = {c: [] for c in cmds}
+ratios = []  # graceful / floor, per round
+for r in range(1, rounds + 1):
+    med = {}
+    for x in json.load(open("%s/startup-%d.json" % (out, r)))["results"]:
+        times[x["command"]].extend(x["times"])
+        med[x["command"]] = x["median"]
+    ratios.append(med[cmds[0]] / med[cmds[2]])
+m = {c: statistics.median(times[c]) * 1000 for c in cmds}
+names = ["graceful run -- /bin/true", "tini -s -- /bin/true", "stack floor (bench/floor) /bin/true", "/bin/true"]
+print("### Start-up: `graceful run -- /bin/true` (%s runs each in %d interleaved rounds, hyperfine -N, median)" % (n, rounds))
+print()
+print("| command | median ms |")
+print("|---|---|")
+for c, name in zip(cmds, names):
+    print("| %s | %.3f |" % (name, m[c]))
+print()
+print("graceful / tini = %.2fx, graceful / floor = %.2fx (target <= 1.2x; per round %.2f-%.2fx)" % (
+    m[cmds[0]] / m[cmds[1]], m[cmds[0]] / m[cmds[2]], min(ratios), max(ratios)))
+print()
+PY
 
 # 4. Signal forwarding latency.
 echo "### Signal forwarding: SIGTERM to the supervisor until the job's handler runs ($fwd_n signals)"
