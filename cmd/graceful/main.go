@@ -22,7 +22,7 @@ func run(ctx context.Context, args []string) int {
 	root := newRootCmd()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	return exitStatus(err, os.Stderr)
+	return exitStatus(err, pipeSafe{os.Stderr})
 }
 
 // exitStatus maps an error from a command to an exit status, printing it

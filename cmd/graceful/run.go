@@ -96,8 +96,21 @@ exit status.`,
 // gets the default disposition.
 func surviveEPIPE() { signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE) }
 
+// pipeSafe is a writer to graceful's own stdout or stderr that catches
+// SIGPIPE (surviveEPIPE) before its first write. The runtime kills the
+// process only when a write to fd 1 or 2 fails with EPIPE, so a run that
+// writes nothing (most of them) never pays for catching it: each newly
+// caught signal is a round trip to the runtime's signal-mask thread.
+type pipeSafe struct{ w io.Writer }
+
+var pipeCaught sync.Once
+
+func (p pipeSafe) Write(b []byte) (int, error) {
+	pipeCaught.Do(surviveEPIPE)
+	return p.w.Write(b)
+}
+
 func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
-	surviveEPIPE()
 	prof, err := policies.Find(v.GetString("policy"), v.GetString("profile"))
 	if err != nil {
 		return withStatus(exitInternal, err)
@@ -110,6 +123,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		if len(args) > 0 {
 			return withStatus(exitInternal, fmt.Errorf("run: profile %q coordinates job containers and runs no command (got %q); start jobs with graceful join", prof.Name, args[0]))
 		}
+		pipeCaught.Do(surviveEPIPE) // the coordinator writes to stderr directly
 		return runCoordinator(cmd, v, prof)
 	}
 	if len(args) == 0 {
@@ -123,7 +137,8 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	if timeout < 0 {
 		return withStatus(exitInternal, fmt.Errorf("--timeout %v: must not be negative", timeout))
 	}
-	stderr := os.Stderr
+	// Everything run writes goes through pipeSafe.
+	stderr := pipeSafe{os.Stderr}
 
 	// 1. Sinks: what happened, on stderr (only signals and cancellation
 	// unless --verbose), a live status line when stderr is a terminal,
@@ -134,7 +149,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	var status *engine.StatusLine
 	// No status line when the job has the terminal (--foreground): Ctrl-C
 	// goes to the job then, so "Ctrl-C again to ..." would be wrong.
-	if term.IsTerminal(int(stderr.Fd())) && !v.GetBool("foreground") {
+	if term.IsTerminal(int(os.Stderr.Fd())) && !v.GetBool("foreground") {
 		status = engine.NewStatusLine(stderr)
 		defer status.Close()
 		textW = status.Wrap(stderr)
@@ -338,7 +353,7 @@ func noteworthy(e engine.Event) bool {
 // openEvents opens the --events destination.
 func openEvents(name string) (io.Writer, func(), error) {
 	if name == "-" {
-		return os.Stdout, func() {}, nil
+		return pipeSafe{os.Stdout}, func() {}, nil
 	}
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
 	if err != nil {
@@ -348,7 +363,7 @@ func openEvents(name string) (io.Writer, func(), error) {
 	return f, func() {
 		once.Do(func() {
 			if err := f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
-				fmt.Fprintf(os.Stderr, "graceful: --events: %v\n", err)
+				fmt.Fprintf(pipeSafe{os.Stderr}, "graceful: --events: %v\n", err)
 			}
 		})
 	}, nil
