@@ -169,6 +169,41 @@ func TestRunUnnamedSignalsIgnored(t *testing.T) {
 	}
 }
 
+// The fault signals, sent with kill once graceful has caught them late,
+// are logged and ignored: no goroutine dump, no exit 2, and the job runs
+// on to its own end.
+func TestRunFaultSignalsFromUserIgnored(t *testing.T) {
+	h := startRun(t, testPolicy("300ms", "5s", ""), append([]string{"--"}, jobArgv("term-exit", "5")...)...)
+	h.waitLine("ready")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(h.stderr(), "ignored: no trigger for SIGUSR2") { // the late catch has run
+		if time.Now().After(deadline) {
+			t.Fatalf("SIGUSR2 never logged as ignored; stderr:\n%s", h.stderr())
+		}
+		h.signal(syscall.SIGUSR2)
+		time.Sleep(20 * time.Millisecond)
+	}
+	faults := []syscall.Signal{syscall.SIGILL, syscall.SIGTRAP, syscall.SIGABRT, syscall.SIGBUS,
+		syscall.SIGFPE, syscall.SIGSEGV, syscall.SIGSTKFLT, syscall.SIGSYS}
+	for _, sig := range faults {
+		h.signal(sig)
+		name := process.SignalName(sig)
+		for !strings.Contains(h.stderr(), "ignored: no trigger for "+name) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never logged as ignored; stderr:\n%s", name, h.stderr())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	h.signal(syscall.SIGQUIT) // cancel: SIGTERM to the job
+	if status, _ := h.wait(); status != 5 {
+		t.Errorf("status %d, want the job's 5; stderr:\n%s", status, h.stderr())
+	}
+	if strings.Contains(h.stderr(), "goroutine ") {
+		t.Errorf("graceful dumped its goroutines; stderr:\n%s", h.stderr())
+	}
+}
+
 // caughtBy reports whether /proc/PID/status lists sig as caught.
 func caughtBy(pid int, sig syscall.Signal) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
