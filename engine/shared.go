@@ -68,10 +68,10 @@ func (*SharedClock) AfterFunc(d time.Duration, f func()) Timer {
 	return realTimer{time.AfterFunc(d, f)}
 }
 
-// sharedEntry is an engine's place in the heap (slot -1 when absent)
-// and, after the engine ran, where it wants to be (due, ok).
+// sharedEntry is an engine's place in the heap (slot -1 when absent; the
+// queue keeps it) and, after the engine ran, where it wants to be (due,
+// ok).
 type sharedEntry struct {
-	at   time.Duration // its key in the heap, when slot >= 0
 	slot int32
 	due  time.Time
 	ok   bool
@@ -188,21 +188,16 @@ func (c *SharedClock) place(m *machine) {
 	e := &m.entry
 	if !e.ok {
 		if e.slot >= 0 {
-			c.q.remove(e.slot)
-			e.slot = -1
+			c.q.remove(m)
 		}
 		return
 	}
-	at := e.due.Sub(c.base)
-	if e.slot >= 0 {
-		if e.at != at {
-			e.at = at
-			c.q.fix(e.slot, at)
-		}
-		return
+	switch at := e.due.Sub(c.base); {
+	case e.slot < 0:
+		c.q.push(m, at)
+	case c.q.key(m) != at:
+		c.q.fix(m, at)
 	}
-	e.at = at
-	e.slot = c.q.push(m, at)
 }
 
 // laterDelay bounds how long other inputs wait for due engines, so that a
@@ -252,8 +247,8 @@ func (c *SharedClock) runBatch(batch []*machine) {
 
 func (q *sharedQueue) len() int { return len(q.items) }
 
-// push adds m due at at and returns its slot.
-func (q *sharedQueue) push(m *machine, at time.Duration) int32 {
+// push adds m, which is not in the heap, due at at.
+func (q *sharedQueue) push(m *machine, at time.Duration) {
 	var slot int32
 	if n := len(q.free); n > 0 {
 		slot = q.free[n-1]
@@ -264,23 +259,25 @@ func (q *sharedQueue) push(m *machine, at time.Duration) int32 {
 		q.slots = append(q.slots, m)
 		q.pos = append(q.pos, 0)
 	}
+	m.entry.slot = slot
 	q.items = append(q.items, sharedItem{at, slot})
 	q.pos[slot] = int32(len(q.items) - 1)
 	q.up(len(q.items) - 1)
-	return slot
 }
 
 // pop removes the earliest item and returns its machine.
 func (q *sharedQueue) pop() *machine {
-	slot := q.items[0].slot
-	m := q.slots[slot]
-	q.remove(slot)
-	m.entry.slot = -1
+	m := q.slots[q.items[0].slot]
+	q.remove(m)
 	return m
 }
 
-// remove takes slot out of the heap and frees it.
-func (q *sharedQueue) remove(slot int32) {
+// key is when m, which is in the heap, is due.
+func (q *sharedQueue) key(m *machine) time.Duration { return q.items[q.pos[m.entry.slot]].at }
+
+// remove takes m out of the heap and frees its slot.
+func (q *sharedQueue) remove(m *machine) {
+	slot := m.entry.slot
 	i, last := int(q.pos[slot]), len(q.items)-1
 	if i != last {
 		q.swap(i, last)
@@ -291,11 +288,12 @@ func (q *sharedQueue) remove(slot int32) {
 	}
 	q.slots[slot] = nil
 	q.free = append(q.free, slot)
+	m.entry.slot = -1
 }
 
-// fix moves slot to its new time at.
-func (q *sharedQueue) fix(slot int32, at time.Duration) {
-	i := int(q.pos[slot])
+// fix moves m, which is in the heap, to its new time at.
+func (q *sharedQueue) fix(m *machine, at time.Duration) {
+	i := int(q.pos[m.entry.slot])
 	q.items[i].at = at
 	if !q.down(i) {
 		q.up(i)

@@ -33,20 +33,24 @@ func TestSharedQueue(t *testing.T) {
 				t.Fatalf("heap order broken at %d", i)
 			}
 		}
+		for _, m := range all {
+			if _, in := want[m]; !in && m.entry.slot != -1 {
+				t.Fatalf("a machine out of the heap says slot %d", m.entry.slot)
+			}
+		}
 	}
 	for range 20000 {
 		m := all[r.IntN(len(all))]
 		at := time.Duration(r.IntN(1000))
 		switch _, in := want[m]; {
 		case !in && r.IntN(2) == 0:
-			m.entry.slot = q.push(m, at)
+			q.push(m, at)
 			want[m] = at
 		case in && r.IntN(3) == 0:
-			q.fix(m.entry.slot, at)
+			q.fix(m, at)
 			want[m] = at
 		case in && r.IntN(3) == 0:
-			q.remove(m.entry.slot)
-			m.entry.slot = -1
+			q.remove(m)
 			delete(want, m)
 		case q.len() > 0:
 			var keys []time.Duration
