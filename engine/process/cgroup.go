@@ -294,10 +294,10 @@ func treeProcs(dir string, pids []int) ([]int, error) {
 	}
 	// Children: most leaves have none, and a cgroup's own files are not
 	// directories.
-	ents, _ := readDir(dir)
+	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
-		if e.isDir() {
-			pids, _ = treeProcs(filepath.Join(dir, e.name), pids)
+		if e.IsDir() {
+			pids, _ = treeProcs(filepath.Join(dir, e.Name()), pids)
 		}
 	}
 	return pids, nil
@@ -396,10 +396,10 @@ func removeTree(dir string) error {
 		if i == 0 {
 			// Children first; the cgroup's own files are not
 			// directories.
-			if ents, rerr := readDir(dir); rerr == nil {
+			if ents, rerr := os.ReadDir(dir); rerr == nil {
 				for _, e := range ents {
-					if e.isDir() {
-						if cerr := removeTree(filepath.Join(dir, e.name)); cerr != nil {
+					if e.IsDir() {
+						if cerr := removeTree(filepath.Join(dir, e.Name())); cerr != nil {
 							return cerr
 						}
 					}

@@ -2,7 +2,6 @@ package process
 
 import (
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -11,6 +10,7 @@ import (
 // every start and close. os.Open would also try to register each of them
 // with the runtime's poller (fcntl, epoll_ctl, fcntl again), which these
 // files do not need: they are read with plain system calls here.
+// Directories need no such care: os.ReadDir opens them without the poller.
 
 // readFile returns the contents of a small pseudo-file (or any file).
 func readFile(path string) ([]byte, error) {
@@ -66,79 +66,13 @@ func openRetry(path string, flags int) (int, error) {
 	}
 }
 
-// dirEntry is one entry of readDir.
-type dirEntry struct {
-	name string
-	typ  uint8 // d_type
-}
-
-func (e dirEntry) isDir() bool { return e.typ == unix.DT_DIR }
-
-// readDir lists a directory (without . and ..).
-func readDir(path string) ([]dirEntry, error) {
-	fd, err := openRetry(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	var out []dirEntry
-	buf := make([]byte, 4096)
-	for {
-		n, err := unix.Getdents(fd, buf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return out, &os.PathError{Op: "readdirent", Path: path, Err: err}
-		}
-		if n <= 0 {
-			return out, nil
-		}
-		from := len(out)
-		out = parseDirents(buf[:n], out)
-		for i := from; i < len(out); i++ {
-			if out[i].typ == unix.DT_UNKNOWN { // a file system without d_type
-				var st unix.Stat_t
-				if unix.Lstat(path+"/"+out[i].name, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-					out[i].typ = unix.DT_DIR
-				}
-			}
-		}
-	}
-}
-
-// parseDirents appends the entries of a getdents64 buffer:
-// struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type;
-// char d_name[]; }.
-func parseDirents(b []byte, out []dirEntry) []dirEntry {
-	const nameOff = 19
-	for len(b) >= nameOff {
-		reclen := int(*(*uint16)(unsafe.Pointer(&b[16])))
-		if reclen < nameOff || reclen > len(b) {
-			break
-		}
-		typ := b[18]
-		name := b[nameOff:reclen]
-		for i, c := range name {
-			if c == 0 {
-				name = name[:i]
-				break
-			}
-		}
-		if s := string(name); s != "." && s != ".." && s != "" {
-			out = append(out, dirEntry{name: s, typ: typ})
-		}
-		b = b[reclen:]
-	}
-	return out
-}
-
 // readDirNames lists the names in a directory (without . and ..).
+// os.ReadDir already opens directories without the poller.
 func readDirNames(path string) ([]string, error) {
-	ents, err := readDir(path)
+	ents, err := os.ReadDir(path)
 	names := make([]string, 0, len(ents))
 	for _, e := range ents {
-		names = append(names, e.name)
+		names = append(names, e.Name())
 	}
 	return names, err
 }
