@@ -152,14 +152,7 @@ func TestRunUnnamedSignalsIgnored(t *testing.T) {
 		h.signal(sig)
 	}
 	h.waitLine("ready")
-	// Later ones are logged.
-	for !strings.Contains(h.stderr(), "ignored: no trigger for SIGUSR2") {
-		if time.Now().After(deadline) {
-			t.Fatalf("SIGUSR2 never logged as ignored; stderr:\n%s", h.stderr())
-		}
-		h.signal(syscall.SIGUSR2)
-		time.Sleep(20 * time.Millisecond)
-	}
+	h.waitLateCatch(deadline) // later ones are logged
 	h.signal(syscall.SIGQUIT) // cancel: SIGTERM to the job
 	if status, _ := h.wait(); status != 5 {
 		t.Errorf("status %d, want the job's 5; stderr:\n%s", status, h.stderr())
@@ -175,25 +168,12 @@ func TestRunUnnamedSignalsIgnored(t *testing.T) {
 func TestRunFaultSignalsFromUserIgnored(t *testing.T) {
 	h := startRun(t, testPolicy("300ms", "5s", ""), append([]string{"--"}, jobArgv("term-exit", "5")...)...)
 	h.waitLine("ready")
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(h.stderr(), "ignored: no trigger for SIGUSR2") { // the late catch has run
-		if time.Now().After(deadline) {
-			t.Fatalf("SIGUSR2 never logged as ignored; stderr:\n%s", h.stderr())
-		}
-		h.signal(syscall.SIGUSR2)
-		time.Sleep(20 * time.Millisecond)
-	}
+	h.waitLateCatch(time.Now().Add(10 * time.Second))
 	faults := []syscall.Signal{syscall.SIGILL, syscall.SIGTRAP, syscall.SIGABRT, syscall.SIGBUS,
 		syscall.SIGFPE, syscall.SIGSEGV, syscall.SIGSTKFLT, syscall.SIGSYS}
 	for _, sig := range faults {
 		h.signal(sig)
-		name := process.SignalName(sig)
-		for !strings.Contains(h.stderr(), "ignored: no trigger for "+name) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never logged as ignored; stderr:\n%s", name, h.stderr())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		h.waitStderr("ignored: no trigger for " + sigName(sig))
 	}
 	h.signal(syscall.SIGQUIT) // cancel: SIGTERM to the job
 	if status, _ := h.wait(); status != 5 {
@@ -201,6 +181,19 @@ func TestRunFaultSignalsFromUserIgnored(t *testing.T) {
 	}
 	if strings.Contains(h.stderr(), "goroutine ") {
 		t.Errorf("graceful dumped its goroutines; stderr:\n%s", h.stderr())
+	}
+}
+
+// waitLateCatch waits, sending SIGUSR2 until graceful logs it, for the
+// late catch (lateSignals) to have run.
+func (h *harness) waitLateCatch(deadline time.Time) {
+	h.t.Helper()
+	for !strings.Contains(h.stderr(), "ignored: no trigger for SIGUSR2") {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("SIGUSR2 never logged as ignored; stderr:\n%s", h.stderr())
+		}
+		h.signal(syscall.SIGUSR2)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
