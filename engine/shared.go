@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -83,9 +82,9 @@ type sharedEntry struct {
 // goroutines forward (the job's end, a finished command) waits while
 // engines are due, so that a burst of job ends does not delay due steps.
 func (c *SharedClock) kick(m *machine, urgent bool) {
-	q, flag, next := &c.later, &m.kickedLater, &m.nextLater
+	q, flag, next := &c.later, &m.shared.kickedLater, &m.shared.nextLater
 	if urgent {
-		q, flag, next = &c.kicks, &m.kicked, &m.nextKick
+		q, flag, next = &c.kicks, &m.shared.kicked, &m.shared.nextKick
 	}
 	if !flag.CompareAndSwap(false, true) {
 		return
@@ -119,14 +118,14 @@ func (c *SharedClock) run() {
 		now := time.Since(c.base)
 		for c.q.len() > 0 && c.q.items[0].at <= now {
 			m := c.q.pop()
-			m.inBatch = true
+			m.shared.inBatch = true
 			batch = append(batch, m)
 		}
-		batch = takeKicks(batch, &c.kicks, func(m *machine) (*machine, *atomic.Bool) { return m.nextKick, &m.kicked })
+		batch = takeKicks(batch, &c.kicks, func(m *machine) (*machine, *atomic.Bool) { return m.shared.nextKick, &m.shared.kicked })
 		switch {
 		case c.later.Load() == nil:
 		case len(batch) == 0 || (deferred >= 0 && now-deferred >= laterDelay):
-			batch = takeKicks(batch, &c.later, func(m *machine) (*machine, *atomic.Bool) { return m.nextLater, &m.kickedLater })
+			batch = takeKicks(batch, &c.later, func(m *machine) (*machine, *atomic.Bool) { return m.shared.nextLater, &m.shared.kickedLater })
 			deferred = -1
 		case deferred < 0:
 			deferred = now
@@ -134,7 +133,7 @@ func (c *SharedClock) run() {
 		if len(batch) > 0 {
 			c.runBatch(batch)
 			for _, m := range batch {
-				m.inBatch = false
+				m.shared.inBatch = false
 				c.place(m)
 			}
 			clear(batch)
@@ -173,8 +172,8 @@ func takeKicks(batch []*machine, q *atomic.Pointer[machine], link func(*machine)
 	for m := q.Swap(nil); m != nil; {
 		next, flag := link(m)
 		flag.Store(false) // inputs from now on kick again
-		if !m.inBatch {
-			m.inBatch = true
+		if !m.shared.inBatch {
+			m.shared.inBatch = true
 			batch = append(batch, m)
 		}
 		m = next
@@ -185,7 +184,7 @@ func takeKicks(batch []*machine, q *atomic.Pointer[machine], link func(*machine)
 
 // place moves m in the heap to where its last run asked.
 func (c *SharedClock) place(m *machine) {
-	e := &m.entry
+	e := &m.shared.entry
 	if !e.ok {
 		if e.slot >= 0 {
 			c.q.remove(m)
@@ -259,7 +258,7 @@ func (q *sharedQueue) push(m *machine, at time.Duration) {
 		q.slots = append(q.slots, m)
 		q.pos = append(q.pos, 0)
 	}
-	m.entry.slot = slot
+	m.shared.entry.slot = slot
 	q.items = append(q.items, sharedItem{at, slot})
 	q.pos[slot] = int32(len(q.items) - 1)
 	q.up(len(q.items) - 1)
@@ -273,11 +272,11 @@ func (q *sharedQueue) pop() *machine {
 }
 
 // key is when m, which is in the heap, is due.
-func (q *sharedQueue) key(m *machine) time.Duration { return q.items[q.pos[m.entry.slot]].at }
+func (q *sharedQueue) key(m *machine) time.Duration { return q.items[q.pos[m.shared.entry.slot]].at }
 
 // remove takes m out of the heap and frees its slot.
 func (q *sharedQueue) remove(m *machine) {
-	slot := m.entry.slot
+	slot := m.shared.entry.slot
 	i, last := int(q.pos[slot]), len(q.items)-1
 	if i != last {
 		q.swap(i, last)
@@ -288,12 +287,12 @@ func (q *sharedQueue) remove(m *machine) {
 	}
 	q.slots[slot] = nil
 	q.free = append(q.free, slot)
-	m.entry.slot = -1
+	m.shared.entry.slot = -1
 }
 
 // fix moves m, which is in the heap, to its new time at.
 func (q *sharedQueue) fix(m *machine, at time.Duration) {
-	i := int(q.pos[m.entry.slot])
+	i := int(q.pos[m.shared.entry.slot])
 	q.items[i].at = at
 	if !q.down(i) {
 		q.up(i)
@@ -336,48 +335,4 @@ func (q *sharedQueue) down(i int) bool {
 		i = j
 	}
 	return i > start
-}
-
-// fireShared runs m's inputs and due work on a clock goroutine and notes
-// when m wants to run next.
-func (m *machine) fireShared() {
-	e := &m.entry
-	if m.finished {
-		e.ok = false
-		return
-	}
-	m.step(m.clock.Now())
-	if m.finished {
-		e.ok = false
-		m.over.Store(true)
-		select {
-		case m.wake <- struct{}{}:
-		default:
-		}
-		return
-	}
-	e.due, e.ok = m.nextDue()
-}
-
-// runShared is Run on a SharedClock: this goroutine hands the clock what it
-// cannot see itself (Run starting, the job's end, finished commands, the
-// context) and waits for the end of the run.
-func (m *machine) runShared(ctx context.Context) Result {
-	m.push(input{kind: inBegin, at: m.clock.Now(), ctx: ctx})
-	jobDone, ctxDone := m.target.Done(), ctx.Done()
-	for !m.over.Load() {
-		select {
-		case <-m.wake:
-		case x, ok := <-jobDone:
-			jobDone = nil
-			m.push(input{kind: inJob, at: m.clock.Now(), exit: x, ok: ok})
-		case r := <-m.execCh:
-			m.push(input{kind: inExec, at: m.clock.Now(), res: r})
-		case <-ctxDone:
-			ctxDone = nil
-			m.push(input{kind: inAbort, at: m.clock.Now(), name: "context: " + context.Cause(ctx).Error()})
-		}
-	}
-	m.awaitCut()
-	return m.res
 }

@@ -15,7 +15,7 @@ func TestSharedQueue(t *testing.T) {
 	want := map[*machine]time.Duration{} // machines in the heap and their keys
 	var all []*machine
 	for range 200 {
-		all = append(all, &machine{entry: sharedEntry{slot: -1}})
+		all = append(all, &machine{shared: sharedLinks{entry: sharedEntry{slot: -1}}})
 	}
 	check := func() {
 		t.Helper()
@@ -26,16 +26,16 @@ func TestSharedQueue(t *testing.T) {
 			if int(q.pos[it.slot]) != i {
 				t.Fatalf("pos[%d] = %d, item at %d", it.slot, q.pos[it.slot], i)
 			}
-			if m := q.slots[it.slot]; m.entry.slot != it.slot || want[m] != it.at {
-				t.Fatalf("item %d: slot %d, key %v; machine says slot %d, want key %v", i, it.slot, it.at, m.entry.slot, want[m])
+			if m := q.slots[it.slot]; m.shared.entry.slot != it.slot || want[m] != it.at {
+				t.Fatalf("item %d: slot %d, key %v; machine says slot %d, want key %v", i, it.slot, it.at, m.shared.entry.slot, want[m])
 			}
 			if p := (i - 1) / 2; i > 0 && q.items[p].at > it.at {
 				t.Fatalf("heap order broken at %d", i)
 			}
 		}
 		for _, m := range all {
-			if _, in := want[m]; !in && m.entry.slot != -1 {
-				t.Fatalf("a machine out of the heap says slot %d", m.entry.slot)
+			if _, in := want[m]; !in && m.shared.entry.slot != -1 {
+				t.Fatalf("a machine out of the heap says slot %d", m.shared.entry.slot)
 			}
 		}
 	}
@@ -58,8 +58,8 @@ func TestSharedQueue(t *testing.T) {
 				keys = append(keys, k)
 			}
 			got := q.pop()
-			if min := slices.Min(keys); want[got] != min || got.entry.slot != -1 {
-				t.Fatalf("pop gave key %v (slot %d), want the minimum %v", want[got], got.entry.slot, min)
+			if min := slices.Min(keys); want[got] != min || got.shared.entry.slot != -1 {
+				t.Fatalf("pop gave key %v (slot %d), want the minimum %v", want[got], got.shared.entry.slot, min)
 			}
 			delete(want, got)
 		}

@@ -91,11 +91,12 @@ func runJoin(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	// same start timeout as the socket, and with the kubelet's signals
 	// already swallowed.
 	token := strings.TrimSpace(os.Getenv(kubernetes.TokenEnv))
-	sinks, closeSinks, err := kubernetesSinks(v, os.Stderr)
+	out := newOutputs()
+	defer out.close()
+	sinks, err := kubernetesSinks(v, out)
 	if err != nil {
 		return withStatus(exitInternal, err)
 	}
-	defer closeSinks()
 	status, err := kubernetes.RunJoin(cmd.Context(), kubernetes.JoinRun{
 		Client: kubernetes.ClientConfig{
 			Socket:       socket,

@@ -147,14 +147,16 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	if timeout < 0 {
 		return withStatus(exitInternal, fmt.Errorf("--timeout %v: must not be negative", timeout))
 	}
-	// Everything run writes goes through pipeSafe.
-	stderr := pipeSafe{os.Stderr}
+	// Everything run writes goes through an Outbox (never blocks the
+	// timeline: a stalled reader loses lines, counted) and pipeSafe.
+	out := newOutputs()
+	defer out.close()
+	stderr := out.stderr
 
 	// 1. Sinks: what happened, on stderr (only signals and cancellation
 	// unless --verbose), a live status line when stderr is a terminal,
 	// and every event as JSON to --events.
 	var sinks []engine.Sink
-	closeEvents := func() {}
 	var textW io.Writer = stderr
 	var status *engine.StatusLine
 	// No status line when the job has the terminal (--foreground): Ctrl-C
@@ -178,12 +180,10 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		sinks = append(sinks, status)
 	}
 	if name := v.GetString("events"); name != "" {
-		w, closeFn, err := openEvents(name)
+		w, err := out.openEvents(name)
 		if err != nil {
 			return withStatus(exitInternal, err)
 		}
-		closeEvents = closeFn
-		defer closeEvents()
 		sinks = append(sinks, engine.NewJSONSink(w))
 	}
 
@@ -308,7 +308,10 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	}
 	if v.GetBool("reraise") && res.Exit.Signal != "" && res.Status == res.Exit.Status() {
 		signal.Stop(sigs)
-		closeEvents()
+		if status != nil {
+			status.Close()
+		}
+		out.close()
 		process.Reraise(syscall.Signal(res.Exit.SignalNumber))
 	}
 	if res.Status == 0 {
@@ -358,23 +361,4 @@ func lateSet(prof *engine.Profile) []os.Signal {
 func noteworthy(e engine.Event) bool {
 	return e.Cancelled || e.Action != "" || strings.HasPrefix(e.Cause, "signal") ||
 		strings.HasPrefix(e.Cause, "timeout") || (e.Result != "" && e.Result != "ok")
-}
-
-// openEvents opens the --events destination.
-func openEvents(name string) (io.Writer, func(), error) {
-	if name == "-" {
-		return pipeSafe{os.Stdout}, func() {}, nil
-	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--events: %w", err)
-	}
-	var once sync.Once
-	return f, func() {
-		once.Do(func() {
-			if err := f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
-				fmt.Fprintf(pipeSafe{os.Stderr}, "graceful: --events: %v\n", err)
-			}
-		})
-	}, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,11 +48,12 @@ func runCoordinator(cmd *cobra.Command, v *viper.Viper, prof *engine.Profile) er
 	if err != nil {
 		return withStatus(exitInternal, err)
 	}
-	sinks, closeSinks, err := kubernetesSinks(v, os.Stderr)
+	out := newOutputs()
+	defer out.close()
+	sinks, err := kubernetesSinks(v, out)
 	if err != nil {
 		return withStatus(exitInternal, err)
 	}
-	defer closeSinks()
 	res, err := kubernetes.RunCoordinator(cmd.Context(), kubernetes.CoordinatorRun{
 		Coordinator: kubernetes.Config{
 			Socket:       socket,
@@ -69,13 +69,13 @@ func runCoordinator(cmd *cobra.Command, v *viper.Viper, prof *engine.Profile) er
 		Profile: prof,
 		Sinks:   sinks,
 		Timeout: v.GetDuration("timeout"),
-		Stderr:  os.Stderr,
+		Stderr:  out.stderr,
 	})
 	if err != nil {
 		return withStatus(exitInternal, err)
 	}
 	if res.FinalizeErr != nil {
-		fmt.Fprintf(os.Stderr, "graceful: finalize: %v\n", res.FinalizeErr)
+		fmt.Fprintf(out.stderr, "graceful: finalize: %v\n", res.FinalizeErr)
 	}
 	if res.Status == 0 {
 		return nil
@@ -102,27 +102,23 @@ func coordinatorToken(v *viper.Viper, socket string) (string, error) {
 
 // kubernetesSinks are the event sinks of the coordinator and of join: the
 // human log on stderr (signals, cancellation and actions only, unless
-// --verbose) and JSON lines to --events.
-func kubernetesSinks(v *viper.Viper, stderr io.Writer) ([]engine.Sink, func(), error) {
-	text := engine.NewTextSink(stderr)
+// --verbose) and JSON lines to --events, each behind out's Outboxes.
+func kubernetesSinks(v *viper.Viper, out *outputs) ([]engine.Sink, error) {
+	text := engine.NewTextSink(out.stderr)
 	sinks := []engine.Sink{text}
 	if !v.GetBool("verbose") {
 		sinks[0] = engine.SinkFunc(func(e engine.Event) {
-			if e.Cancelled || e.Action != "" || strings.HasPrefix(e.Cause, "signal") || (e.Result != "" && e.Result != "ok") {
+			if noteworthy(e) {
 				text.Emit(e)
 			}
 		})
 	}
-	name := v.GetString("events")
-	switch name {
-	case "":
-		return sinks, func() {}, nil
-	case "-":
-		return append(sinks, engine.NewJSONSink(os.Stdout)), func() {}, nil
+	if name := v.GetString("events"); name != "" {
+		w, err := out.openEvents(name)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, engine.NewJSONSink(w))
 	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--events: %w", err)
-	}
-	return append(sinks, engine.NewJSONSink(f)), func() { f.Close() }, nil
+	return sinks, nil
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// buildC compiles testdata/c/NAME.c with the system's C compiler and
+// returns the program's path; it skips the test where there is none.
+func buildC(t *testing.T, name string) string {
+	t.Helper()
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		if cc, err = exec.LookPath("gcc"); err != nil {
+			t.Skip("no C compiler (cc, gcc) to build the test program " + name)
+		}
+	}
+	out := filepath.Join(t.TempDir(), name)
+	b, err := exec.Command(cc, "-O2", "-pthread", "-o", out, filepath.Join("testdata", "c", name+".c")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", cc, err, b)
+	}
+	return out
+}
+
+// churnPolicy signals the whole tree at each step: in sweep mode each is
+// a walk of /proc over a tree that never holds still.
+const churnPolicy = `profile "test" {
+  runner = "process"
+  cancel {
+    step "interrupt" {
+      at     = "0s"
+      signal = "SIGTERM"
+      target = "tree"
+    }
+    step "kill" {
+      at     = "1s"
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = "2s"
+  }
+}
+`
+
+// A churning tree (processes that ignore SIGTERM and re-fork all the
+// time) makes a sweep-mode walk of the tree slow; that walk must not
+// hold up the timeline. The SIGKILL step runs at +1 s and graceful exits
+// soon after, not seconds later.
+func TestRunChurningTreeKeepsTheTimeline(t *testing.T) {
+	churn := buildC(t, "churn")
+	h := startRun(t, churnPolicy, "-v", "--cgroup", "off", "--timeout", "500ms", "--", churn, "150", "10000")
+	status, took := h.wait()
+	if status != 124 {
+		t.Errorf("status %d, want 124; stderr:\n%s", status, h.stderr())
+	}
+	var kill string
+	for _, line := range strings.Split(h.stderr(), "\n") {
+		if strings.Contains(line, "step:kill") && kill == "" {
+			kill = line
+		}
+	}
+	var at float64
+	if _, err := fmt.Sscanf(strings.TrimSpace(kill), "+%fs", &at); err != nil {
+		t.Fatalf("no step:kill line (%q: %v); stderr:\n%s", kill, err, h.stderr())
+	}
+	// Generous bounds for a loaded machine; before the walks left the
+	// loop the kill ran at +5 s and graceful exited after 14 s.
+	if at > 1.5 {
+		t.Errorf("kill step ran at +%.3fs, due at +1s; stderr:\n%s", at, h.stderr())
+	}
+	if took > 6*time.Second {
+		t.Errorf("graceful exited after %v; the deadline is at 2.5 s; stderr:\n%s", took, h.stderr())
+	}
+}

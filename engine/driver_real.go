@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// realDriver drives an engine on real time (or on any Clock without a
+// driver of its own): one goroutine, one timer re-armed to the core's next
+// due time, and a select over every input. Effects run on goroutines.
+type realDriver struct {
+	effects sync.WaitGroup // effects still running
+}
+
+// effectHold is how long the real driver waits for an effect's answer
+// before the event goes out as pending: long enough for any signal send or
+// socket write, short enough that a slow one (a walk of a churning tree)
+// holds nothing up. The wait also ends when the next item falls due.
+const effectHold = 20 * time.Millisecond
+
+// minHold is the least wait for an answer, even when the next item is due
+// at once (two steps at one offset): a goroutine's kill(2) takes a few
+// microseconds, but a loaded machine may take a while to run it.
+const minHold = 2 * time.Millisecond
+
+func (d *realDriver) run(m *machine, ctx context.Context) Result {
+	m.begin(ctx, m.clock.Now())
+	var (
+		timer Timer
+		armed time.Time // due time the timer is set for; zero when idle
+	)
+	now := m.start
+	for {
+		m.step(now)
+		if m.finished() {
+			break
+		}
+		if ctx.Err() != nil {
+			m.end(now, EventExit, "context: "+context.Cause(ctx).Error())
+			break
+		}
+		w, fired := m.wait(ctx, armTimer(m, &timer, &armed))
+		if fired {
+			armed = time.Time{}
+		}
+		now = m.clock.Now()
+		switch {
+		case w.job:
+			m.jobStopped(now, w.exit, w.ok)
+		case w.exec:
+			m.execDone(now, w.res)
+		}
+	}
+	if timer != nil {
+		timer.Stop()
+	}
+	d.settle(m, cutWait)
+	return m.res
+}
+
+// settle waits, at most wait in all, for the commands cut off at the end
+// and for effects still running (a kill of the tree at the deadline), so
+// that Run returns after what it started, unless that hangs.
+func (d *realDriver) settle(m *machine, wait time.Duration) {
+	end := m.clock.Now().Add(wait)
+	m.collectCut(wait)
+	settled := make(chan struct{})
+	go func() { d.effects.Wait(); close(settled) }()
+	t := m.clock.NewTimer(max(end.Sub(m.clock.Now()), 0))
+	defer t.Stop()
+	select {
+	case <-settled:
+	case <-t.C():
+	}
+}
+
+// do runs the effect on a goroutine and waits for its answer for at most
+// effectHold, less when the next item falls due sooner.
+func (d *realDriver) do(m *machine, now time.Time, e effect, ev what) (error, bool) {
+	answer := make(chan error, 1)
+	target := m.target
+	d.effects.Add(1)
+	go func() {
+		defer d.effects.Done()
+		answer <- e.perform(target)
+	}()
+	start := m.clock.Now() // now is when this pass of the loop began
+	hold := effectHold
+	if due, ok := m.nextDue(); ok {
+		hold = min(hold, max(due.Sub(start), minHold))
+	}
+	t := m.clock.NewTimer(hold)
+	select {
+	case err := <-answer:
+		t.Stop()
+		return err, false
+	case <-t.C():
+	}
+	go func() {
+		err := <-answer
+		at := m.clock.Now()
+		m.push(input{kind: inEffect, at: at, late: &lateEffect{ev: ev, err: err, took: at.Sub(start)}})
+	}()
+	return nil, true
+}
+
+func (*realDriver) exec(m *machine, id int, argv, env []string) func() {
+	return goExec(m, id, argv, env)
+}
+
+func (*realDriver) woken(m *machine, _ bool) { m.wakeLoop() }
+
+// armTimer sets the timer for the core's next due time and returns its
+// channel, nil when nothing is due.
+func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
+	due, ok := m.nextDue()
+	if !ok {
+		return nil
+	}
+	if *timer == nil {
+		*timer = m.clock.NewTimer(due.Sub(m.clock.Now()))
+	} else if !due.Equal(*armed) {
+		if !(*timer).Stop() {
+			select { // a custom Clock may have left a value behind
+			case <-(*timer).C():
+			default:
+			}
+		}
+		(*timer).Reset(due.Sub(m.clock.Now()))
+	}
+	*armed = due
+	return (*timer).C()
+}
+
+// woke says what ended a wait of the real driver.
+type woke struct {
+	job  bool // the job's end: exit, ok
+	exit Exit
+	ok   bool
+	exec bool // a command's end: res
+	res  execResult
+}
+
+// wait blocks until an input, the timer or the context. It is its own
+// small frame, and the work is done after it returns, so that a thousand
+// engines parked here keep small stacks that do not have to grow (and be
+// copied) when they all wake at once.
+//
+//go:noinline
+func (m *machine) wait(ctx context.Context, tick <-chan time.Time) (w woke, fired bool) {
+	select {
+	case <-m.inbox.wake:
+	case x, ok := <-m.jobDone:
+		w.job, w.exit, w.ok = true, x, ok
+	case r := <-m.cmds.done:
+		w.exec, w.res = true, r
+	case <-tick:
+		fired = true
+	case <-ctx.Done():
+	}
+	return w, fired
+}

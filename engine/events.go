@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// This file turns the machine's transitions into Events for the sinks.
+
+// what describes an event for the sinks: the machine keeps these four
+// strings small on its stack and builds an Event only when there is a sink.
+type what struct {
+	cause, action, target, result string
+}
+
+// transition fires a machine event and reports it.
+func (m *machine) transition(now time.Time, event string, ev what) {
+	if err := m.fsm.Event(context.Background(), event); err != nil {
+		m.badTransition(event, err)
+	}
+	from := m.state
+	m.state = m.fsm.Current()
+	m.emit(now, from, m.state, ev)
+}
+
+// badTransition panics: the table comes from machineEvents and every call
+// site fires only events valid in the current state, so this is a bug.
+//
+//go:noinline
+func (m *machine) badTransition(event string, err error) {
+	panic(fmt.Sprintf("engine: %s in state %s: %v", event, m.fsm.Current(), err))
+}
+
+// note reports an action or input that did not change state.
+func (m *machine) note(now time.Time, ev what) {
+	m.emit(now, m.state, m.state, ev)
+}
+
+func (m *machine) emit(now time.Time, from, to string, w what) {
+	if len(m.sinks) != 0 {
+		m.emitSlow(now, from, to, &w)
+	}
+}
+
+// emitSlow builds the Event. It is separate from emit so that without sinks
+// the loop's stack stays small: thousands of parked engines each keep
+// their stack, and growing it during a burst of cancellations is costly.
+//
+//go:noinline
+func (m *machine) emitSlow(now time.Time, from, to string, w *what) {
+	ev := Event{From: from, To: to, Cause: w.cause, Action: w.action, Target: w.target, Result: w.result}
+	if m.finished() {
+		ev.Status = m.res.Status
+	}
+	ev.Time = now
+	ev.Elapsed = now.Sub(m.start)
+	if m.cancelled {
+		ev.Cancelled, ev.Since = true, now.Sub(m.t0)
+	}
+	if ev.Outcome == "" && m.decided() {
+		ev.Outcome = m.res.Outcome
+	}
+	if !m.finished() {
+		if m.cancelled && !m.decided() && m.next < len(m.prof.Steps) {
+			ev.Next, ev.NextAction = m.prof.Steps[m.next].At, m.steps[m.next].next
+		} else if m.cancelled && m.prof.Deadline > 0 {
+			ev.Next, ev.NextAction = m.prof.Deadline, "deadline"
+		}
+		if m.lastSig != "" {
+			ev.LastSignal = m.lastSig
+			if acts := m.prof.Triggers[m.lastSig]; len(acts) > 0 {
+				n := m.counts[0].n
+				for _, c := range m.counts {
+					if c.sig == m.lastSig {
+						n = c.n
+					}
+				}
+				ev.NextSignal = string(acts[min(n+1, len(acts))-1])
+			}
+		}
+	}
+	for _, s := range m.sinks {
+		s.Emit(ev)
+	}
+}
+
+func result(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}
