@@ -100,9 +100,23 @@ func New(cfg Config) (*Engine, error) {
 // profile's triggers decide what it means. It never blocks.
 func (e *Engine) Deliver(sig string) { e.impl.deliver(sig) }
 
+// Causes of cancellation for Cancel that mean something to the engine or
+// to the people reading its events. Any other text is allowed too.
+const (
+	// CauseTimeout: a time limit ran out (coreutils timeout's meaning); a
+	// job stopped by the timeline then reports ExitCodes.Timeout (124).
+	CauseTimeout = "timeout"
+	// CauseAPI: a program asked for the cancel (a CI's cancel button).
+	CauseAPI = "api"
+	// CauseCoordinatorLost: a kubernetes job container lost its
+	// coordinator.
+	CauseCoordinatorLost = "coordinator lost"
+)
+
 // Cancel starts cancellation as if a cancel action had fired, with the given
-// cause ("timeout", "api"). Cause "timeout" makes a stopped job report
-// ExitCodes.Timeout. It never blocks; a second Cancel is logged and ignored.
+// cause (CauseTimeout, CauseAPI or any text). CauseTimeout makes a stopped
+// job report ExitCodes.Timeout. It never blocks; a second Cancel is logged
+// and ignored.
 func (e *Engine) Cancel(cause string) { e.impl.cancel(cause) }
 
 // Run drives the machine until the outcome is decided and finalisation has

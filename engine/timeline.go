@@ -359,7 +359,7 @@ func exitStatus(o Outcome, x Exit, cause string, codes ExitCodes) int {
 	case OutcomeAbandoned:
 		return codes.Abandoned
 	case OutcomeCancelled:
-		if cause == "timeout" && codes.Timeout != -1 {
+		if cause == CauseTimeout && codes.Timeout != -1 {
 			return codes.Timeout
 		}
 	}

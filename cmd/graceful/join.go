@@ -12,6 +12,7 @@ import (
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/engine/kubernetes"
 	"github.com/graceful-sh/graceful/engine/process"
+	"github.com/graceful-sh/graceful/engine/supervise"
 	"github.com/graceful-sh/graceful/policies"
 )
 
@@ -66,7 +67,7 @@ bad flags, could not connect, refused, coordinator gone before our turn.`,
 }
 
 func runJoin(cmd *cobra.Command, v *viper.Viper, args []string) error {
-	surviveEPIPE()
+	supervise.SurviveEPIPE()
 	socket := v.GetString("socket")
 	if socket == "" {
 		return withStatus(exitInternal, fmt.Errorf("join needs --socket PATH, the coordinator's socket"))

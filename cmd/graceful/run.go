@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/engine/process"
+	"github.com/graceful-sh/graceful/engine/supervise"
 	"github.com/graceful-sh/graceful/internal/resident"
 	"github.com/graceful-sh/graceful/policies"
 )
@@ -30,35 +30,6 @@ const closeTimeout = 5 * time.Second
 // trimAfter is how long a job runs before graceful drops its start-up pages
 // from its resident set (internal/resident).
 const trimAfter = 200 * time.Millisecond
-
-// caughtSignals are the signals graceful always handles itself, whether
-// or not the profile names them, from before the job exists: a profile's
-// silence means "ignore", and the Go runtime's default for these would end
-// graceful (SIGQUIT with a goroutine dump). Handling (rather than SIG_IGN)
-// keeps the job's dispositions default across exec.
-var caughtSignals = []string{"SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM"}
-
-// lateSignals, unless the profile names them, are caught only once the
-// job has run lateAfter. Until then the Go runtime's own handler ignores
-// them (its default ends the process for SIGHUP, SIGINT and SIGTERM, not
-// for these), as the profile's silence says, and the job still gets them
-// with the default disposition: catching them only makes the engine log
-// them ("ignored: no trigger"). Each newly caught signal costs a round
-// trip to the runtime's signal-mask thread, which a short run need not
-// pay.
-//
-// The fault signals among them (SIGILL to SIGSYS below) are different:
-// sent with kill, by the job for instance, the runtime's default for them
-// is a goroutine dump and exit 2, which would leave the job's tree behind.
-// Caught, they are ignored and logged like any signal the profile does not
-// name (a real fault inside graceful still crashes it: the runtime tells
-// the two apart). They too are caught late, so the first lateAfter of a
-// run is the one window where such a signal still ends graceful; catching
-// eight more signals before the fork would cost start-up about 0.4 ms.
-var lateSignals = []string{"SIGUSR1", "SIGUSR2", "SIGALRM",
-	"SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGSEGV", "SIGSTKFLT", "SIGSYS"}
-
-const lateAfter = 5 * time.Millisecond
 
 // newRunCmd builds `graceful run`.
 func newRunCmd(v *viper.Viper) *cobra.Command {
@@ -99,24 +70,15 @@ exit status.`,
 	return cmd
 }
 
-// surviveEPIPE keeps a supervisor (run, join) alive when its stdout or
-// stderr pipe is closed (`graceful run ... 2>&1 | head -1`): the Go runtime
-// would otherwise die of SIGPIPE before the cleanup. With SIGPIPE caught the
-// write fails with EPIPE instead; caught, not ignored, so the job still
-// gets the default disposition.
-func surviveEPIPE() { signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE) }
-
 // pipeSafe is a writer to graceful's own stdout or stderr that catches
-// SIGPIPE (surviveEPIPE) before its first write. The runtime kills the
+// SIGPIPE (supervise.SurviveEPIPE) before its first write. The runtime kills the
 // process only when a write to fd 1 or 2 fails with EPIPE, so a run that
 // writes nothing (most of them) never pays for catching it: each newly
 // caught signal is a round trip to the runtime's signal-mask thread.
 type pipeSafe struct{ w io.Writer }
 
-var pipeCaught sync.Once
-
 func (p pipeSafe) Write(b []byte) (int, error) {
-	pipeCaught.Do(surviveEPIPE)
+	supervise.SurviveEPIPE()
 	return p.w.Write(b)
 }
 
@@ -133,7 +95,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		if len(args) > 0 {
 			return withStatus(exitInternal, fmt.Errorf("run: profile %q coordinates job containers and runs no command (got %q); start jobs with graceful join", prof.Name, args[0]))
 		}
-		pipeCaught.Do(surviveEPIPE) // the coordinator writes to stderr directly
+		supervise.SurviveEPIPE() // the coordinator writes to stderr directly
 		return runCoordinator(cmd, v, prof)
 	}
 	if len(args) == 0 {
@@ -187,33 +149,26 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		sinks = append(sinks, engine.NewJSONSink(w))
 	}
 
-	// 2. Catch signals before the job exists, so none is missed or
-	// handled by default in between. They stay caught until graceful
-	// exits (no signal.Stop): a SIGTERM arriving after the job ended must
-	// not kill graceful and change its status, and each signal stopped
-	// would cost a round trip to the runtime's signal-mask thread.
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, notifySet(prof)...)
+	// 2. The job, under the one supervise lifecycle: the profile's
+	// signals caught before it starts and kept caught until graceful
+	// exits (a SIGTERM after the job ended must not change the status).
 	// Job control: Ctrl-Z stops the job, then graceful (unless the
 	// profile makes SIGTSTP a trigger). SIGCONT is caught only when
 	// graceful is about to stop itself (suspend).
-	tstp, cont := make(chan os.Signal, 1), make(chan os.Signal, 1)
+	plan := supervise.ProfilePlan(prof)
+	cont := make(chan os.Signal, 1)
 	var contOnce sync.Once
 	_, trigger := prof.Triggers["SIGTSTP"]
 	jobControl := !trigger
-	if jobControl {
-		signal.Notify(tstp, syscall.SIGTSTP)
-	}
-
-	// 3. Start the job. A command that cannot start still goes through the
-	// engine (finalisation runs, the outcome is failed-to-start).
-	process.ReapOrphans()
 	var (
 		hinted     sync.Once
 		job        *process.Runner
 		started    = make(chan struct{}) // closed once job is set
+		startOnce  sync.Once
 		suspending atomic.Bool
 	)
+	markStarted := func() { startOnce.Do(func() { close(started) }) }
+	defer markStarted()
 	foreground := v.GetBool("foreground")
 	// suspend stops graceful itself (the shell then sees its job stopped
 	// and takes the terminal back) and, once continued, the job too.
@@ -223,7 +178,10 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		}
 		<-started // OnStop may run before Start has returned
 		defer suspending.Store(false)
-		contOnce.Do(func() { signal.Notify(cont, syscall.SIGCONT) })
+		if job == nil {
+			return
+		}
+		contOnce.Do(func() { supervise.Catch(cont, "SIGCONT") })
 		select { // a stale SIGCONT
 		case <-cont:
 		default:
@@ -234,7 +192,17 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		<-cont
 		_ = job.Continue()
 	}
-	job, err = process.Start(process.Options{
+	if jobControl {
+		// While graceful is suspended, the other signals wait.
+		plan.Intercept = map[string]func(){"SIGTSTP": func() {
+			<-started
+			if job != nil {
+				_ = job.Signal("SIGTSTP", engine.ScopeGroup)
+			}
+			suspend()
+		}}
+	}
+	opts := process.Options{
 		Args:       args,
 		Cgroup:     mode,
 		Foreground: foreground,
@@ -249,65 +217,54 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 				suspend()
 			}
 		},
-	})
-	close(started)
-	if job == nil {
-		return withStatus(exitInternal, err)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "graceful: %v\n", err)
-	}
-	defer func() {
-		if err := job.Close(closeTimeout); err != nil {
-			fmt.Fprintf(stderr, "graceful: cleanup: %v\n", err)
-		}
-	}()
-
-	eng, err := engine.New(engine.Config{Profile: prof, Target: job, Sinks: sinks})
-	if err != nil {
-		_ = job.Abandon()
-		return withStatus(exitInternal, err)
-	}
-
-	// 4. Feed the engine: signals by name, --timeout as a cancel.
-	// One goroutine for both: while graceful is suspended, signals wait.
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				if n, ok := s.(syscall.Signal); ok {
-					eng.Deliver(process.SignalName(n))
-				}
-			case <-tstp:
-				_ = job.Signal("SIGTSTP", engine.ScopeGroup)
-				suspend()
-			}
-		}
-	}()
-	if late := lateSet(prof); len(late) > 0 {
-		t := time.AfterFunc(lateAfter, func() { signal.Notify(sigs, late...) })
-		defer t.Stop()
-	}
-	if timeout > 0 {
-		t := time.AfterFunc(timeout, func() { eng.Cancel("timeout") })
-		defer t.Stop()
 	}
 	// A job that lives on leaves graceful mostly waiting: give back the
 	// executable's start-up pages then. A short job never pays for it.
-	trim := time.AfterFunc(trimAfter, resident.Trim)
-	defer trim.Stop()
-
-	res := eng.Run(cmd.Context())
-
-	// 5. Nothing of the job survives graceful; then the exit status.
-	if err := job.Close(closeTimeout); err != nil {
-		fmt.Fprintf(stderr, "graceful: cleanup: %v\n", err)
+	var trim *time.Timer
+	defer func() {
+		if trim != nil {
+			trim.Stop()
+		}
+	}()
+	res, err := supervise.Run(cmd.Context(), supervise.Spec{
+		Profile:    prof,
+		Signals:    plan,
+		Sinks:      sinks,
+		Timeout:    timeout,
+		KeepCaught: true,
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(stderr, "graceful: "+format+"\n", args...)
+		},
+		// A command that cannot start still goes through the engine
+		// (finalisation runs, the outcome is failed-to-start).
+		Start: func() (supervise.Job, error) {
+			process.ReapOrphans()
+			r, err := process.Start(opts)
+			if r == nil {
+				var se *process.StartError
+				if !errors.As(err, &se) {
+					markStarted()
+					return nil, err
+				}
+				r = process.Failed(opts, err)
+			}
+			job = r
+			markStarted()
+			return runnerJob{r}, err
+		},
+		Started: func(supervise.Job, *engine.Engine) {
+			trim = time.AfterFunc(trimAfter, resident.Trim)
+		},
+	})
+	if err != nil {
+		return withStatus(exitInternal, err)
 	}
+
+	// 3. The exit status.
 	if res.FinalizeErr != nil {
 		fmt.Fprintf(stderr, "graceful: finalize: %v\n", res.FinalizeErr)
 	}
 	if v.GetBool("reraise") && res.Exit.Signal != "" && res.Status == res.Exit.Status() {
-		signal.Stop(sigs)
 		if status != nil {
 			status.Close()
 		}
@@ -320,41 +277,11 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	return silentStatus(res.Status)
 }
 
-// notifySet is the profile's trigger signals plus caughtSignals, without
-// the uncatchable ones.
-func notifySet(prof *engine.Profile) []os.Signal {
-	seen := make(map[syscall.Signal]bool)
-	var out []os.Signal
-	add := func(name string) {
-		n, err := process.SignalNumber(name)
-		if err != nil || n == syscall.SIGKILL || n == syscall.SIGSTOP || seen[n] {
-			return
-		}
-		seen[n] = true
-		out = append(out, n)
-	}
-	for name := range prof.Triggers {
-		add(name)
-	}
-	for _, name := range caughtSignals {
-		add(name)
-	}
-	return out
-}
+// runnerJob is a process Runner as a supervise.Job: nothing of the job
+// survives graceful (closeTimeout bounds the wait for the kernel).
+type runnerJob struct{ *process.Runner }
 
-// lateSet is lateSignals without those notifySet already catches.
-func lateSet(prof *engine.Profile) []os.Signal {
-	var out []os.Signal
-	for _, name := range lateSignals {
-		if _, ok := prof.Triggers[name]; ok {
-			continue
-		}
-		if n, err := process.SignalNumber(name); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out
-}
+func (j runnerJob) Close() error { return j.Runner.Close(closeTimeout) }
 
 // noteworthy keeps the quiet log to what a person must see: signals
 // received, cancellation and everything after t0, actions, failures.

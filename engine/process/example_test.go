@@ -3,10 +3,12 @@ package process_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/engine/process"
+	"github.com/graceful-sh/graceful/policies"
 )
 
 // Run a command under a profile: start it, hand the runner to an engine,
@@ -40,4 +42,34 @@ func Example() {
 	// Output:
 	// hello from the job
 	// exited 3
+}
+
+// Run a shell job under a profile from a policy file, through the
+// embedding API: one call starts the job, carries out the timeline (here a
+// timeout of 200 ms cancels it: SIGTERM, which the job obeys), runs the
+// finalisation and cleans up. The job's output goes to any io.Writer.
+func ExampleRun() {
+	prof, err := policies.Find("testdata/example.hcl", "example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var out strings.Builder
+	res, err := process.Run(context.Background(), prof,
+		[]string{"/bin/sh", "-c", "echo working; trap 'echo stopping; exit 3' TERM; while :; do sleep 0.01; done"},
+		process.RunOptions{
+			Stdout:  &out,
+			Timeout: 200 * time.Millisecond,
+		})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(out.String())
+	fmt.Println("outcome:", res.Outcome, "reason:", res.Reason, "status:", res.Status)
+	// Output:
+	// working
+	// stopping
+	// finalize: outcome cancelled, status 124
+	// outcome: cancelled reason: timeout status: 124
 }

@@ -219,6 +219,10 @@ func TestStartFailure(t *testing.T) {
 			if !errors.As(err, &se) {
 				t.Fatalf("Start error = %v, want *StartError", err)
 			}
+			if r != nil {
+				t.Fatalf("Start returned a Runner with its error")
+			}
+			r = Failed(Options{Args: []string{tt.arg}}, err)
 			if se.Code != tt.code || !strings.Contains(se.Error(), tt.msg) {
 				t.Errorf("got code %d %q, want %d containing %q", se.Code, se.Error(), tt.code, tt.msg)
 			}

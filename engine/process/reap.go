@@ -2,12 +2,14 @@ package process
 
 import (
 	"os"
-	"os/signal"
+
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/graceful-sh/graceful/engine/supervise"
 )
 
 // BecomeSubreaper makes this process the child subreaper of its
@@ -46,7 +48,7 @@ func ReapOrphans() {
 		// start a thread for) during a short run.
 		time.AfterFunc(reapDelay, func() {
 			ch := make(chan os.Signal, 1)
-			signal.Notify(ch, syscall.SIGCHLD)
+			supervise.Catch(ch, "SIGCHLD")
 			for {
 				reapZombies()
 				<-ch

@@ -63,6 +63,15 @@ type Options struct {
 	// docs/process.md. Ignored when Stdin is not this process's
 	// controlling terminal in the foreground.
 	Foreground bool
+	// NoSubreaper keeps this process from becoming a child subreaper.
+	// By default Start makes it one (PR_SET_CHILD_SUBREAPER, for the
+	// rest of the process's life): descendants that leave the job's
+	// group and lose their parent are then reparented here, where the
+	// tree scope and Close reach them and the orphan reaper (ReapOrphans)
+	// reaps them. Without it, in sweep mode (no cgroup), such escaped
+	// descendants are out of reach; with a cgroup leaf the tree is still
+	// tracked, but their zombies are reaped by init.
+	NoSubreaper bool
 	// OnStop, when set, is called each time the leader is stopped by a
 	// signal (SIGTTIN when it reads the terminal from the background,
 	// SIGTSTP, SIGSTOP). It runs on the runner's own goroutine, possibly
@@ -124,14 +133,35 @@ type Runner struct {
 
 var _ engine.Target = (*Runner)(nil)
 
-// Start starts the job. When the command cannot be started, Start returns
-// a *StartError and also a Runner whose Done reports that failure at once
-// (Exit.Err set, Exit.Code 126 or 127), so the engine can still run
-// finalisation; it returns a nil Runner only for an unusable Options.
+// Start starts the job. It returns a nil Runner and an error when it
+// cannot: a *StartError when the command cannot be started (Code 127 not
+// found, 126 not executable, 125 anything else), another error for an
+// unusable Options. To put a job that could not start through the engine
+// all the same (its finalisation still runs), use Failed.
 func Start(opts Options) (*Runner, error) {
-	if len(opts.Args) == 0 {
-		return nil, errors.New("process: no command")
+	r, err := start(opts)
+	if err != nil {
+		return nil, err
 	}
+	return r, nil
+}
+
+// Failed returns a Runner for a job that could not start: its Done reports
+// err at once (Exit.Err set, Exit.Code the StartError's code, 125 for any
+// other error), Signal says ErrGone, and Exec still runs command steps and
+// finalisation with opts' environment, directory and output.
+func Failed(opts Options, err error) *Runner {
+	r := newRunner(opts)
+	code := engine.ExitInternal
+	var se *StartError
+	if errors.As(err, &se) {
+		code = se.Code
+	}
+	r.deliver(engine.Exit{Code: code, Err: err})
+	return r
+}
+
+func newRunner(opts Options) *Runner {
 	if opts.Stdin == nil {
 		opts.Stdin = os.Stdin
 	}
@@ -144,12 +174,17 @@ func Start(opts Options) (*Runner, error) {
 	if opts.Env == nil {
 		opts.Env = os.Environ()
 	}
-	r := &Runner{opts: opts, self: os.Getpid(), exit: make(chan engine.Exit, 1), ownPG: syscall.Getpgrp()}
+	return &Runner{opts: opts, self: os.Getpid(), exit: make(chan engine.Exit, 1), ownPG: syscall.Getpgrp()}
+}
 
+func start(opts Options) (*Runner, error) {
+	if len(opts.Args) == 0 {
+		return nil, errors.New("process: no command")
+	}
+	r := newRunner(opts)
+	opts = r.opts
 	fail := func(code int, err error) (*Runner, error) {
-		se := &StartError{Name: opts.Args[0], Code: code, Err: err}
-		r.deliver(engine.Exit{Code: code, Err: se})
-		return r, se
+		return nil, &StartError{Name: opts.Args[0], Code: code, Err: err}
 	}
 
 	path, err := lookPath(opts.Args[0])
@@ -168,10 +203,12 @@ func Start(opts Options) (*Runner, error) {
 			return fail(engine.ExitInternal, fmt.Errorf("cgroup: %w", err))
 		}
 	}
-	// Always a subreaper: orphans then stay reachable and reapable in
-	// both modes.
-	if err := BecomeSubreaper(); err != nil && r.cg == nil {
-		return fail(engine.ExitInternal, fmt.Errorf("subreaper: %w", err))
+	// A subreaper unless told otherwise: orphans then stay reachable and
+	// reapable in both modes.
+	if !opts.NoSubreaper {
+		if err := BecomeSubreaper(); err != nil && r.cg == nil {
+			return fail(engine.ExitInternal, fmt.Errorf("subreaper: %w", err))
+		}
 	}
 
 	// 2. The job's own process group, its stdio as is, SIGKILL if we die.

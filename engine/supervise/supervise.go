@@ -1,0 +1,222 @@
+// Package supervise is the one lifecycle of a supervising graceful: `run`,
+// `join`, the kubernetes coordinator and the process runner's embedding
+// API all go through Run. It catches the signals a Plan names (one table,
+// signals.go, says which signals are caught, which are left as inherited
+// and which the Go runtime reserves), starts the job, builds the engine,
+// feeds it the signals, the timeout and any other cancel source, runs it
+// and cleans up.
+//
+// The model is oklog/run's actor group: each input source is an actor
+// that runs until the run is over; Run starts them in order and stops
+// them all when the engine is done.
+package supervise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"time"
+
+	"github.com/graceful-sh/graceful/engine"
+)
+
+// LateAfter is how long into a run the Plan's Late signals are caught.
+const LateAfter = 5 * time.Millisecond
+
+// Job is a started job: the engine's Target, and how to clean up after it.
+type Job interface {
+	engine.Target
+	// Close ends whatever is left of the job once the engine is done;
+	// it returns an error naming what could not be cleaned up.
+	Close() error
+}
+
+// Spec is one supervised run.
+type Spec struct {
+	// Profile is the policy. Required.
+	Profile *engine.Profile
+	// Signals are the signals caught and what each means.
+	Signals Plan
+	// Start starts the job; it is called once the Plan's signals are
+	// caught. A nil Job with an error fails the run; a Job with an error
+	// is a job that could not start but still goes through the engine
+	// (its Done reports the failure), and the error is logged.
+	Start func() (Job, error)
+	// Sinks receive the engine's events.
+	Sinks []engine.Sink
+	// Env is added to the environment of command steps and finalisation.
+	Env []string
+	// Timeout, when positive, starts cancellation (cause "timeout") this
+	// long after the job started.
+	Timeout time.Duration
+	// Cancel, when set, starts cancellation with the cause it delivers
+	// (join: the coordinator's interrupt).
+	Cancel <-chan string
+	// KeepCaught leaves the Plan's signals caught (and dropped) after Run
+	// returns, for a process that is about to exit: a SIGTERM arriving
+	// between the end of the run and the exit must not end it with the
+	// signal's default action and change its status. Without it the
+	// signals get their previous handling back.
+	KeepCaught bool
+	// Logf receives supervise's own messages (nil: none).
+	Logf func(format string, args ...any)
+	// Started, when set, is called with the job once it started and the
+	// engine exists, before the engine runs.
+	Started func(Job, *engine.Engine)
+}
+
+// Run carries out s: the numbered steps below. It returns the engine's
+// Result, or an error when the run could not begin (Start's error when it
+// returned no Job).
+func Run(ctx context.Context, s Spec) (engine.Result, error) {
+	if s.Profile == nil || s.Start == nil {
+		return engine.Result{}, fmt.Errorf("%w: %s", engine.ErrConfig, "supervise: Spec needs Profile and Start")
+	}
+	logf := s.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+
+	// 1. Catch signals before the job exists, so none is missed or
+	// handled by default in between.
+	sigs := make(chan os.Signal, 16)
+	Catch(sigs, s.Signals.Deliver...)
+	Catch(sigs, s.Signals.Swallow...)
+	Catch(sigs, s.Signals.Forward...)
+	for name := range s.Signals.Intercept {
+		Catch(sigs, name)
+	}
+	defer release(sigs, s.KeepCaught)
+
+	// 2. Start the job.
+	job, err := s.Start()
+	if job == nil {
+		if err == nil {
+			err = errors.New("no job")
+		}
+		return engine.Result{}, err
+	}
+	if err != nil {
+		logf("%v", err)
+	}
+	defer func() {
+		if err := job.Close(); err != nil {
+			logf("cleanup: %v", err)
+		}
+	}()
+
+	// 3. The engine.
+	eng, err := engine.New(engine.Config{Profile: s.Profile, Target: job, Sinks: s.Sinks, Env: s.Env})
+	if err != nil {
+		_ = job.Abandon()
+		return engine.Result{}, err
+	}
+	if s.Started != nil {
+		s.Started(job, eng)
+	}
+
+	// 4. The actors that feed it, until the run is over: signals, the
+	// late catch, the timeout, the other cancel source.
+	var g group
+	g.add(func(stop <-chan struct{}) { feed(stop, sigs, s.Signals, eng, job) })
+	if len(s.Signals.Late) > 0 {
+		g.afterFunc(LateAfter, func() { Catch(sigs, s.Signals.Late...) })
+	}
+	if s.Timeout > 0 {
+		g.afterFunc(s.Timeout, func() { eng.Cancel(engine.CauseTimeout) })
+	}
+	if s.Cancel != nil {
+		g.add(func(stop <-chan struct{}) {
+			select {
+			case cause := <-s.Cancel:
+				eng.Cancel(cause)
+			case <-stop:
+			}
+		})
+	}
+
+	// 5. Run; then stop the actors. Cleanup (Close) and the signals'
+	// release follow in the deferred calls above.
+	res := eng.Run(ctx)
+	g.stop()
+	return res, nil
+}
+
+// feed hands each caught signal to where the Plan says.
+func feed(stop <-chan struct{}, sigs <-chan os.Signal, p Plan, eng *engine.Engine, job Job) {
+	kind := map[string]int{}
+	for _, n := range p.Swallow {
+		kind[n] = 1
+	}
+	for _, n := range p.Forward {
+		kind[n] = 2
+	}
+	for {
+		select {
+		case <-stop:
+			return
+		case sig := <-sigs:
+			name := Name(sig)
+			if f, ok := p.Intercept[name]; ok {
+				f()
+				continue
+			}
+			switch kind[name] {
+			case 1:
+				if p.OnSwallow != nil {
+					p.OnSwallow(name)
+				}
+			case 2:
+				_ = job.Signal(name, engine.ScopeGroup)
+			default:
+				eng.Deliver(name)
+			}
+		}
+	}
+}
+
+// release undoes Catch for ch: signal.Stop gives the signals their
+// previous handling back, or, with keep, they stay caught and are dropped
+// (the channel is never read again; Notify never blocks on a full one).
+func release(ch chan os.Signal, keep bool) {
+	if !keep {
+		signal.Stop(ch)
+	}
+}
+
+// group is a minimal actor group: functions that run until stop, and
+// timers, all ended by stop.
+type group struct {
+	done   chan struct{}
+	wg     sync.WaitGroup
+	timers []*time.Timer
+}
+
+func (g *group) add(f func(stop <-chan struct{})) {
+	if g.done == nil {
+		g.done = make(chan struct{})
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		f(g.done)
+	}()
+}
+
+func (g *group) afterFunc(d time.Duration, f func()) {
+	g.timers = append(g.timers, time.AfterFunc(d, f))
+}
+
+// stop ends every actor and timer and waits for the actors to return.
+func (g *group) stop() {
+	for _, t := range g.timers {
+		t.Stop()
+	}
+	if g.done != nil {
+		close(g.done)
+	}
+	g.wg.Wait()
+}

@@ -1,0 +1,147 @@
+package supervise_test
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/sim"
+	"github.com/graceful-sh/graceful/engine/supervise"
+)
+
+// simJob is a simulated job as a supervise.Job; it counts Close calls.
+type simJob struct {
+	*sim.Job
+	closed *atomic.Int32
+}
+
+func (j simJob) Close() error { j.closed.Add(1); return nil }
+
+func startSim(t *testing.T, behaviour string, closed *atomic.Int32) func() (supervise.Job, error) {
+	t.Helper()
+	b, err := sim.ParseBehaviour(behaviour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() (supervise.Job, error) {
+		return simJob{sim.NewJob(b, engine.RealClock{}), closed}, nil
+	}
+}
+
+func TestProfilePlan(t *testing.T) {
+	p := &engine.Profile{Triggers: map[string][]engine.Action{
+		"SIGURG": {engine.ActionCancel}, "SIGPROF": {engine.ActionCancel},
+		"SIGKILL": {engine.ActionCancel}, "SIGUSR1": {engine.ActionForward},
+		"SIGWINCH": {engine.ActionForward},
+	}}
+	plan := supervise.ProfilePlan(p)
+	for _, name := range []string{"SIGUSR1", "SIGWINCH", "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"} {
+		if !slices.Contains(plan.Deliver, name) {
+			t.Errorf("%s not caught from the start: %v", name, plan.Deliver)
+		}
+	}
+	for _, name := range []string{"SIGURG", "SIGPROF", "SIGKILL"} {
+		if slices.Contains(plan.Deliver, name) || slices.Contains(plan.Late, name) {
+			t.Errorf("%s caught: deliver %v, late %v", name, plan.Deliver, plan.Late)
+		}
+	}
+	if slices.Contains(plan.Late, "SIGUSR1") || !slices.Contains(plan.Late, "SIGUSR2") || !slices.Contains(plan.Late, "SIGSEGV") {
+		t.Errorf("late %v: want the Late and Fault signals the profile does not name", plan.Late)
+	}
+	if supervise.ReservedReason("SIGURG") == "" || supervise.ReservedReason("SIGTERM") != "" {
+		t.Error("ReservedReason")
+	}
+}
+
+// SIGURG is the Go runtime's preemption signal: a profile naming it must
+// not see it, whether the runtime sends it to itself or someone else does.
+func TestReservedSignalNeverReachesTheEngine(t *testing.T) {
+	p := &engine.Profile{
+		Name:     "urg",
+		Triggers: map[string][]engine.Action{"SIGURG": {engine.ActionCancel}, "SIGUSR2": {engine.ActionIgnore}},
+		Steps:    []engine.Step{{Name: "stop", Kind: engine.StepSignal, Signal: "SIGTERM", Scope: engine.ScopeGroup}},
+		Deadline: 5 * time.Second,
+	}
+	var closed atomic.Int32
+	var eng *engine.Engine
+	sent := make(chan struct{})
+	res, err := supervise.Run(context.Background(), supervise.Spec{
+		Profile: p,
+		Signals: supervise.ProfilePlan(p),
+		Start:   startSim(t, "exits-at=500ms", &closed),
+		Started: func(_ supervise.Job, e *engine.Engine) {
+			eng = e
+			go func() {
+				defer close(sent)
+				for range 5 {
+					_ = syscall.Kill(syscall.Getpid(), syscall.SIGURG)
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+		},
+	})
+	<-sent
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eng == nil {
+		t.Fatal("Started was not called")
+	}
+	if res.Outcome != engine.OutcomeExited || res.Reason != "" {
+		t.Errorf("outcome %s (reason %q), want exited: SIGURG reached the engine", res.Outcome, res.Reason)
+	}
+	if closed.Load() != 1 {
+		t.Errorf("Close called %d times, want 1", closed.Load())
+	}
+}
+
+// The signals of the plan feed the engine, the timeout and the Cancel
+// channel cancel it, and the job is closed once.
+func TestRunFeedsTheEngine(t *testing.T) {
+	p := &engine.Profile{
+		Name:     "feed",
+		Triggers: map[string][]engine.Action{"SIGUSR1": {engine.ActionCancel}},
+		Steps:    []engine.Step{{Name: "stop", Kind: engine.StepSignal, Signal: "SIGTERM", Scope: engine.ScopeGroup}},
+		Deadline: 5 * time.Second,
+	}
+	cases := []struct {
+		name   string
+		spec   func(*supervise.Spec)
+		reason string
+		status int
+	}{
+		{"signal", func(s *supervise.Spec) {
+			s.Signals = supervise.Plan{Deliver: []string{"SIGUSR1"}}
+			s.Started = func(supervise.Job, *engine.Engine) {
+				time.AfterFunc(50*time.Millisecond, func() { _ = syscall.Kill(syscall.Getpid(), syscall.SIGUSR1) })
+			}
+		}, "signal SIGUSR1 #1", 143},
+		{"timeout", func(s *supervise.Spec) { s.Timeout = 50 * time.Millisecond }, engine.CauseTimeout, 124},
+		{"cancel channel", func(s *supervise.Spec) {
+			ch := make(chan string, 1)
+			ch <- engine.CauseAPI
+			s.Cancel = ch
+		}, engine.CauseAPI, 143},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var closed atomic.Int32
+			s := supervise.Spec{Profile: p, Start: startSim(t, "exits-on-term", &closed)}
+			tc.spec(&s)
+			res, err := supervise.Run(context.Background(), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Outcome != engine.OutcomeCancelled || res.Reason != tc.reason || res.Status != tc.status {
+				t.Errorf("result %s %q %d, want cancelled %q %d", res.Outcome, res.Reason, res.Status, tc.reason, tc.status)
+			}
+			if closed.Load() != 1 {
+				t.Errorf("Close called %d times", closed.Load())
+			}
+		})
+	}
+}
