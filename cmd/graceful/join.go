@@ -112,6 +112,8 @@ func runJoin(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		Sinks:       sinks,
 		Cgroup:      mode,
 		OOMScoreAdj: adj,
+		// graceful exits next: a late SIGTERM must not change its status.
+		KeepSignals: true,
 	})
 	if err != nil {
 		return withStatus(status, fmt.Errorf("join: %w", err))

@@ -70,6 +70,8 @@ func runCoordinator(cmd *cobra.Command, v *viper.Viper, prof *engine.Profile) er
 		Sinks:   sinks,
 		Timeout: v.GetDuration("timeout"),
 		Stderr:  out.stderr,
+		// graceful exits next: a late SIGTERM must not change its status.
+		KeepSignals: true,
 	})
 	if err != nil {
 		return withStatus(exitInternal, err)

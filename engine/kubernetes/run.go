@@ -6,15 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/engine/process"
+	"github.com/graceful-sh/graceful/engine/supervise"
 	"github.com/graceful-sh/graceful/internal/resident"
 )
 
@@ -30,19 +30,19 @@ type CoordinatorRun struct {
 	Timeout time.Duration
 	// Stderr receives the coordinator's own messages; nil means os.Stderr.
 	Stderr io.Writer
+	// KeepSignals leaves the caught signals caught (and dropped) when
+	// RunCoordinator returns, for a process about to exit: see
+	// supervise.Spec.KeepCaught.
+	KeepSignals bool
 }
-
-// coordinatorSignals are caught for the whole run: the profile decides
-// what they mean, and a signal the profile does not name is logged and
-// ignored rather than left to its default action.
-var coordinatorSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}
 
 // RunCoordinator serves the socket and drives the profile's engine against
 // the job containers until the outcome is decided and finalisation is over.
-// The kubelet's SIGTERM is delivered to the engine, whose kubernetes
-// profile maps it straight to cancel. It returns an error only when the
-// coordinator could not start. It leaves SIGTERM, SIGINT, SIGQUIT, SIGHUP,
-// SIGUSR1 and SIGUSR2 ignored: the process is about to exit.
+// It catches the profile's signals as graceful run does (supervise's
+// table): the kubelet's SIGTERM is delivered to the engine, whose
+// kubernetes profile maps it straight to cancel. It returns an error only
+// when the coordinator could not start. The signals get their previous
+// handling back when it returns, unless r.KeepSignals.
 func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error) {
 	stderr := r.Stderr
 	if stderr == nil {
@@ -51,22 +51,6 @@ func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "graceful: "+format+"\n", args...)
 	}
-	// 1. Catch signals first: a SIGTERM during start-up must not kill us
-	// with the default action.
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, coordinatorSignals...)
-	// Ignored, not restored, on the way out: a SIGTERM between the end of
-	// the run and the process's exit must not replace the job's status
-	// with 143.
-	defer signal.Ignore(coordinatorSignals...)
-
-	resident.Trim()
-	// As its container's PID 1 the coordinator inherits the orphans of its
-	// finalisation commands; all its children come from the process
-	// runner, so reaping them is safe.
-	process.ReapOrphans()
-
-	// 2. The socket.
 	cfg := r.Coordinator
 	if cfg.Output == nil {
 		cfg.Output = os.Stdout
@@ -74,37 +58,32 @@ func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error
 	if cfg.Logf == nil {
 		cfg.Logf = logf
 	}
-	c, err := Listen(cfg)
-	if err != nil {
-		return engine.Result{}, err
-	}
-	defer c.Close()
-	logf("coordinator listening on %s for %d job container(s)", cfg.Socket, len(c.Statuses()))
-
-	// 3. The engine, fed with signals by name and the timeout.
-	eng, err := engine.New(engine.Config{Profile: r.Profile, Target: c, Sinks: r.Sinks})
-	if err != nil {
-		return engine.Result{}, err
-	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				eng.Deliver(process.SignalName(s.(syscall.Signal)))
-			case <-stop:
-				return
+	var c *Coordinator
+	res, err := supervise.Run(ctx, supervise.Spec{
+		Profile:    r.Profile,
+		Signals:    supervise.ProfilePlan(r.Profile),
+		Sinks:      r.Sinks,
+		Timeout:    r.Timeout,
+		KeepCaught: r.KeepSignals,
+		Logf:       logf,
+		Start: func() (supervise.Job, error) {
+			resident.Trim()
+			// As its container's PID 1 the coordinator inherits the
+			// orphans of its finalisation commands; all its children
+			// come from the process runner, so reaping them is safe.
+			process.ReapOrphans()
+			var err error
+			if c, err = Listen(cfg); err != nil {
+				return nil, err
 			}
-		}
-	}()
-	if r.Timeout > 0 {
-		t := time.AfterFunc(r.Timeout, func() { eng.Cancel("timeout") })
-		defer t.Stop()
+			logf("coordinator listening on %s for %d job container(s)", cfg.Socket, len(c.Statuses()))
+			return coordinatorJob{c}, nil
+		},
+	})
+	if err != nil {
+		return engine.Result{}, err
 	}
-	res := eng.Run(ctx)
-
-	// 4. Summary, one line per container, in start order.
+	// Summary, one line per container, in start order.
 	for _, s := range c.Statuses() {
 		switch {
 		case s.State == StateExited:
@@ -117,6 +96,11 @@ func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error
 	}
 	return res, nil
 }
+
+// coordinatorJob is the coordinator as a supervise.Job.
+type coordinatorJob struct{ *Coordinator }
+
+func (c coordinatorJob) Close() error { return c.Coordinator.Close() }
 
 // JoinRun is what RunJoin carries out.
 type JoinRun struct {
@@ -139,18 +123,22 @@ type JoinRun struct {
 	OOMScoreAdj int
 	// Stdout and Stderr are join's own; the job's output is written to
 	// them and streamed to the coordinator. Nil means os.Stdout, os.Stderr.
-	Stdout, Stderr *os.File
+	Stdout, Stderr io.Writer
+	// KeepSignals leaves the swallowed signals caught (and dropped) when
+	// RunJoin returns, for a process about to exit: see
+	// supervise.Spec.KeepCaught.
+	KeepSignals bool
 }
 
 // joinSwallowed are the signals the kubelet (or a runtime) sends to a
 // container's first process. join catches and ignores them: the job is
 // signalled once, by its local timeline, when the coordinator says so.
-var joinSwallowed = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT}
+var joinSwallowed = []string{"SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"}
 
 // joinForwarded are passed to the job's process group as they are: they
 // mean something only to the job. SIGURG (the Go runtime's preemption
 // signal), SIGCHLD and SIGWINCH are never caught, so never forwarded.
-var joinForwarded = []os.Signal{syscall.SIGUSR1, syscall.SIGUSR2}
+var joinForwarded = []string{"SIGUSR1", "SIGUSR2"}
 
 // Join exit statuses of its own, besides the job's status.
 const (
@@ -159,13 +147,16 @@ const (
 	ExitJoinFailed = engine.ExitInternal
 )
 
+// errSkipped ends the supervised run of a join told to skip its job.
+var errSkipped = errors.New("skipped")
+
 // RunJoin connects to the coordinator, waits for its turn, runs the job
 // under the process runner and the local profile, streams the output,
 // reports the exit and waits for the acknowledgement. It returns join's
 // exit status: the job's (as the local engine decided it), ExitSkipped
-// when told to skip, ExitJoinFailed when it never got to run the job. It
-// leaves SIGTERM, SIGINT, SIGHUP and SIGQUIT ignored: the process is about
-// to exit.
+// when told to skip, ExitJoinFailed when it never got to run the job.
+// SIGTERM, SIGINT, SIGHUP and SIGQUIT are swallowed from the start; they
+// get their previous handling back when it returns, unless r.KeepSignals.
 func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 	stdout, stderr := r.Stdout, r.Stderr
 	if stdout == nil {
@@ -177,144 +168,135 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "graceful join: "+format+"\n", args...)
 	}
-
-	// 1. Signals: swallow the kubelet's, forward the job's own.
-	swallowed := make(chan os.Signal, 8)
-	signal.Notify(swallowed, joinSwallowed...)
-	// Ignored, not restored, on the way out (see RunCoordinator).
-	defer signal.Ignore(joinSwallowed...)
-	forwarded := make(chan os.Signal, 8)
-	signal.Notify(forwarded, joinForwarded...)
-	defer signal.Stop(forwarded)
-	stopSignals := make(chan struct{})
-	defer close(stopSignals)
-	var job *process.Runner
-	var jobMu sync.Mutex
-	go func() {
-		said := false
-		for {
-			select {
-			case s := <-swallowed:
-				if !said {
-					logf("ignoring %s (and any further SIGTERM, SIGINT, SIGHUP, SIGQUIT): the job is stopped by its own timeline when the coordinator says interrupt",
-						process.SignalName(s.(syscall.Signal)))
-					said = true
-				}
-			case s := <-forwarded:
-				jobMu.Lock()
-				if job != nil {
-					_ = job.Signal(process.SignalName(s.(syscall.Signal)), engine.ScopeGroup)
-				}
-				jobMu.Unlock()
-			case <-stopSignals:
-				return
-			}
-		}
-	}()
-
-	resident.Trim()
-
-	// 2. Connect and wait for our turn.
 	if r.Client.Logf == nil {
 		r.Client.Logf = logf
 	}
-	sess, err := Join(ctx, r.Client)
-	if errors.Is(err, ErrFinished) {
-		logf("skipped: the coordinator has already finished")
-		return ExitSkipped, nil
-	}
-	if err != nil {
-		return ExitJoinFailed, err
-	}
-	defer sess.Close()
-	start, err := sess.WaitTurn(ctx)
-	if err != nil {
-		return ExitJoinFailed, err
-	}
-	if !start {
-		logf("skipped: %s", sess.Reason())
-		return ExitSkipped, nil
-	}
-
-	// 3. The job, its output teed to our own stdout/stderr (kubectl logs
-	// of this container) and to the coordinator.
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return ExitJoinFailed, reportFailure(sess, err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
+	var (
+		said     atomic.Bool
+		sess     *Session
+		status   = ExitJoinFailed
+		copies   sync.WaitGroup
+		outR     *os.File
+		errR     *os.File
+		cancel   = make(chan string, 1)
+		finished = make(chan struct{})
+	)
+	defer close(finished)
+	defer func() {
+		if sess != nil {
+			sess.Close()
+		}
+	}()
+	// start connects, waits for our turn and starts the job, its output
+	// teed to our own stdout/stderr (kubectl logs of this container) and
+	// to the coordinator.
+	start := func() (supervise.Job, error) {
+		resident.Trim()
+		var err error
+		sess, err = Join(ctx, r.Client)
+		if errors.Is(err, ErrFinished) {
+			logf("skipped: the coordinator has already finished")
+			status = ExitSkipped
+			return nil, errSkipped
+		}
+		if err != nil {
+			return nil, err
+		}
+		turn, err := sess.WaitTurn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !turn {
+			logf("skipped: %s", sess.Reason())
+			status = ExitSkipped
+			return nil, errSkipped
+		}
+		var outW, errW *os.File
+		if outR, outW, err = os.Pipe(); err != nil {
+			return nil, reportFailure(sess, err)
+		}
+		if errR, errW, err = os.Pipe(); err != nil {
+			outR.Close()
+			outW.Close()
+			outR = nil
+			return nil, reportFailure(sess, err)
+		}
+		copies.Add(2)
+		go func() {
+			defer copies.Done()
+			_, _ = io.Copy(io.MultiWriter(stdout, sess.LogWriter("stdout")), outR)
+		}()
+		go func() {
+			defer copies.Done()
+			_, _ = io.Copy(io.MultiWriter(stderr, sess.LogWriter("stderr")), errR)
+		}()
+		process.ReapOrphans()
+		opts := process.Options{Args: r.Args, Env: jobEnviron(), Stdout: outW, Stderr: errW, Cgroup: r.Cgroup}
+		runner, startErr := process.Start(opts)
+		if runner == nil {
+			var se *process.StartError
+			if !errors.As(startErr, &se) {
+				outW.Close()
+				errW.Close()
+				return nil, reportFailure(sess, startErr)
+			}
+			runner = process.Failed(opts, startErr)
+		}
 		outW.Close()
-		return ExitJoinFailed, reportFailure(sess, err)
+		errW.Close()
+		return joinJob{runner}, startErr
 	}
-	var copies sync.WaitGroup
-	copies.Add(2)
-	go func() {
-		defer copies.Done()
-		_, _ = io.Copy(io.MultiWriter(stdout, sess.LogWriter("stdout")), outR)
-	}()
-	go func() {
-		defer copies.Done()
-		_, _ = io.Copy(io.MultiWriter(stderr, sess.LogWriter("stderr")), errR)
-	}()
-	process.ReapOrphans()
-	runner, startErr := process.Start(process.Options{Args: r.Args, Env: jobEnviron(), Stdout: outW, Stderr: errW, Cgroup: r.Cgroup})
-	outW.Close()
-	errW.Close()
-	if runner == nil {
-		outR.Close()
-		errR.Close()
-		return ExitJoinFailed, reportFailure(sess, startErr)
+	res, err := supervise.Run(ctx, supervise.Spec{
+		Profile: r.Profile,
+		Signals: supervise.Plan{
+			Swallow: joinSwallowed,
+			OnSwallow: func(name string) {
+				if !said.Swap(true) {
+					logf("ignoring %s (and any further SIGTERM, SIGINT, SIGHUP, SIGQUIT): the job is stopped by its own timeline when the coordinator says interrupt", name)
+				}
+			},
+			Forward: joinForwarded,
+		},
+		Sinks:      r.Sinks,
+		Cancel:     cancel,
+		KeepCaught: r.KeepSignals,
+		Logf:       logf,
+		Start:      start,
+		// The local engine is cancelled by the coordinator's interrupt,
+		// or by the coordinator's disappearance.
+		Started: func(job supervise.Job, _ *engine.Engine) {
+			if pid := job.(joinJob).Pid(); pid > 0 && r.OOMScoreAdj >= 0 {
+				adj := r.OOMScoreAdj
+				if adj == 0 {
+					adj = 1000
+				}
+				if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(adj)), 0); err != nil {
+					logf("could not raise the job's oom_score_adj: %v", err)
+				}
+			}
+			go func() {
+				select {
+				case <-sess.Interrupted():
+					cancel <- sess.Reason()
+				case <-sess.Gone():
+					logf("coordinator gone (%s): cancelling the job", sess.Reason())
+					cancel <- engine.CauseCoordinatorLost
+				case <-finished:
+				}
+			}()
+		},
+	})
+	if errors.Is(err, errSkipped) {
+		return ExitSkipped, nil
 	}
-	if startErr != nil {
-		logf("%v", startErr)
-	}
-	jobMu.Lock()
-	job = runner
-	jobMu.Unlock()
-	if pid := runner.Pid(); pid > 0 && r.OOMScoreAdj >= 0 {
-		adj := r.OOMScoreAdj
-		if adj == 0 {
-			adj = 1000
-		}
-		if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(adj)), 0); err != nil {
-			logf("could not raise the job's oom_score_adj: %v", err)
-		}
-	}
-
-	// 4. The local engine: cancelled by the coordinator's interrupt, or
-	// by the coordinator's disappearance.
-	eng, err := engine.New(engine.Config{Profile: r.Profile, Target: runner, Sinks: r.Sinks})
 	if err != nil {
-		_ = runner.Abandon()
-		_ = runner.Close(5 * time.Second)
-		return ExitJoinFailed, reportFailure(sess, err)
+		return status, err
 	}
-	finished := make(chan struct{})
-	go func() {
-		select {
-		case <-sess.Interrupted():
-			eng.Cancel(sess.Reason())
-		case <-sess.Gone():
-			logf("coordinator gone (%s): cancelling the job", sess.Reason())
-			eng.Cancel("coordinator lost")
-		case <-finished:
-		}
-	}()
-	res := eng.Run(ctx)
-	close(finished)
-	if err := runner.Close(5 * time.Second); err != nil {
-		logf("cleanup: %v", err)
-	}
-	jobMu.Lock()
-	job = nil
-	jobMu.Unlock()
 	// The output is complete once every writer of the pipes is gone;
 	// Close has killed what was left, so this is short.
 	waitCopies(&copies, 2*time.Second, outR, errR)
 
-	// 5. Report and wait for the acknowledgement.
+	// Report and wait for the acknowledgement.
 	exit := res.Exit
 	if res.Outcome == engine.OutcomeAbandoned {
 		exit = engine.Exit{Abandoned: true, Code: res.Status}
@@ -325,13 +307,18 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		return res.Status, nil
 	default:
 	}
-	ackCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ackCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
 	if err := sess.ReportExit(ackCtx, exit); err != nil {
 		logf("%v", err)
 	}
 	return res.Status, nil
 }
+
+// joinJob is join's process Runner as a supervise.Job.
+type joinJob struct{ *process.Runner }
+
+func (j joinJob) Close() error { return j.Runner.Close(5 * time.Second) }
 
 // reportFailure tells the coordinator that the job could not be started,
 // so the container is not counted as lost, and returns err.

@@ -90,6 +90,12 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 		Catch(sigs, name)
 	}
 	defer release(sigs, s.KeepCaught)
+	// The signals are handled from now on: swallowed ones are said at
+	// once, those for the engine wait for it.
+	var g group
+	defer g.stop()
+	ready := make(chan target, 1)
+	g.add(func(stop <-chan struct{}) { feed(stop, sigs, s.Signals, ready) })
 
 	// 2. Start the job.
 	job, err := s.Start()
@@ -120,8 +126,7 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 
 	// 4. The actors that feed it, until the run is over: signals, the
 	// late catch, the timeout, the other cancel source.
-	var g group
-	g.add(func(stop <-chan struct{}) { feed(stop, sigs, s.Signals, eng, job) })
+	ready <- target{eng, job}
 	if len(s.Signals.Late) > 0 {
 		g.afterFunc(LateAfter, func() { Catch(sigs, s.Signals.Late...) })
 	}
@@ -145,8 +150,17 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	return res, nil
 }
 
-// feed hands each caught signal to where the Plan says.
-func feed(stop <-chan struct{}, sigs <-chan os.Signal, p Plan, eng *engine.Engine, job Job) {
+// target is what the signals feed once it exists.
+type target struct {
+	eng *engine.Engine
+	job Job
+}
+
+// feed hands each caught signal to where the Plan says. Signals for the
+// engine that arrive before it exists are kept and delivered once it does
+// (in order); signals to forward before the job exists are dropped, as
+// there is nobody to forward them to.
+func feed(stop <-chan struct{}, sigs <-chan os.Signal, p Plan, ready <-chan target) {
 	kind := map[string]int{}
 	for _, n := range p.Swallow {
 		kind[n] = 1
@@ -154,25 +168,36 @@ func feed(stop <-chan struct{}, sigs <-chan os.Signal, p Plan, eng *engine.Engin
 	for _, n := range p.Forward {
 		kind[n] = 2
 	}
+	var t target
+	var early []string
 	for {
 		select {
 		case <-stop:
 			return
+		case t = <-ready:
+			for _, name := range early {
+				t.eng.Deliver(name)
+			}
+			early = nil
 		case sig := <-sigs:
 			name := Name(sig)
 			if f, ok := p.Intercept[name]; ok {
 				f()
 				continue
 			}
-			switch kind[name] {
-			case 1:
+			switch {
+			case kind[name] == 1:
 				if p.OnSwallow != nil {
 					p.OnSwallow(name)
 				}
-			case 2:
-				_ = job.Signal(name, engine.ScopeGroup)
+			case kind[name] == 2:
+				if t.job != nil {
+					_ = t.job.Signal(name, engine.ScopeGroup)
+				}
+			case t.eng == nil:
+				early = append(early, name)
 			default:
-				eng.Deliver(name)
+				t.eng.Deliver(name)
 			}
 		}
 	}
@@ -190,9 +215,10 @@ func release(ch chan os.Signal, keep bool) {
 // group is a minimal actor group: functions that run until stop, and
 // timers, all ended by stop.
 type group struct {
-	done   chan struct{}
-	wg     sync.WaitGroup
-	timers []*time.Timer
+	done    chan struct{}
+	stopped bool
+	wg      sync.WaitGroup
+	timers  []*time.Timer
 }
 
 func (g *group) add(f func(stop <-chan struct{})) {
@@ -210,12 +236,15 @@ func (g *group) afterFunc(d time.Duration, f func()) {
 	g.timers = append(g.timers, time.AfterFunc(d, f))
 }
 
-// stop ends every actor and timer and waits for the actors to return.
+// stop ends every actor and timer and waits for the actors to return. It
+// may be called again.
 func (g *group) stop() {
 	for _, t := range g.timers {
 		t.Stop()
 	}
-	if g.done != nil {
+	g.timers = nil
+	if g.done != nil && !g.stopped {
+		g.stopped = true
 		close(g.done)
 	}
 	g.wg.Wait()
