@@ -219,7 +219,7 @@ func plural(n int, s string) string {
 
 // terminalStyle returns the wrapping width and colour use for diagnostics
 // written to w: the terminal's width and colour when w is a terminal (and
-// NO_COLOR is unset), else no wrapping and no colour.
+// colour is not turned off: colorWanted), else no wrapping and no colour.
 func terminalStyle(w io.Writer) (uint, bool) {
 	f, ok := w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
@@ -229,5 +229,13 @@ func terminalStyle(w io.Writer) (uint, bool) {
 	if err != nil || width < 40 {
 		width = 0
 	}
-	return uint(width), os.Getenv("NO_COLOR") == ""
+	return uint(width), colorWanted(os.Getenv)
+}
+
+// colorWanted reports whether the environment allows colour on a
+// terminal: not when NO_COLOR is set to anything (no-color.org), nor when
+// TERM is "dumb", which terminals without escape sequences (Emacs's shell,
+// some CI logs) set, as git and ls honour it.
+func colorWanted(getenv func(string) string) bool {
+	return getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
 }
