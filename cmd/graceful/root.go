@@ -96,6 +96,7 @@ func newRootCmd() *cobra.Command {
 		newExplainCmd(v),
 		newSimulateCmd(v),
 		newVersionCmd(),
+		newManCmd(),
 	)
 	return root
 }
