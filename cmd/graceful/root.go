@@ -98,6 +98,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newManCmd(),
 	)
+	registerCompletions(root)
 	return root
 }
 

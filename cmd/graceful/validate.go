@@ -59,6 +59,7 @@ Actions workflow commands that annotate the files of a pull request.`,
 // flags after rewriting single-dash long names it knows.
 func goStyleFlags(cmd *cobra.Command, v *viper.Viper) {
 	cmd.DisableFlagParsing = true
+	cmd.ValidArgsFunction = completeGoStyle
 	cmd.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		// ParseFlags does nothing while DisableFlagParsing is set; lift it
 		// for the call so cobra still merges the persistent flags.
