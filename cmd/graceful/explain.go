@@ -8,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -40,13 +39,7 @@ builds from the profile instead.`,
 			case "dot", "graphviz":
 				io.WriteString(out, engine.Graphviz(prof))
 			default:
-				hint := ""
-				for _, known := range []string{"text", "mermaid", "dot", "graphviz"} {
-					if levenshtein.Distance(f, known, nil) < 3 {
-						hint = fmt.Sprintf("; did you mean %q?", known)
-						break
-					}
-				}
+				hint := suggestWord(f, append(explainFormats, "graphviz"))
 				return withStatus(exitUsage, fmt.Errorf("explain: unknown --format %q (want text, mermaid or dot)%s", v.GetString("format"), hint))
 			}
 			return nil
@@ -68,7 +61,7 @@ func findProfile(cmd *cobra.Command, v *viper.Viper) (*engine.Profile, error) {
 	if path == "" {
 		prof, err := policies.Find("", name)
 		if err != nil {
-			return nil, withStatus(exitUsage, err)
+			return nil, withStatus(exitUsage, fmt.Errorf("%w%s", err, suggestProfile(name, builtinNames())))
 		}
 		return prof, nil
 	}
@@ -89,7 +82,7 @@ func findProfile(cmd *cobra.Command, v *viper.Viper) (*engine.Profile, error) {
 	}
 	prof, err := pol.Select(name)
 	if err != nil {
-		return nil, withStatus(exitUsage, err)
+		return nil, withStatus(exitUsage, fmt.Errorf("%w%s", err, suggestProfile(name, pol.Names())))
 	}
 	return prof, nil
 }

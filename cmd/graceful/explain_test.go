@@ -48,7 +48,10 @@ func TestExplainErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown profile", []string{"--profile", "nope"}, "no profile named nope"},
+		{"unknown profile", []string{"--profile", "nope"}, "no profile named nope (have: container, kubernetes, process)\n"},
+		{"a misspelt profile gets a suggestion", []string{"--profile", "kubernets"}, `no profile named kubernets (have: container, kubernetes, process); did you mean "kubernetes"?`},
+		{"a synonym of a built-in gets a suggestion", []string{"--profile", "docker"}, `; did you mean "container"?`},
+		{"a misspelt profile of --policy gets a suggestion", []string{"--policy", examples + "kubernetes.hcl", "--profile", "kubernetes-cl"}, `; did you mean "kubernetes-ci"?`},
 		{"unknown format", []string{"--format", "svg"}, `unknown --format "svg"`},
 		{"a misspelt format gets a suggestion", []string{"--format", "mermiad"}, `unknown --format "mermiad" (want text, mermaid or dot); did you mean "mermaid"?`},
 	}
@@ -56,7 +59,8 @@ func TestExplainErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := runCmd(t, append([]string{"explain"}, tc.args...)...)
 			var ee *exitError
-			if err == nil || !asExitError(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), tc.want) {
+			// "\n" in want marks the end of the message.
+			if err == nil || !asExitError(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error()+"\n", tc.want) {
 				t.Fatalf("err = %v; want usage error containing %q", err, tc.want)
 			}
 		})

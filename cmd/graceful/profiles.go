@@ -46,11 +46,8 @@ func runProfiles(cmd *cobra.Command, v *viper.Viper) error {
 	if name := v.GetString("show"); name != "" {
 		src, ok := policies.BuiltinSource(name)
 		if !ok {
-			var have []string
-			for _, p := range policies.Builtin() {
-				have = append(have, p.Name)
-			}
-			return withStatus(exitUsage, fmt.Errorf("no built-in profile named %s (have: %s)", name, strings.Join(have, ", ")))
+			have := builtinNames()
+			return withStatus(exitUsage, fmt.Errorf("no built-in profile named %s (have: %s)%s", name, strings.Join(have, ", "), suggestProfile(name, have)))
 		}
 		_, err := out.Write(src)
 		return err

@@ -92,6 +92,12 @@ func TestProfilesCommand(t *testing.T) {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
 	})
+	t.Run("--show of a misspelt built-in gets a suggestion", func(t *testing.T) {
+		_, errOut, code := polRun(t, "", "profiles", "--show", "contianer")
+		if want := `no built-in profile named contianer (have: container, kubernetes, process); did you mean "container"?`; code != exitUsage || !strings.Contains(errOut, want) {
+			t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, want)
+		}
+	})
 	t.Run("--show prints a built-in's source", func(t *testing.T) {
 		out, _, code := polRun(t, "", "profiles", "--show", "kubernetes")
 		if code != 0 || !strings.Contains(out, `profile "kubernetes"`) {

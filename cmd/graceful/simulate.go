@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -61,7 +62,7 @@ func simulate(cmd *cobra.Command, v *viper.Viper) error {
 	}
 	job, err := sim.ParseBehaviour(v.GetString("job"))
 	if err != nil {
-		return withStatus(exitUsage, err)
+		return withStatus(exitUsage, fmt.Errorf("%w%s", err, suggestJobClause(v.GetString("job"))))
 	}
 	specs, _ := cmd.Flags().GetStringArray("signal")
 	var inputs []sim.Input
@@ -144,4 +145,20 @@ func summary(w io.Writer, r engine.Result, last engine.Event) {
 		fmt.Fprintf(w, "; %s", msg)
 	}
 	fmt.Fprintln(w)
+}
+
+// suggestJobClause returns `; did you mean "exits-after"?` for the first
+// clause of a --job description that is no clause, when one is close.
+func suggestJobClause(spec string) string {
+	keys := make([]string, len(jobClauses))
+	for i, c := range jobClauses {
+		keys[i] = strings.TrimSuffix(c, "=")
+	}
+	for _, c := range strings.Split(spec, ",") {
+		key, _, _ := strings.Cut(strings.TrimSpace(c), "=")
+		if !slices.Contains(keys, key) {
+			return suggestWord(key, keys)
+		}
+	}
+	return ""
 }
