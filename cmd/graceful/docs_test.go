@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestDocsExamplesAreFormatted: every fenced hcl block of the policy
+// documentation passes graceful fmt -check, so that an example copied
+// from the docs is already in canonical form.
+func TestDocsExamplesAreFormatted(t *testing.T) {
+	n := 0
+	for _, doc := range []string{"../../docs/policy.md", "../../docs/timeline.md", "../../docs/kubernetes.md", "../../docs/process.md", "../../README.md"} {
+		src, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fence := regexp.MustCompile("(?ms)^```hcl\n(.*?)^```")
+		for _, m := range fence.FindAllStringSubmatchIndex(string(src), -1) {
+			block := string(src[m[2]:m[3]])
+			n++
+			line := 1 + strings.Count(string(src[:m[0]]), "\n")
+			out, errOut, code := polRun(t, block, "fmt", "-check", "-diff", "-")
+			if code != 0 {
+				t.Errorf("%s:%d: the hcl block is not formatted (exit %d):\n%s%s", doc, line, code, out, errOut)
+			}
+		}
+	}
+	if n < 8 {
+		t.Errorf("%d hcl blocks found; docs/policy.md alone has 8", n)
+	}
+}
