@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -30,5 +31,33 @@ func TestDocsExamplesAreFormatted(t *testing.T) {
 	}
 	if n < 8 {
 		t.Errorf("%d hcl blocks found; docs/policy.md alone has 8", n)
+	}
+}
+
+// TestDocsLinksResolve: every relative Markdown link of the README and
+// docs/ names a file of the repository (no DESIGN.md that is not there).
+func TestDocsLinksResolve(t *testing.T) {
+	docs, _ := filepath.Glob("../../docs/*.md")
+	docs = append(docs, "../../README.md", "../../CHANGELOG.md")
+	link := regexp.MustCompile(`\]\(([^)#:]+)(#[^)]*)?\)`)
+	n := 0
+	for _, doc := range docs {
+		src, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(src), -1) {
+			n++
+			if _, err := os.Stat(filepath.Join(filepath.Dir(doc), m[1])); err != nil {
+				t.Errorf("%s links to %s, which does not exist", doc, m[1])
+			}
+		}
+		// A bare mention, as a link would be written.
+		if strings.Contains(string(src), "DESIGN.md") {
+			t.Errorf("%s mentions DESIGN.md, which is not in the repository", doc)
+		}
+	}
+	if n == 0 {
+		t.Error("no links found")
 	}
 }
