@@ -23,7 +23,11 @@ func newExplainCmd(v *viper.Viper) *cobra.Command {
 		Long: `Explain prints what a profile does: what each incoming signal means, the
 cancellation timeline from t0 (offset, step, action, target), the deadline
 and finalisation. --format mermaid or dot draws the state machine the engine
-builds from the profile instead.`,
+builds from the profile instead.
+
+Without --profile: with no --policy, the built-in "process"; with --policy,
+the only profile the policy defines when it defines exactly one, else
+"process" (the policy's own, if it defines one).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			prof, err := findProfile(cmd, v)
@@ -45,7 +49,7 @@ builds from the profile instead.`,
 			return nil
 		},
 	}
-	cmd.Flags().String("profile", "", `profile to explain (default "process")`)
+	cmd.Flags().String("profile", "", `profile to explain (default: the only profile of --policy if it defines one, else "process")`)
 	cmd.Flags().String("policy", "", "policy file or directory (default: built-in profiles only)")
 	cmd.Flags().String("format", "text", "output: text, mermaid or dot")
 	return cmd

@@ -123,3 +123,53 @@ func TestWarningsAreShownButDoNotStop(t *testing.T) {
 		})
 	}
 }
+
+// TestProfileDefaultInHelp: explain --help and simulate --help say which
+// profile is used without --profile (TestProfileDefault shows it is so).
+func TestProfileDefaultInHelp(t *testing.T) {
+	for _, sub := range []string{"explain", "simulate"} {
+		t.Run(sub, func(t *testing.T) {
+			out, _, code := polRun(t, "", sub, "--help")
+			if code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			for _, want := range []string{
+				`profile to ` + sub + ` (default: the only profile of --policy if it defines one, else "process")`,
+				`Without --profile: with no --policy, the built-in "process"; with --policy,
+the only profile the policy defines when it defines exactly one`,
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("--help lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+// TestProfileDefault: the default profile is the one the help describes.
+func TestProfileDefault(t *testing.T) {
+	one := polWrite(t, map[string]string{"one.hcl": polPretty})
+	two := polWrite(t, map[string]string{"two.hcl": polPretty + strings.ReplaceAll(polPretty, `"x"`, `"y"`)})
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no policy: process", nil, `profile "process"`},
+		{"a policy of one profile: that one", []string{"--policy", one}, `profile "x"`},
+		{"a policy of two profiles: process", []string{"--policy", two}, `profile "process"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := polRun(t, "", append([]string{"explain"}, tt.args...)...)
+			if code != 0 || !strings.HasPrefix(out, tt.want) {
+				t.Errorf("exit %d, stdout starts %q, want %q; stderr %s", code, firstLine(out), tt.want, errOut)
+			}
+		})
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
