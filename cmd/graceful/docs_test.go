@@ -61,3 +61,23 @@ func TestDocsLinksResolve(t *testing.T) {
 		t.Error("no links found")
 	}
 }
+
+// TestReadmeNamesGoVersion: the README names the Go version go.mod's go
+// line requires.
+func TestReadmeNamesGoVersion(t *testing.T) {
+	mod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(mod)
+	if m == nil {
+		t.Fatal("no go line in go.mod")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Go " + string(m[1]) + " or newer"; !strings.Contains(string(readme), want) {
+		t.Errorf("README.md does not say %q", want)
+	}
+}
