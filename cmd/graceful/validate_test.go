@@ -508,3 +508,36 @@ func TestValidateFormatErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateJSONSnippetsOfCorpus: over every diagnostic the invalid
+// corpus gives, the highlight lies in the code and is the range's source.
+func TestValidateJSONSnippetsOfCorpus(t *testing.T) {
+	out, _, _ := polRun(t, "", "validate", "-json", "../../policies/testdata/invalid-files")
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	n := 0
+	for _, d := range rep.Diagnostics {
+		sn, r := d.Snippet, d.Range
+		if sn == nil || r == nil || strings.HasPrefix(r.Filename, "<") {
+			continue
+		}
+		n++
+		code := []rune(sn.Code)
+		if sn.HighlightStartOffset < 0 || sn.HighlightStartOffset > sn.HighlightEndOffset || sn.HighlightEndOffset > len(code) || sn.StartLine != r.Start.Line {
+			t.Errorf("%s:%d: %q: highlight %d..%d of %d characters, start line %d", r.Filename, r.Start.Line, d.Summary, sn.HighlightStartOffset, sn.HighlightEndOffset, len(code), sn.StartLine)
+			continue
+		}
+		src, err := os.ReadFile(r.Filename)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(code[sn.HighlightStartOffset:sn.HighlightEndOffset]), strings.TrimSuffix(string(src[r.Start.Byte:r.End.Byte]), "\n"); got != want {
+			t.Errorf("%s:%d: %q: highlight %q, range %q", r.Filename, r.Start.Line, d.Summary, got, want)
+		}
+	}
+	if n < 50 {
+		t.Errorf("only %d diagnostics with snippets", n)
+	}
+}
