@@ -167,3 +167,14 @@ func isBoolFlag(f *pflag.Flag) bool {
 	b, ok := f.Value.(interface{ IsBoolFlag() bool })
 	return ok && b.IsBoolFlag()
 }
+
+// completeGoStyleNoArgs is completeGoStyle for a command that takes no
+// arguments: a word that is no flag value completes to nothing, not to
+// file names.
+func completeGoStyleNoArgs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	comps, dir := completeGoStyle(cmd, args, toComplete)
+	if len(comps) == 0 && dir == cobra.ShellCompDirectiveDefault {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return comps, dir
+}

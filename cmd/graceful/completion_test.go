@@ -57,6 +57,8 @@ func TestCompletion(t *testing.T) {
 		{"validate's arguments are files", []string{"validate", ""}, "", fileNames},
 		{"a boolean flag takes no value: files", []string{"validate", "-json", ""}, "", fileNames},
 		{"profiles -show: the built-ins", []string{"profiles", "-show", ""}, builtinsLine, noFile},
+		{"profiles --policy: policy files", []string{"profiles", "--policy", ""}, "hcl json", filterExt},
+		{"profiles takes no arguments", []string{"profiles", ""}, "", noFile},
 		{"run --cgroup", []string{"run", "--cgroup", ""}, "auto on off", noFile},
 		{"join --cgroup", []string{"join", "--cgroup", ""}, "auto on off", noFile},
 		{"simulate --signal: an offset first", []string{"simulate", "--signal", ""}, "0s: 1s:", noSpaceNoFile},

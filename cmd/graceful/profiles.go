@@ -38,6 +38,7 @@ from and its description. --show NAME prints the HCL source of a built-in.`,
 	cmd.Flags().String("show", "", "print the source of the named built-in profile")
 	cmd.Flags().Bool("json", false, "print the decoded profiles as JSON (also -json)")
 	goStyleFlags(cmd, v)
+	cmd.ValidArgsFunction = completeGoStyleNoArgs
 	return cmd
 }
 
