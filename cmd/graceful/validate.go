@@ -45,7 +45,7 @@ Actions workflow commands that annotate the files of a pull request.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.Bool("json", false, "print diagnostics as JSON, as terraform validate -json does (--format json)")
+	fs.Bool("json", false, "print diagnostics as JSON in terraform validate -json's format (also -json; the same as --format json)")
 	fs.String("format", "text", "output: text, json or github (workflow-command annotations)")
 	fs.String("budget", "", "fail profiles whose deadline exceeds this duration, e.g. 60s")
 	fs.String("pod", "", "fail profiles whose deadline exceeds the terminationGracePeriodSeconds of this Kubernetes manifest")
