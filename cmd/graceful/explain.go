@@ -43,7 +43,7 @@ the only profile the policy defines when it defines exactly one, else
 			case "dot", "graphviz":
 				io.WriteString(out, engine.Graphviz(prof))
 			default:
-				hint := suggestWord(f, append(explainFormats, "graphviz"))
+				hint := suggestWord(f, []string{"text", "mermaid", "dot", "graphviz"})
 				return withStatus(exitUsage, fmt.Errorf("explain: unknown --format %q (want text, mermaid or dot)%s", v.GetString("format"), hint))
 			}
 			return nil
