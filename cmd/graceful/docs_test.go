@@ -81,3 +81,21 @@ func TestReadmeNamesGoVersion(t *testing.T) {
 		t.Errorf("README.md does not say %q", want)
 	}
 }
+
+// TestLicence: the repository carries the Apache License 2.0 in full and a
+// NOTICE naming graceful (CI also checks with test -s LICENSE).
+func TestLicence(t *testing.T) {
+	lic, err := os.ReadFile("../../LICENSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Apache License", "Version 2.0, January 2004", "END OF TERMS AND CONDITIONS", "9. Accepting Warranty or Additional Liability."} {
+		if !strings.Contains(string(lic), want) {
+			t.Errorf("LICENSE lacks %q", want)
+		}
+	}
+	notice, err := os.ReadFile("../../NOTICE")
+	if err != nil || !strings.HasPrefix(string(notice), "graceful\n") {
+		t.Errorf("NOTICE: %v %q", err, firstLine(string(notice)))
+	}
+}
