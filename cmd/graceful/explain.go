@@ -8,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -24,7 +23,11 @@ func newExplainCmd(v *viper.Viper) *cobra.Command {
 		Long: `Explain prints what a profile does: what each incoming signal means, the
 cancellation timeline from t0 (offset, step, action, target), the deadline
 and finalisation. --format mermaid or dot draws the state machine the engine
-builds from the profile instead.`,
+builds from the profile instead.
+
+Without --profile: with no --policy, the built-in "process"; with --policy,
+the only profile the policy defines when it defines exactly one, else
+"process" (the policy's own, if it defines one).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			prof, err := findProfile(cmd, v)
@@ -40,19 +43,13 @@ builds from the profile instead.`,
 			case "dot", "graphviz":
 				io.WriteString(out, engine.Graphviz(prof))
 			default:
-				hint := ""
-				for _, known := range []string{"text", "mermaid", "dot", "graphviz"} {
-					if levenshtein.Distance(f, known, nil) < 3 {
-						hint = fmt.Sprintf("; did you mean %q?", known)
-						break
-					}
-				}
+				hint := suggestWord(f, []string{"text", "mermaid", "dot", "graphviz"})
 				return withStatus(exitUsage, fmt.Errorf("explain: unknown --format %q (want text, mermaid or dot)%s", v.GetString("format"), hint))
 			}
 			return nil
 		},
 	}
-	cmd.Flags().String("profile", "", `profile to explain (default "process")`)
+	cmd.Flags().String("profile", "", `profile to explain (default: the only profile of --policy if it defines one, else "process")`)
 	cmd.Flags().String("policy", "", "policy file or directory (default: built-in profiles only)")
 	cmd.Flags().String("format", "text", "output: text, mermaid or dot")
 	return cmd
@@ -68,7 +65,7 @@ func findProfile(cmd *cobra.Command, v *viper.Viper) (*engine.Profile, error) {
 	if path == "" {
 		prof, err := policies.Find("", name)
 		if err != nil {
-			return nil, withStatus(exitUsage, err)
+			return nil, withStatus(exitUsage, fmt.Errorf("%w%s", err, suggestProfile(name, builtinNames())))
 		}
 		return prof, nil
 	}
@@ -89,7 +86,7 @@ func findProfile(cmd *cobra.Command, v *viper.Viper) (*engine.Profile, error) {
 	}
 	prof, err := pol.Select(name)
 	if err != nil {
-		return nil, withStatus(exitUsage, err)
+		return nil, withStatus(exitUsage, fmt.Errorf("%w%s", err, suggestProfile(name, pol.Names())))
 	}
 	return prof, nil
 }

@@ -48,7 +48,10 @@ func TestExplainErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown profile", []string{"--profile", "nope"}, "no profile named nope"},
+		{"unknown profile", []string{"--profile", "nope"}, "no profile named nope (have: container, kubernetes, process)\n"},
+		{"a misspelt profile gets a suggestion", []string{"--profile", "kubernets"}, `no profile named kubernets (have: container, kubernetes, process); did you mean "kubernetes"?`},
+		{"a synonym of a built-in gets a suggestion", []string{"--profile", "docker"}, `; did you mean "container"?`},
+		{"a misspelt profile of --policy gets a suggestion", []string{"--policy", examples + "kubernetes.hcl", "--profile", "kubernetes-cl"}, `; did you mean "kubernetes-ci"?`},
 		{"unknown format", []string{"--format", "svg"}, `unknown --format "svg"`},
 		{"a misspelt format gets a suggestion", []string{"--format", "mermiad"}, `unknown --format "mermiad" (want text, mermaid or dot); did you mean "mermaid"?`},
 	}
@@ -56,7 +59,8 @@ func TestExplainErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := runCmd(t, append([]string{"explain"}, tc.args...)...)
 			var ee *exitError
-			if err == nil || !asExitError(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), tc.want) {
+			// "\n" in want marks the end of the message.
+			if err == nil || !asExitError(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error()+"\n", tc.want) {
 				t.Fatalf("err = %v; want usage error containing %q", err, tc.want)
 			}
 		})
@@ -118,4 +122,54 @@ func TestWarningsAreShownButDoNotStop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProfileDefaultInHelp: explain --help and simulate --help say which
+// profile is used without --profile (TestProfileDefault shows it is so).
+func TestProfileDefaultInHelp(t *testing.T) {
+	for _, sub := range []string{"explain", "simulate"} {
+		t.Run(sub, func(t *testing.T) {
+			out, _, code := polRun(t, "", sub, "--help")
+			if code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			for _, want := range []string{
+				`profile to ` + sub + ` (default: the only profile of --policy if it defines one, else "process")`,
+				`Without --profile: with no --policy, the built-in "process"; with --policy,
+the only profile the policy defines when it defines exactly one`,
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("--help lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+// TestProfileDefault: the default profile is the one the help describes.
+func TestProfileDefault(t *testing.T) {
+	one := polWrite(t, map[string]string{"one.hcl": polPretty})
+	two := polWrite(t, map[string]string{"two.hcl": polPretty + strings.ReplaceAll(polPretty, `"x"`, `"y"`)})
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no policy: process", nil, `profile "process"`},
+		{"a policy of one profile: that one", []string{"--policy", one}, `profile "x"`},
+		{"a policy of two profiles: process", []string{"--policy", two}, `profile "process"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := polRun(t, "", append([]string{"explain"}, tt.args...)...)
+			if code != 0 || !strings.HasPrefix(out, tt.want) {
+				t.Errorf("exit %d, stdout starts %q, want %q; stderr %s", code, firstLine(out), tt.want, errOut)
+			}
+		})
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

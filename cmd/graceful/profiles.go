@@ -22,14 +22,23 @@ func newProfilesCmd(v *viper.Viper) *cobra.Command {
 		Long: `Profiles lists the built-in profiles and, with --policy, the profiles of a
 policy file or directory: name, runner, deadline, budget, where it comes
 from and its description. --show NAME prints the HCL source of a built-in.`,
-		Args: cobra.NoArgs,
+		Example: `  graceful profiles
+  graceful profiles -json --policy examples/policies
+  graceful profiles --show container`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// goStyleFlags parses the flags itself, so cobra.NoArgs
+			// would see them.
+			if args := cmd.Flags().Args(); len(args) > 0 {
+				return withStatus(exitUsage, fmt.Errorf("profiles takes no arguments (got %q); name a policy with --policy", args[0]))
+			}
 			return runProfiles(cmd, v)
 		},
 	}
 	cmd.Flags().String("policy", "", "policy file or directory whose profiles to list too")
 	cmd.Flags().String("show", "", "print the source of the named built-in profile")
-	cmd.Flags().Bool("json", false, "print the decoded profiles as JSON")
+	cmd.Flags().Bool("json", false, "print the decoded profiles as JSON (also -json)")
+	goStyleFlags(cmd, v)
+	cmd.ValidArgsFunction = completeGoStyleNoArgs
 	return cmd
 }
 
@@ -38,11 +47,8 @@ func runProfiles(cmd *cobra.Command, v *viper.Viper) error {
 	if name := v.GetString("show"); name != "" {
 		src, ok := policies.BuiltinSource(name)
 		if !ok {
-			var have []string
-			for _, p := range policies.Builtin() {
-				have = append(have, p.Name)
-			}
-			return withStatus(exitUsage, fmt.Errorf("no built-in profile named %s (have: %s)", name, strings.Join(have, ", ")))
+			have := builtinNames()
+			return withStatus(exitUsage, fmt.Errorf("no built-in profile named %s (have: %s)%s", name, strings.Join(have, ", "), suggestProfile(name, have)))
 		}
 		_, err := out.Write(src)
 		return err

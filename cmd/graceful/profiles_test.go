@@ -75,6 +75,29 @@ func TestProfilesCommand(t *testing.T) {
 			t.Errorf("kubernetes-ci: %v", k8s)
 		}
 	})
+	t.Run("-json and -show are accepted Go-style, as validate's", func(t *testing.T) {
+		long, _, code := polRun(t, "", "profiles", "--json")
+		short, _, code2 := polRun(t, "", "profiles", "-json")
+		if code != 0 || code2 != 0 || !strings.HasPrefix(short, "[") || short != long {
+			t.Errorf("exit %d, %d; -json printed:\n%s\n--json printed:\n%s", code, code2, short, long)
+		}
+		out, _, code := polRun(t, "", "profiles", "-show=container")
+		if code != 0 || !strings.Contains(out, `profile "container"`) {
+			t.Errorf("-show=container: exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("an argument is a usage error", func(t *testing.T) {
+		_, errOut, code := polRun(t, "", "profiles", "examples/policies")
+		if code != exitUsage || !strings.Contains(errOut, "--policy") {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("--show of a misspelt built-in gets a suggestion", func(t *testing.T) {
+		_, errOut, code := polRun(t, "", "profiles", "--show", "contianer")
+		if want := `no built-in profile named contianer (have: container, kubernetes, process); did you mean "container"?`; code != exitUsage || !strings.Contains(errOut, want) {
+			t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, want)
+		}
+	})
 	t.Run("--show prints a built-in's source", func(t *testing.T) {
 		out, _, code := polRun(t, "", "profiles", "--show", "kubernetes")
 		if code != 0 || !strings.Contains(out, `profile "kubernetes"`) {

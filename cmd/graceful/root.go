@@ -96,7 +96,9 @@ func newRootCmd() *cobra.Command {
 		newExplainCmd(v),
 		newSimulateCmd(v),
 		newVersionCmd(),
+		newManCmd(),
 	)
+	registerCompletions(root)
 	return root
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -37,7 +38,11 @@ the start; WHAT may also be "cancel" (an API cancel) or "timeout" (as
 run --timeout). Without --signal, cancellation starts at 0s ("0s:cancel").
 
 Times with a "+" are offsets from t0, when cancellation started; the others
-are from the start of the run.`,
+are from the start of the run.
+
+Without --profile: with no --policy, the built-in "process"; with --policy,
+the only profile the policy defines when it defines exactly one, else
+"process" (the policy's own, if it defines one).`,
 		Example: `  graceful simulate --job ignores-term
   graceful simulate --job exits-after=2s --signal 0s:SIGINT --signal 1.5s:SIGINT
   graceful simulate --policy examples/policies/kubernetes.hcl --profile kubernetes-ci --job never,exec-takes=40s`,
@@ -46,7 +51,7 @@ are from the start of the run.`,
 			return simulate(cmd, v)
 		},
 	}
-	cmd.Flags().String("profile", "", `profile to simulate (default "process")`)
+	cmd.Flags().String("profile", "", `profile to simulate (default: the only profile of --policy if it defines one, else "process")`)
 	cmd.Flags().String("policy", "", "policy file or directory (default: built-in profiles only)")
 	cmd.Flags().String("job", "exits-on-term", "the simulated job's behaviour (see above)")
 	cmd.Flags().StringArray("signal", nil, "OFFSET:SIGNAL delivered to graceful, e.g. 1.5s:SIGINT (repeatable)")
@@ -61,7 +66,7 @@ func simulate(cmd *cobra.Command, v *viper.Viper) error {
 	}
 	job, err := sim.ParseBehaviour(v.GetString("job"))
 	if err != nil {
-		return withStatus(exitUsage, err)
+		return withStatus(exitUsage, fmt.Errorf("%w%s", err, suggestJobClause(v.GetString("job"))))
 	}
 	specs, _ := cmd.Flags().GetStringArray("signal")
 	var inputs []sim.Input
@@ -144,4 +149,20 @@ func summary(w io.Writer, r engine.Result, last engine.Event) {
 		fmt.Fprintf(w, "; %s", msg)
 	}
 	fmt.Fprintln(w)
+}
+
+// suggestJobClause returns `; did you mean "exits-after"?` for the first
+// clause of a --job description that is no clause, when one is close.
+func suggestJobClause(spec string) string {
+	keys := make([]string, len(jobClauses))
+	for i, c := range jobClauses {
+		keys[i] = strings.TrimSuffix(c, "=")
+	}
+	for _, c := range strings.Split(spec, ",") {
+		key, _, _ := strings.Cut(strings.TrimSpace(c), "=")
+		if !slices.Contains(keys, key) {
+			return suggestWord(key, keys)
+		}
+	}
+	return ""
 }

@@ -59,6 +59,10 @@ func TestSimulateErrors(t *testing.T) {
 		{"SIGKILL to graceful cannot be simulated", []string{"--signal", "1s:SIGKILL"}, "SIGKILL cannot be caught"},
 		{"nor SIGSTOP", []string{"--signal", "0s:STOP"}, "SIGSTOP cannot be caught"},
 		{"a misspelt signal gets a suggestion", []string{"--signal", "1s:SIGTREM"}, `unknown signal "SIGTREM". Did you mean "SIGTERM"?`},
+		{"a misspelt job clause gets a suggestion", []string{"--job", "code=3,exits-aftr=2s"}, `unknown clause "exits-aftr=2s" (want exits-on-term, exits-after=DUR, ignores-term, never, exits-at=DUR, code=N, exec-takes=DUR, exec-fails); did you mean "exits-after"?`},
+		{"a bad value of a known clause gets none", []string{"--job", "exits-after=soon"}, `exits-after: time: invalid duration "soon"`},
+		{"a misspelt built-in profile gets a suggestion", []string{"--profile", "proces"}, `no profile named proces (have: container, kubernetes, process); did you mean "process"?`},
+		{"a misspelt profile of --policy gets a suggestion", []string{"--policy", examples, "--profile", "buildkit"}, `did you mean "buildkite"?`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,6 +70,9 @@ func TestSimulateErrors(t *testing.T) {
 			var ee *exitError
 			if err == nil || !asExitError(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v; want usage error containing %q", err, tc.want)
+			}
+			if strings.Contains(tc.name, "gets none") && strings.Contains(err.Error(), "did you mean") {
+				t.Errorf("err = %v; want no suggestion", err)
 			}
 		})
 	}

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,16 +31,22 @@ finalisation, the deadline against the budget, extends chains.
 
 With no arguments it checks the built-in profiles, which is useful with
 --budget or --pod. Exit status: 0 when there are no errors (warnings are
-reported but allowed), 1 when there are, 2 on a usage error.`,
+reported but allowed), 1 when there are, 2 on a usage error.
+
+--format json (or -json) prints one JSON object in the shape of terraform
+validate -json (format_version "1.0"); --format github prints GitHub
+Actions workflow commands that annotate the files of a pull request.`,
 		Example: `  graceful validate examples/policies
   graceful validate --pod deploy.yaml my-policy.hcl
-  graceful validate -json policy.hcl.json`,
+  graceful validate -json policy.hcl.json
+  graceful validate --format github policies/`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runValidate(cmd, v, cmd.Flags().Args())
 		},
 	}
 	fs := cmd.Flags()
-	fs.Bool("json", false, "print diagnostics as JSON (also -json)")
+	fs.Bool("json", false, "print diagnostics as JSON in terraform validate -json's format (also -json; the same as --format json)")
+	fs.String("format", "text", "output: text, json or github (workflow-command annotations)")
 	fs.String("budget", "", "fail profiles whose deadline exceeds this duration, e.g. 60s")
 	fs.String("pod", "", "fail profiles whose deadline exceeds the terminationGracePeriodSeconds of this Kubernetes manifest")
 	goStyleFlags(cmd, v)
@@ -53,6 +59,7 @@ reported but allowed), 1 when there are, 2 on a usage error.`,
 // flags after rewriting single-dash long names it knows.
 func goStyleFlags(cmd *cobra.Command, v *viper.Viper) {
 	cmd.DisableFlagParsing = true
+	cmd.ValidArgsFunction = completeGoStyle
 	cmd.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		// ParseFlags does nothing while DisableFlagParsing is set; lift it
 		// for the call so cobra still merges the persistent flags.
@@ -135,6 +142,10 @@ func budgetOptions(v *viper.Viper) (policies.Options, error) {
 }
 
 func runValidate(cmd *cobra.Command, v *viper.Viper, args []string) error {
+	format, err := validateFormat(cmd, v)
+	if err != nil {
+		return withStatus(exitUsage, err)
+	}
 	opts, err := budgetOptions(v)
 	if err != nil {
 		return withStatus(exitUsage, err)
@@ -146,11 +157,15 @@ func runValidate(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	pol, diags := policies.Load(files, opts)
 
 	out := cmd.OutOrStdout()
-	if v.GetBool("json") {
+	switch format {
+	case "json":
 		if err := writeDiagnosticsJSON(out, pol, files, diags); err != nil {
 			return withStatus(exitInternal, err)
 		}
-	} else {
+	case "github":
+		writeDiagnosticsGitHub(out, diags)
+		fmt.Fprintln(out, validateSummary(pol, files, diags))
+	default:
 		width, color := terminalStyle(out)
 		fmt.Fprint(out, pol.RenderDiagnostics(diags, width, color))
 		fmt.Fprintln(out, validateSummary(pol, files, diags))
@@ -159,6 +174,22 @@ func runValidate(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		return silentStatus(exitFindings)
 	}
 	return nil
+}
+
+// validateFormat reads --format and -json: -json is --format json, and
+// naming another format beside it is a usage error.
+func validateFormat(cmd *cobra.Command, v *viper.Viper) (string, error) {
+	format := strings.ToLower(strings.TrimSpace(v.GetString("format")))
+	if !slices.Contains(validateFormats, format) {
+		return "", fmt.Errorf("unknown --format %q (want text, json or github)%s", v.GetString("format"), suggestWord(format, validateFormats))
+	}
+	if v.GetBool("json") {
+		if cmd.Flags().Changed("format") && format != "json" {
+			return "", fmt.Errorf("-json and --format %s: give one", format)
+		}
+		format = "json"
+	}
+	return format, nil
 }
 
 func validateSummary(pol *policies.Policy, files []string, diags hcl.Diagnostics) string {
@@ -189,7 +220,7 @@ func plural(n int, s string) string {
 
 // terminalStyle returns the wrapping width and colour use for diagnostics
 // written to w: the terminal's width and colour when w is a terminal (and
-// NO_COLOR is unset), else no wrapping and no colour.
+// colour is not turned off: colorWanted), else no wrapping and no colour.
 func terminalStyle(w io.Writer) (uint, bool) {
 	f, ok := w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
@@ -199,83 +230,13 @@ func terminalStyle(w io.Writer) (uint, bool) {
 	if err != nil || width < 40 {
 		width = 0
 	}
-	return uint(width), os.Getenv("NO_COLOR") == ""
+	return uint(width), colorWanted(os.Getenv)
 }
 
-// jsonDiagnostic is one diagnostic of validate -json.
-type jsonDiagnostic struct {
-	Severity string     `json:"severity"`
-	Summary  string     `json:"summary"`
-	Detail   string     `json:"detail,omitempty"`
-	Range    *jsonRange `json:"range,omitempty"`
-	// Snippet is the source line(s) of the range.
-	Snippet string `json:"snippet,omitempty"`
-}
-
-type jsonRange struct {
-	Filename string  `json:"filename"`
-	Start    jsonPos `json:"start"`
-	End      jsonPos `json:"end"`
-}
-
-type jsonPos struct {
-	Line   int `json:"line"`
-	Column int `json:"column"`
-	Byte   int `json:"byte"`
-}
-
-// jsonReport is the whole output of validate -json.
-type jsonReport struct {
-	Valid        bool             `json:"valid"`
-	ErrorCount   int              `json:"error_count"`
-	WarningCount int              `json:"warning_count"`
-	Files        []string         `json:"files"`
-	Profiles     []string         `json:"profiles"`
-	Diagnostics  []jsonDiagnostic `json:"diagnostics"`
-}
-
-func writeDiagnosticsJSON(w io.Writer, pol *policies.Policy, files []string, diags hcl.Diagnostics) error {
-	rep := jsonReport{Files: files, Profiles: []string{}, Diagnostics: []jsonDiagnostic{}}
-	if rep.Files == nil {
-		rep.Files = []string{}
-	}
-	for _, p := range pol.Profiles() {
-		rep.Profiles = append(rep.Profiles, p.Name)
-	}
-	hf := pol.HCLFiles()
-	for _, d := range diags {
-		jd := jsonDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
-		if d.Severity == hcl.DiagError {
-			rep.ErrorCount++
-		} else {
-			jd.Severity = "warning"
-			rep.WarningCount++
-		}
-		if s := d.Subject; s != nil {
-			jd.Range = &jsonRange{
-				Filename: s.Filename,
-				Start:    jsonPos{s.Start.Line, s.Start.Column, s.Start.Byte},
-				End:      jsonPos{s.End.Line, s.End.Column, s.End.Byte},
-			}
-			if f := hf[s.Filename]; f != nil {
-				jd.Snippet = snippet(f.Bytes, s.Start.Line, s.End.Line)
-			}
-		}
-		rep.Diagnostics = append(rep.Diagnostics, jd)
-	}
-	rep.Valid = rep.ErrorCount == 0
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false) // "<builtin>/process.hcl", "a -> b", not \u003c...
-	return enc.Encode(rep)
-}
-
-// snippet returns lines first..last (1-based) of src.
-func snippet(src []byte, first, last int) string {
-	lines := strings.Split(string(src), "\n")
-	if first < 1 || first > len(lines) {
-		return ""
-	}
-	last = min(max(last, first), len(lines))
-	return strings.Join(lines[first-1:last], "\n")
+// colorWanted reports whether the environment allows colour on a
+// terminal: not when NO_COLOR is set to anything (no-color.org), nor when
+// TERM is "dumb", which terminals without escape sequences (Emacs's shell,
+// some CI logs) set, as git and ls honour it.
+func colorWanted(getenv func(string) string) bool {
+	return getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
 }
