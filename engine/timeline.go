@@ -341,7 +341,7 @@ func (m *machine) decide(now time.Time, event string, ev what, o Outcome, x Exit
 	m.note(now, what{cause: "finalize", action: m.cmds.list[len(m.cmds.list)-1].label, target: "finalize", result: "started"})
 }
 
-// exitStatus is DESIGN.md section 1: the job's status, 128+N for a death by
+// exitStatus is docs/exit-codes.md: the job's status, 128+N for a death by
 // signal N (SIGQUIT always 131), graceful's own codes otherwise.
 func exitStatus(o Outcome, x Exit, cause string, codes ExitCodes) int {
 	if codes.Abandoned == 0 {

@@ -25,7 +25,7 @@ func (r *resolved) blame(a hcl.Range, aOwner *Profile, b hcl.Range, bOwner *Prof
 }
 
 // validateResolved checks one resolved profile against the timeline rules
-// of DESIGN.md section 2 and the optional external budget.
+// of docs/policy.md ("Validation") and the optional external budget.
 func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	p := r.self

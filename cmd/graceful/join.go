@@ -13,7 +13,6 @@ import (
 	"github.com/graceful-sh/graceful/engine/kubernetes"
 	"github.com/graceful-sh/graceful/engine/process"
 	"github.com/graceful-sh/graceful/engine/supervise"
-	"github.com/graceful-sh/graceful/policies"
 )
 
 // newJoinCmd builds `graceful join`, the entrypoint of a job container in a
@@ -56,7 +55,7 @@ bad flags, could not connect, refused, coordinator gone before our turn.`,
 	fs.String("name", "", "this job container's name, as the coordinator's --job expects it")
 	fs.String("token-file", "", "token file (default: \"token\" beside the socket); GRACEFUL_TOKEN overrides it")
 	fs.String("policy", "", "policy file or directory, loaded with the built-in profiles")
-	fs.String("profile", "", `local profile run against the job when interrupted (default "process")`)
+	fs.String("profile", "", `local profile run against the job when interrupted (default: the only profile of --policy if it defines one, else "process")`)
 	fs.Duration("start-timeout", kubernetes.DefaultStartTimeout, "time to wait for the coordinator's socket and token")
 	fs.IntSlice("peer-uid", nil, "uids besides our own the coordinator may run as (-1: any)")
 	fs.String("cgroup", "auto", "tree tracking: auto, on or off (see graceful run)")
@@ -72,7 +71,7 @@ func runJoin(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	if socket == "" {
 		return withStatus(exitInternal, fmt.Errorf("join needs --socket PATH, the coordinator's socket"))
 	}
-	prof, err := policies.Find(v.GetString("policy"), v.GetString("profile"))
+	prof, err := findForRun(v.GetString("policy"), v.GetString("profile"))
 	if err != nil {
 		return withStatus(exitInternal, err)
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/graceful-sh/graceful/engine/process"
 	"github.com/graceful-sh/graceful/engine/supervise"
 	"github.com/graceful-sh/graceful/internal/resident"
-	"github.com/graceful-sh/graceful/policies"
 )
 
 // closeTimeout bounds the final teardown of what is left of the job after
@@ -59,7 +58,7 @@ exit status.`,
 	cmd.Flags().SetInterspersed(false)
 	fs := cmd.Flags()
 	fs.String("policy", "", "policy file or directory, loaded with the built-in profiles")
-	fs.String("profile", "", `profile to run under (default "process")`)
+	fs.String("profile", "", `profile to run under (default: the only profile of --policy if it defines one, else "process")`)
 	fs.Duration("timeout", 0, "start cancellation after this long (0: never)")
 	fs.String("events", "", `write every event as a JSON line to FILE ("-": stdout)`)
 	fs.Bool("reraise", false, "when the job dies of a signal, die of the same signal (instead of exiting 128+N)")
@@ -83,7 +82,7 @@ func (p pipeSafe) Write(b []byte) (int, error) {
 }
 
 func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
-	prof, err := policies.Find(v.GetString("policy"), v.GetString("profile"))
+	prof, err := findForRun(v.GetString("policy"), v.GetString("profile"))
 	if err != nil {
 		return withStatus(exitInternal, err)
 	}

@@ -190,3 +190,15 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// A misspelt --profile on run gets a did-you-mean, as explain's does.
+func TestRunProfileDidYouMean(t *testing.T) {
+	cmd := gracefulCmd("run", "--profile", "proces", "--", "/bin/true")
+	out, err := cmd.CombinedOutput()
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 125 {
+		t.Fatalf("exit %v, want 125; output:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), `"process"`) || !strings.Contains(string(out), "did you mean") {
+		t.Errorf("no did-you-mean for \"proces\":\n%s", out)
+	}
+}

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/agext/levenshtein"
+	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/policies"
 )
 
 // closest returns the candidate nearest to given within the edit distance
@@ -49,4 +52,26 @@ func suggestProfile(given string, names []string) string {
 		return fmt.Sprintf("; did you mean %q?", w)
 	}
 	return ""
+}
+
+// findForRun is policies.Find for run and join, with a did-you-mean for a
+// misspelt profile name.
+func findForRun(policy, name string) (*engine.Profile, error) {
+	prof, err := policies.Find(policy, name)
+	if err == nil || name == "" {
+		return prof, err
+	}
+	var le *policies.LoadError
+	if errors.As(err, &le) {
+		return nil, err // the policy itself is broken: its diagnostics say why
+	}
+	names := builtinNames()
+	if policy != "" {
+		if files, ferr := policies.ExpandPaths([]string{policy}); ferr == nil {
+			if pol, diags := policies.Load(files, policies.Options{}); !diags.HasErrors() {
+				names = append(names, pol.Names()...)
+			}
+		}
+	}
+	return nil, fmt.Errorf("%w%s", err, suggestProfile(name, names))
 }
