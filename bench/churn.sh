@@ -62,7 +62,8 @@ for cfg in "300 1000" "150 10000"; do
     # t0 is at 0.5 s: the kill step is due at 1.5 s, the deadline at 2.5 s.
     echo "$wall_ms $kill_at" | awk '{printf "%.1f\n", $1 - 500 - $2 * 1000}' >> "$out/exit.txt"
     echo "$wall_ms" | awk '{printf "%.1f\n", $1 - 2500}' >> "$out/vsdl.txt"
-    n=$(pgrep -xc churn || true)
+    sleep 0.2 # killed ones may still be on their way out
+    n=$(ps -eo stat=,comm= | awk '$2 == "churn" && $1 !~ /^Z/' | wc -l)
     left=$((left + n))
     [ "$n" -gt 0 ] && pkill -9 -x churn || true
   done

@@ -49,11 +49,13 @@ func (o *outputs) openEvents(name string) (io.Writer, error) {
 	return o.events, nil
 }
 
-// close writes out what is queued, bounded in time, and reports lost lines
+// close writes out what is queued, within outputWait in all, and reports lost lines
 // once: those of --events on stderr, those of stderr on stderr itself when
 // it can still be written. It may be called more than once.
 func (o *outputs) close() {
 	o.once.Do(func() {
+		// One budget for both: together they never hold the exit longer.
+		end := time.Now().Add(outputWait)
 		if o.events != nil {
 			flushed := o.events.Close(outputWait, nil)
 			lost, err := o.events.Lost(), o.events.Err()
@@ -69,6 +71,6 @@ func (o *outputs) close() {
 				}
 			}
 		}
-		o.stderr.Close(outputWait, engine.LostNote("stderr"))
+		o.stderr.Close(max(time.Until(end), 0), engine.LostNote("stderr"))
 	})
 }
