@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -129,6 +130,10 @@ type Runner struct {
 	once   sync.Once
 	closed sync.Once
 	mu     sync.Mutex // guards fg
+	// killing is set once the whole tree is being SIGKILLed: a sweep of
+	// another signal still running (the engine runs effects concurrently)
+	// stops then instead of walking a tree that is being killed.
+	killing atomic.Bool
 }
 
 var _ engine.Target = (*Runner)(nil)
@@ -397,6 +402,7 @@ func (r *Runner) signalTree(sig syscall.Signal) error {
 	// cgroup or the sweep (both include the group), never twice.
 	groupErr := engine.ErrGone
 	if sig == syscall.SIGKILL {
+		r.killing.Store(true) // a slower sweep of another signal may stop
 		groupErr = r.leader.signalGroup(sig)
 	}
 	var n int
@@ -406,7 +412,11 @@ func (r *Runner) signalTree(sig syscall.Signal) error {
 			return err
 		}
 	} else {
-		n, _ = sweepSignal(r.self, r.leader, sig, false)
+		var superseded func() bool
+		if sig != syscall.SIGKILL {
+			superseded = r.killing.Load
+		}
+		n, _ = sweepSignal(r.self, r.leader, sig, false, superseded)
 	}
 	if n == 0 && groupErr != nil {
 		return engine.ErrGone
@@ -497,6 +507,7 @@ func (r *Runner) Close(timeout time.Duration) error {
 
 func (r *Runner) close(timeout time.Duration) error {
 	defer r.restoreForeground()
+	r.killing.Store(true)
 	deadline := time.Now().Add(timeout)
 	var errs []error
 	if r.leader != nil && r.cg != nil {
@@ -521,7 +532,7 @@ func (r *Runner) close(timeout time.Duration) error {
 		leader = nil // its tree is the cgroup's, killed above
 	}
 	for !noChildren() {
-		n, fds := sweepSignal(r.self, leader, syscall.SIGKILL, true)
+		n, fds := sweepSignal(r.self, leader, syscall.SIGKILL, true, nil)
 		if n == 0 {
 			break
 		}

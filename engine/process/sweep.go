@@ -210,8 +210,11 @@ func sendPinned(st procStat, sig syscall.Signal, keep bool) (int, bool) {
 // live process that has not been signalled yet (processes forked while the
 // sweep runs are caught by the next scan). It returns how many processes
 // were signalled. With keep, it also returns the pidfds of the signalled
-// processes, open, for the caller to wait on and close.
-func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool) (int, []int) {
+// processes, open, for the caller to wait on and close. A non-nil
+// superseded is asked before each scan: when it says yes (a SIGKILL of the
+// whole tree began), the sweep stops, as whatever it would still signal is
+// being killed.
+func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool, superseded func() bool) (int, []int) {
 	type key struct {
 		pid   int
 		start uint64
@@ -219,6 +222,9 @@ func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool) (int, []
 	seen := make(map[key]bool)
 	var fds []int
 	for round := 0; round < 64; round++ {
+		if superseded != nil && superseded() {
+			break
+		}
 		fresh := 0
 		for _, st := range jobTree(self, leader) {
 			k := key{st.pid, st.start}
