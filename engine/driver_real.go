@@ -111,25 +111,40 @@ func (*realDriver) exec(m *machine, id int, argv, env []string) func() {
 
 func (*realDriver) woken(m *machine, _ bool) { m.wakeLoop() }
 
-// armTimer sets the timer for the core's next due time and returns its
-// channel, nil when nothing is due.
+// earlyWake is how much before a long wait's due time the real driver
+// wakes, to finish on a short timer: after an idle wait of seconds the Go
+// runtime's timer fires several milliseconds late (golang/go#44343 is of
+// that family), while a short timer armed by a running goroutine is on
+// time. Waits shorter than earlyAfter are armed as they are.
+const (
+	earlyWake  = 25 * time.Millisecond
+	earlyAfter = 250 * time.Millisecond
+)
+
+// armTimer sets the timer for the core's next due time (earlyWake before
+// it, for a long wait) and returns its channel, nil when nothing is due.
+// A wake before the due time finds nothing due and re-arms for the rest.
 func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
 	due, ok := m.nextDue()
 	if !ok {
 		return nil
 	}
+	wake := due
+	if d := due.Sub(m.clock.Now()); d >= earlyAfter {
+		wake = due.Add(-earlyWake)
+	}
 	if *timer == nil {
-		*timer = m.clock.NewTimer(due.Sub(m.clock.Now()))
-	} else if !due.Equal(*armed) {
+		*timer = m.clock.NewTimer(wake.Sub(m.clock.Now()))
+	} else if !wake.Equal(*armed) {
 		if !(*timer).Stop() {
 			select { // a custom Clock may have left a value behind
 			case <-(*timer).C():
 			default:
 			}
 		}
-		(*timer).Reset(due.Sub(m.clock.Now()))
+		(*timer).Reset(wake.Sub(m.clock.Now()))
 	}
-	*armed = due
+	*armed = wake
 	return (*timer).C()
 }
 

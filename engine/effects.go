@@ -16,6 +16,7 @@ type effectKind uint8
 
 const (
 	effSignal effectKind = iota
+	effForward
 	effNotify
 	effAbandon
 )
@@ -23,7 +24,7 @@ const (
 // effect is one request to the target.
 type effect struct {
 	kind  effectKind
-	sig   string // effSignal
+	sig   string // effSignal, effForward
 	scope Scope  // effSignal
 	msg   string // effNotify
 }
@@ -33,6 +34,11 @@ func (e effect) perform(t Target) error {
 	switch e.kind {
 	case effSignal:
 		return t.Signal(e.sig, e.scope)
+	case effForward:
+		if f, ok := t.(Forwarder); ok {
+			return f.Forward(e.sig)
+		}
+		return t.Signal(e.sig, ScopeGroup)
 	case effNotify:
 		return t.Notify(e.msg)
 	default:

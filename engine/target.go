@@ -35,6 +35,16 @@ type Target interface {
 	Done() <-chan Exit
 }
 
+// Forwarder is implemented by a Target that passes a forwarded signal (a
+// trigger's "forward" action) on differently from a signal step: the
+// process runner follows a step's SIGTERM with SIGCONT, so that a stopped
+// job acts on it, but forwards a signal alone, as tini and dumb-init do
+// (a SIGHUP meant as "reload" must not resume a job stopped on purpose).
+// Without it, a forward is Signal(sig, ScopeGroup).
+type Forwarder interface {
+	Forward(sig string) error
+}
+
 // Errors a Target may return.
 var (
 	ErrNotSupported = errors.New("not supported by this runner")

@@ -210,7 +210,7 @@ func (m *machine) signal(now time.Time, sig string) {
 	case ActionExit:
 		m.end(now, EventExit, cause)
 	case ActionForward:
-		m.note(now, m.act(now, effect{kind: effSignal, sig: sig, scope: ScopeGroup},
+		m.note(now, m.act(now, effect{kind: effForward, sig: sig},
 			what{cause: cause, action: "signal " + sig, target: string(ScopeGroup)}))
 	default: // ActionIgnore, and anything newer than this engine
 		m.note(now, what{cause: cause, result: "ignored"})

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -203,4 +204,24 @@ func (p *proc) alive() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return !p.reaped
+}
+
+// reapedBy reports whether p is reaped by deadline. A leader reaped long
+// before is reported as such even when the deadline has passed: a select
+// over both would pick at random between its closed done and an expired
+// timer.
+func (p *proc) reapedBy(deadline time.Time) bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-p.done:
+		return true
+	case <-t.C:
+		return false
+	}
 }

@@ -363,6 +363,19 @@ func (r *Runner) Signal(name string, scope engine.Scope) error {
 	return err
 }
 
+// Forward passes a forwarded signal to the job's process group, alone:
+// unlike Signal, never followed by SIGCONT (see engine.Forwarder).
+func (r *Runner) Forward(name string) error {
+	sig, err := SignalNumber(name)
+	if err != nil {
+		return err
+	}
+	if r.leader == nil {
+		return engine.ErrGone
+	}
+	return r.signal(sig, engine.ScopeGroup)
+}
+
 func (r *Runner) signal(sig syscall.Signal, scope engine.Scope) error {
 	switch scope {
 	case engine.ScopeLeader:
@@ -542,12 +555,8 @@ func (r *Runner) close(timeout time.Duration) error {
 			break
 		}
 	}
-	if r.leader != nil {
-		select {
-		case <-r.leader.done:
-		case <-time.After(time.Until(deadline)):
-			errs = append(errs, fmt.Errorf("leader %d not reaped", r.leader.pid))
-		}
+	if r.leader != nil && !r.leader.reapedBy(deadline) {
+		errs = append(errs, fmt.Errorf("leader %d not reaped", r.leader.pid))
 	}
 	if r.cg != nil && len(errs) == 0 {
 		if err := r.cg.remove(); err != nil {
