@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -75,5 +78,63 @@ func TestRunChurningTreeKeepsTheTimeline(t *testing.T) {
 	}
 	if took > 6*time.Second {
 		t.Errorf("graceful exited after %v; the deadline is at 2.5 s; stderr:\n%s", took, h.stderr())
+	}
+}
+
+// liveThreadsOf returns the pids whose command name is comm and which
+// still have a live thread (a zombie leader with live threads counts).
+func liveThreadsOf(comm string) []int {
+	var out []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/comm")
+		if err != nil || strings.TrimSpace(string(b)) != comm {
+			continue
+		}
+		tasks, _ := os.ReadDir("/proc/" + d.Name() + "/task")
+		for _, task := range tasks {
+			st, err := os.ReadFile("/proc/" + d.Name() + "/task/" + task.Name() + "/stat")
+			if err != nil {
+				continue
+			}
+			if i := strings.LastIndexByte(string(st), ')'); i > 0 && i+2 < len(st) && st[i+2] != 'Z' && st[i+2] != 'X' {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// A process whose main thread has exited while another thread lives on
+// shows "Z" in /proc, yet it is alive; it escaped the job with setsid.
+// graceful must kill it like any escaped descendant, in both modes.
+func TestRunKillsZombieLeaderWithLiveThreads(t *testing.T) {
+	zl := buildC(t, "zombieleader")
+	for _, mode := range []string{"auto", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			h := startRun(t, "", "--cgroup", mode, "--", zl, "30")
+			status, took := h.wait()
+			if status != 0 {
+				t.Errorf("status %d; stderr:\n%s", status, h.stderr())
+			}
+			deadline := time.Now().Add(3 * time.Second)
+			for len(liveThreadsOf("zombieleader")) > 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if left := liveThreadsOf("zombieleader"); len(left) > 0 {
+				for _, pid := range left {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+				t.Fatalf("the zombie leader with a live thread survived graceful (pids %v); stderr:\n%s", left, h.stderr())
+			}
+			if took > 4*time.Second {
+				t.Errorf("graceful took %v to clean up; stderr:\n%s", took, h.stderr())
+			}
+		})
 	}
 }

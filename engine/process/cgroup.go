@@ -316,8 +316,39 @@ func (c *cgroup) kill() error {
 func (c *cgroup) signal(sig syscall.Signal) (int, error) {
 	if sig == unix.SIGKILL {
 		pids, _ := c.procs()
-		return len(pids), c.kill()
+		if err := c.kill(); err != nil {
+			return len(pids), err
+		}
+		if !c.waitEmpty(killAllGrace) { // see killAll
+			_, _ = c.signalEach(sig)
+		}
+		return len(pids), nil
 	}
+	return c.signalEach(sig)
+}
+
+// killAll SIGKILLs the cgroup's processes and waits up to timeout for it
+// to be empty. cgroup.kill misses one kind of process: one whose main
+// thread has exited while other threads live on (the kernel signals the
+// exited leader's thread; systemd#12262). So when the leaf is still
+// populated shortly after, each process listed is killed by pid, which
+// reaches its live threads.
+func (c *cgroup) killAll(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	_ = c.kill()
+	if c.waitEmpty(min(killAllGrace, timeout)) {
+		return true
+	}
+	_, _ = c.signalEach(unix.SIGKILL)
+	return c.waitEmpty(time.Until(deadline))
+}
+
+// killAllGrace is how long cgroup.kill gets before the processes left are
+// killed one by one.
+const killAllGrace = 50 * time.Millisecond
+
+// signalEach sends sig to each process of the cgroup, pinned by a pidfd.
+func (c *cgroup) signalEach(sig syscall.Signal) (int, error) {
 	seen := make(map[int]bool)
 	for round := 0; round < 16; round++ {
 		pids, err := c.procs()

@@ -528,8 +528,7 @@ func (r *Runner) close(timeout time.Duration) error {
 		// An empty leaf stays empty: only its own processes could
 		// fork into it.
 		if r.cg.populated() {
-			_ = r.cg.kill()
-			if !r.cg.waitEmpty(time.Until(deadline)) {
+			if !r.cg.killAll(time.Until(deadline)) {
 				errs = append(errs, fmt.Errorf("cgroup %s still populated", r.cg.dir))
 			}
 		}

@@ -228,7 +228,9 @@ func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool, supersed
 		fresh := 0
 		for _, st := range jobTree(self, leader) {
 			k := key{st.pid, st.start}
-			if st.state == 'Z' || seen[k] {
+			// A zombie is dead unless it is a leader whose other threads
+			// live on: that process is alive and must be signalled.
+			if (st.state == 'Z' && st.threads <= 1) || seen[k] {
 				continue
 			}
 			seen[k] = true
