@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -200,5 +201,36 @@ func TestRunProfileDidYouMean(t *testing.T) {
 	}
 	if !strings.Contains(string(out), `"process"`) || !strings.Contains(string(out), "did you mean") {
 		t.Errorf("no did-you-mean for \"proces\":\n%s", out)
+	}
+}
+
+// Signals graceful was started with ignored stay ignored for the job, as
+// env, coreutils timeout and tini keep them (nohup graceful run -- job).
+func TestRunKeepsInheritedIgnoredSignals(t *testing.T) {
+	env, err := exec.LookPath("env")
+	if err != nil {
+		t.Skip("no env")
+	}
+	if out, err := exec.Command(env, "--ignore-signal=HUP", "true").CombinedOutput(); err != nil {
+		t.Skipf("env --ignore-signal unsupported: %v %s", err, out)
+	}
+	cmd := gracefulCmd("run", "--", "/bin/sh", "-c", "grep SigIgn /proc/self/status")
+	cmd.Args = append([]string{env, "--ignore-signal=HUP,INT"}, cmd.Args...)
+	cmd.Path = env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var mask uint64
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "SigIgn:\t%x", &mask); err != nil {
+		t.Fatalf("job printed %q: %v", out, err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT} {
+		if mask&(1<<(uint(sig)-1)) == 0 {
+			t.Errorf("the job's SigIgn %016x lacks %s, which graceful was started with ignored", mask, sigName(sig))
+		}
+	}
+	if mask&(1<<(uint(syscall.SIGTERM)-1)) != 0 {
+		t.Errorf("the job's SigIgn %016x has SIGTERM, which was not ignored", mask)
 	}
 }

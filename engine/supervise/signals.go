@@ -73,16 +73,28 @@ func ReservedReason(name string) string {
 // Catch has the Go runtime deliver the named signals to ch. It is the one
 // place in graceful that calls signal.Notify; names that are Reserved or
 // Uncatchable, or unknown, are left alone.
+//
+// A signal that graceful was started with ignored (nohup, a shell's
+// background job) stays ignored, as coreutils timeout and tini keep it:
+// graceful does not act on it, and the job inherits it ignored. Catching
+// it would hand the job the default disposition instead. The signals
+// graceful owns (SIGCHLD, SIGPIPE, SIGTSTP, SIGCONT) are caught all the
+// same: graceful needs them to work.
 func Catch(ch chan<- os.Signal, names ...string) {
 	sigs := make([]os.Signal, 0, len(names))
 	for _, name := range names {
-		switch Of(name) {
-		case Reserved, Uncatchable:
+		d := Of(name)
+		if d == Reserved || d == Uncatchable {
 			continue
 		}
-		if n := engine.SignalNumber(name); n != 0 {
-			sigs = append(sigs, syscall.Signal(n))
+		n := engine.SignalNumber(name)
+		if n == 0 {
+			continue
 		}
+		if d != Owned && inheritedIgnored(syscall.Signal(n)) {
+			continue
+		}
+		sigs = append(sigs, syscall.Signal(n))
 	}
 	if len(sigs) > 0 {
 		signal.Notify(ch, sigs...)
@@ -158,4 +170,14 @@ func ProfilePlan(p *engine.Profile) Plan {
 		}
 	}
 	return plan
+}
+
+// ignoredAtStart records, the first time a signal is looked at (before
+// graceful catches it), whether it was ignored: signal.Ignored reports the
+// current state, which catching changes.
+var ignoredAtStart sync.Map // syscall.Signal -> bool
+
+func inheritedIgnored(sig syscall.Signal) bool {
+	v, _ := ignoredAtStart.LoadOrStore(sig, signal.Ignored(sig))
+	return v.(bool)
 }
