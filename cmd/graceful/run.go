@@ -192,14 +192,28 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		_ = job.Continue()
 	}
 	if jobControl {
-		// While graceful is suspended, the other signals wait.
-		plan.Intercept = map[string]func(){"SIGTSTP": func() {
-			<-started
-			if job != nil {
-				_ = job.Signal("SIGTSTP", engine.ScopeGroup)
+		// While graceful is suspended, the other signals wait. SIGTTIN
+		// and SIGTTOU sent to graceful stop the job and graceful alike,
+		// as SIGTSTP does (not with --foreground: graceful is then in the
+		// background of the job's terminal, and the kernel's SIGTTOU for
+		// its own writes must not stop the job).
+		stopBoth := func(sig string) func() {
+			return func() {
+				<-started
+				if job != nil {
+					_ = job.Signal(sig, engine.ScopeGroup)
+				}
+				suspend()
 			}
-			suspend()
-		}}
+		}
+		plan.Intercept = map[string]func(){"SIGTSTP": stopBoth("SIGTSTP")}
+		if !foreground {
+			for _, sig := range []string{"SIGTTIN", "SIGTTOU"} {
+				if _, named := prof.Triggers[sig]; !named {
+					plan.Intercept[sig] = stopBoth(sig)
+				}
+			}
+		}
 	}
 	opts := process.Options{
 		Args:       args,

@@ -40,8 +40,8 @@ const (
 	// Uncatchable: SIGKILL and SIGSTOP.
 	Uncatchable
 	// Owned: caught by a part of graceful for its own use: SIGCHLD (the
-	// orphan reaper), SIGPIPE (so a closed stdout gives EPIPE), SIGTSTP and
-	// SIGCONT (job control).
+	// orphan reaper), SIGPIPE (so a closed stdout gives EPIPE), SIGTSTP,
+	// SIGTTIN, SIGTTOU and SIGCONT (job control).
 	Owned
 )
 
@@ -53,6 +53,7 @@ var table = map[string]Disposition{
 	"SIGURG": Reserved, "SIGPROF": Reserved,
 	"SIGKILL": Uncatchable, "SIGSTOP": Uncatchable,
 	"SIGCHLD": Owned, "SIGPIPE": Owned, "SIGTSTP": Owned, "SIGCONT": Owned,
+	"SIGTTIN": Owned, "SIGTTOU": Owned,
 }
 
 // Of returns the disposition of the signal named name ("SIGTERM").

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"syscall"
+	"testing"
+)
+
+// SIGTTIN or SIGTTOU sent to graceful stop the job and graceful, as Ctrl-Z
+// does, and SIGCONT resumes both; before, they stopped graceful alone and
+// the job ran on unsupervised.
+func TestRunTTINAndTTOUStopBoth(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTTIN, syscall.SIGTTOU} {
+		t.Run(sigName(sig), func(t *testing.T) {
+			h := startRun(t, testPolicy("300ms", "5s", ""), append([]string{"--"}, jobArgv("term-exit", "5")...)...)
+			h.waitLine("ready")
+			job := childOf(t, h.cmd.pid)
+			h.signal(sig)
+			waitState(t, job, 'T')
+			waitState(t, h.cmd.pid, 'T')
+			if err := syscall.Kill(h.cmd.pid, syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+			waitState(t, job, 'S')
+			waitState(t, h.cmd.pid, 'S')
+			h.signal(syscall.SIGQUIT) // cancel: SIGTERM to the job
+			if status, _ := h.wait(); status != 5 {
+				t.Errorf("status %d, want the job's 5; stderr:\n%s", status, h.stderr())
+			}
+		})
+	}
+}
