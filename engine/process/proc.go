@@ -157,6 +157,12 @@ func siginfoStatus(si *unix.Siginfo) int32 {
 	return *(*int32)(unsafe.Add(unsafe.Pointer(si), 24))
 }
 
+// siginfoPid returns si_pid of a SIGCHLD siginfo, at byte 16 where
+// siginfoStatus finds si_status at 24.
+func siginfoPid(si *unix.Siginfo) int32 {
+	return *(*int32)(unsafe.Add(unsafe.Pointer(si), 16))
+}
+
 // errReaped is returned by signalGroup once the leader has been reaped.
 var errReaped = errors.New("process group leader already reaped")
 

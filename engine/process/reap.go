@@ -20,7 +20,7 @@ func BecomeSubreaper() error {
 	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 }
 
-// reapDelay is how long the reaper lets SIGCHLDs gather before it scans.
+// reapDelay is how long into a run the reaper starts catching SIGCHLD.
 const reapDelay = 5 * time.Millisecond
 
 var reaperOnce sync.Once
@@ -50,15 +50,12 @@ func ReapOrphans() {
 			ch := make(chan os.Signal, 1)
 			supervise.Catch(ch, "SIGCHLD")
 			for {
-				reapZombies()
-				<-ch
-				// Let a burst of exits settle: a zombie may wait a few
-				// milliseconds.
-				time.Sleep(reapDelay)
-				select {
-				case <-ch:
-				default:
+				// Reap until a pass finds nothing: orphans that die
+				// while a pass runs are reaped in the next, not left to
+				// wait for another SIGCHLD.
+				for reapZombies() > 0 {
 				}
+				<-ch
 			}
 		})
 	})
@@ -71,6 +68,26 @@ func reapZombies() int {
 	children.Lock()
 	defer children.Unlock()
 	n := 0
+	// Fast path: waitid names a waitable child without reaping it; reap
+	// it unless it is one of ours, and ask again. One system call pair per
+	// orphan, however many children there are.
+	for {
+		var si unix.Siginfo
+		err := unix.Waitid(unix.P_ALL, 0, &si, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT|unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		pid := int(siginfoPid(&si))
+		if err != nil || pid <= 0 || children.pids[pid] {
+			break // none left, or ours first in line: the scan below
+		}
+		var ws syscall.WaitStatus
+		if p, _ := syscall.Wait4(pid, &ws, syscall.WNOHANG|syscall.WALL, nil); p != pid {
+			break
+		}
+		n++
+	}
+	// The scan finds the orphans that wait behind a child of ours.
 	for _, pid := range childPids() {
 		if children.pids[pid] {
 			continue
