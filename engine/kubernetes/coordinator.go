@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/kubernetes/internal/wire"
 	"github.com/graceful-sh/graceful/engine/process"
 )
 
@@ -151,8 +152,8 @@ func Listen(cfg Config) (*Coordinator, error) {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
-	if cfg.Interval < time.Millisecond || cfg.Interval > MaxInterval {
-		return nil, fmt.Errorf("kubernetes coordinator: liveness interval %v out of range 1ms-%v", cfg.Interval, MaxInterval)
+	if cfg.Interval < time.Millisecond || cfg.Interval > wire.MaxInterval {
+		return nil, fmt.Errorf("kubernetes coordinator: liveness interval %v out of range 1ms-%v", cfg.Interval, wire.MaxInterval)
 	}
 	if cfg.Misses <= 0 {
 		cfg.Misses = DefaultMisses
@@ -175,7 +176,7 @@ func Listen(cfg Config) (*Coordinator, error) {
 	}
 	seen := map[string]bool{}
 	for _, name := range cfg.Jobs {
-		if err := checkName(name); err != nil || name == "" || seen[name] {
+		if err := wire.CheckName(name); err != nil || name == "" || seen[name] {
 			return nil, fmt.Errorf("kubernetes coordinator: bad or duplicate job container name %q", name)
 		}
 		seen[name] = true
@@ -228,7 +229,7 @@ func (c *Coordinator) Close() error {
 	c.startTmr.Stop()
 	err := c.ln.Close()
 	for _, p := range peers {
-		p.sendClose(Message{Type: TypeBye, Reason: "coordinator exiting"})
+		p.sendClose(wire.Message{Type: wire.TypeBye, Reason: "coordinator exiting"})
 	}
 	// Give the bye frames a moment to go out, then hang up for good.
 	t := time.AfterFunc(100*time.Millisecond, func() {
@@ -299,7 +300,7 @@ func (c *Coordinator) Signal(string, engine.Scope) error { return engine.ErrNotS
 // containers still waiting their turn are told to skip and later ones are
 // skipped as they connect.
 func (c *Coordinator) Notify(msg string) error {
-	if msg != TypeInterrupt {
+	if msg != wire.TypeInterrupt {
 		return fmt.Errorf("kubernetes runner: unknown notification %q (have: interrupt)", msg)
 	}
 	c.mu.Lock()
@@ -310,7 +311,7 @@ func (c *Coordinator) Notify(msg string) error {
 	c.cancelled = true
 	for _, s := range c.slots {
 		if s.State == StateRunning {
-			s.peer.send(Message{Type: TypeInterrupt, Reason: "cancelled"})
+			s.peer.send(wire.Message{Type: wire.TypeInterrupt, Reason: "cancelled"})
 		}
 	}
 	c.advance()
@@ -325,7 +326,7 @@ func (c *Coordinator) Abandon() error {
 	c.abandoned = true
 	for _, s := range c.slots {
 		if s.State == StateRunning {
-			s.peer.send(Message{Type: TypeBye, Reason: "abandoned"})
+			s.peer.send(wire.Message{Type: wire.TypeBye, Reason: "abandoned"})
 			c.finish(s, StateAbandoned, engine.Exit{Abandoned: true, Code: engine.DefaultExitCodes.Abandoned}, "still running when abandoned")
 		}
 	}
@@ -445,7 +446,7 @@ func (c *Coordinator) advance() {
 		for _, s := range c.slots {
 			switch s.State {
 			case StateWaiting:
-				s.peer.send(Message{Type: TypeSkip, Reason: reason})
+				s.peer.send(wire.Message{Type: wire.TypeSkip, Reason: reason})
 				c.finish(s, StateSkipped, engine.Exit{Code: ExitSkipped}, reason)
 			case StatePending:
 				c.finish(s, StateSkipped, engine.Exit{Code: ExitSkipped}, reason)
@@ -455,7 +456,7 @@ func (c *Coordinator) advance() {
 		for _, s := range c.slots {
 			if s.State == StateWaiting {
 				s.State = StateRunning
-				s.peer.send(Message{Type: TypeStart})
+				s.peer.send(wire.Message{Type: wire.TypeStart})
 				c.cfg.Logf("container %s: started", s.Name)
 			}
 			if !c.cfg.Parallel && !s.State.final() {
@@ -527,7 +528,7 @@ func (c *Coordinator) accept() {
 // refuse answers an unauthenticated connection with an error and hangs up.
 func refuse(nc *net.UnixConn, text string) {
 	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = WriteMessage(nc, Message{Type: TypeError, Error: text})
+	_ = wire.WriteMessage(nc, wire.Message{Type: wire.TypeError, Error: text})
 	nc.Close()
 }
 
@@ -553,13 +554,13 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 	// Read unbuffered, so nothing past the hello is consumed before the
 	// peer (and its buffer) exists, and with a small frame limit.
 	_ = nc.SetReadDeadline(time.Now().Add(helloTimeout))
-	hello, err := readMessage(nc, maxHelloFrame)
+	hello, err := wire.ReadHello(nc)
 	switch {
 	case err != nil:
 		c.cfg.Logf("refused connection from %s: %v", who, err)
-		refuse(nc, "expected hello: "+errText(err))
+		refuse(nc, "expected hello: "+wire.ErrorText(err))
 		return
-	case hello.Type != TypeHello:
+	case hello.Type != wire.TypeHello:
 		c.cfg.Logf("refused connection from %s: %s before hello", who, hello.Type)
 		refuse(nc, "expected hello, got "+hello.Type)
 		return
@@ -567,8 +568,8 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 		c.cfg.Logf("refused connection from %s: wrong token", who)
 		refuse(nc, "authentication failed")
 		return
-	case hello.Version != ProtocolVersion:
-		refuse(nc, fmt.Sprintf("protocol version %d not supported (want %d)", hello.Version, ProtocolVersion))
+	case hello.Version != wire.Version:
+		refuse(nc, fmt.Sprintf("protocol version %d not supported (want %d)", hello.Version, wire.Version))
 		return
 	}
 
@@ -578,8 +579,8 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 		c.mu.Unlock()
 		// Too late for anything but being told not to run.
 		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-		b, _ := AppendFrame(nil, Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: c.cfg.Interval.Milliseconds(), Name: hello.Name})
-		b, _ = AppendFrame(b, Message{Type: TypeSkip, Reason: "coordinator finished"})
+		b, _ := wire.AppendFrame(nil, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: c.cfg.Interval.Milliseconds(), Name: hello.Name})
+		b, _ = wire.AppendFrame(b, wire.Message{Type: wire.TypeSkip, Reason: "coordinator finished"})
 		_, _ = nc.Write(b)
 		nc.Close()
 		return
@@ -596,10 +597,10 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 	p.direct = true
 	c.conns[p] = s
 	p.start()
-	p.send(Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: c.cfg.Interval.Milliseconds(), Name: s.Name})
+	p.send(wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: c.cfg.Interval.Milliseconds(), Name: s.Name})
 	if s.State.final() {
 		// Skipped or too late: tell it so; it has nothing to report.
-		p.send(Message{Type: TypeSkip, Reason: s.Reason})
+		p.send(wire.Message{Type: wire.TypeSkip, Reason: s.Reason})
 		s = nil
 	} else {
 		s.State = StateWaiting
@@ -694,24 +695,24 @@ func (c *Coordinator) readLoop(p *peer, s *slot) string {
 	for {
 		m, err := p.read()
 		if err != nil {
-			if errors.Is(err, ErrMalformed) || errors.Is(err, ErrFrameTooLarge) {
-				p.sendClose(Message{Type: TypeError, Error: errText(err)})
-				return protocolError + errText(err)
+			if errors.Is(err, wire.ErrMalformed) || errors.Is(err, wire.ErrFrameTooLarge) {
+				p.sendClose(wire.Message{Type: wire.TypeError, Error: wire.ErrorText(err)})
+				return protocolError + wire.ErrorText(err)
 			}
 			if errors.Is(err, io.EOF) {
 				return "connection closed without an exit report"
 			}
-			return errText(err)
+			return wire.ErrorText(err)
 		}
 		switch m.Type {
-		case TypePing:
-			p.send(Message{Type: TypePong, Seq: m.Seq})
+		case wire.TypePing:
+			p.send(wire.Message{Type: wire.TypePong, Seq: m.Seq})
 			continue
-		case TypePong:
+		case wire.TypePong:
 			continue
-		case TypeBye:
+		case wire.TypeBye:
 			return "said bye without an exit report"
-		case TypeError:
+		case wire.TypeError:
 			return "client error: " + m.Error
 		}
 		c.mu.Lock()
@@ -720,11 +721,11 @@ func (c *Coordinator) readLoop(p *peer, s *slot) string {
 			state = s.State
 		}
 		switch {
-		case m.Type == TypeLog && state == StateRunning:
+		case m.Type == wire.TypeLog && state == StateRunning:
 			c.mu.Unlock()
 			c.output(s, m.Stream, m.Data)
 			continue
-		case m.Type == TypeExit && state == StateRunning:
+		case m.Type == wire.TypeExit && state == StateRunning:
 			// The unfinished last lines go out first, and outside c.mu:
 			// a slow or stuck stdout must never hold up Notify, Abandon
 			// or Close, which the engine calls on its own goroutine.
@@ -740,24 +741,16 @@ func (c *Coordinator) readLoop(p *peer, s *slot) string {
 				exit.Err = errors.New(m.Error)
 			}
 			c.finish(s, StateExited, exit, "")
-			p.send(Message{Type: TypeAck})
+			p.send(wire.Message{Type: wire.TypeAck})
 			c.advance()
 			c.mu.Unlock()
 			continue
 		}
 		c.mu.Unlock()
 		text := fmt.Sprintf("unexpected %s while %s", m.Type, state)
-		p.sendClose(Message{Type: TypeError, Error: text})
+		p.sendClose(wire.Message{Type: wire.TypeError, Error: text})
 		return protocolError + text
 	}
-}
-
-func errText(err error) string {
-	s := err.Error()
-	if len(s) > maxText {
-		s = s[:maxText]
-	}
-	return strings.ToValidUTF8(s, "?")
 }
 
 // output writes a log chunk to Output, line by line with the container's
@@ -781,7 +774,7 @@ func (c *Coordinator) flushOutput(s *slot) {
 }
 
 // lineBuffer holds the unfinished last line of a stream. A line longer than
-// MaxLogChunk is written in pieces rather than held.
+// wire.MaxLogChunk is written in pieces rather than held.
 type lineBuffer struct{ partial []byte }
 
 func (b *lineBuffer) write(w io.Writer, name string, data []byte) {
@@ -790,7 +783,7 @@ func (b *lineBuffer) write(w io.Writer, name string, data []byte) {
 		nl := bytes.IndexByte(data, '\n')
 		if nl < 0 {
 			b.partial = append(b.partial, data...)
-			if len(b.partial) >= MaxLogChunk {
+			if len(b.partial) >= wire.MaxLogChunk {
 				out = appendLine(out, name, b.partial, true)
 				b.partial = b.partial[:0]
 			}

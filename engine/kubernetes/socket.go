@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/graceful-sh/graceful/engine/kubernetes/internal/wire"
 )
 
 // MaxSocketPath is the longest socket path the kernel accepts: sun_path is
@@ -222,11 +224,11 @@ func ReadToken(file string) (string, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return "", fmt.Errorf("token file %s has mode %v; it must be 0600 or stricter", file, fi.Mode().Perm())
 	}
-	b := make([]byte, maxToken+1)
+	b := make([]byte, wire.MaxToken+1)
 	n, _ := f.Read(b)
 	tok := strings.TrimSpace(string(b[:n]))
-	if tok == "" || n > maxToken {
-		return "", fmt.Errorf("token file %s is empty or longer than %d bytes", file, maxToken)
+	if tok == "" || n > wire.MaxToken {
+		return "", fmt.Errorf("token file %s is empty or longer than %d bytes", file, wire.MaxToken)
 	}
 	return tok, nil
 }
