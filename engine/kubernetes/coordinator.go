@@ -114,8 +114,10 @@ func (s ContainerStatus) Succeeded() bool {
 	return s.State == StateExited && s.Exit.Err == nil && !s.Exit.Abandoned && s.Exit.Status() == 0
 }
 
+// slot is the coordinator's side of a job container's place in the
+// schedule (same index): its connection and its unfinished output lines.
 type slot struct {
-	ContainerStatus
+	name string // its output's prefix
 	peer *peer
 	out  [2]lineBuffer // stdout, stderr
 }
@@ -133,15 +135,13 @@ type Coordinator struct {
 	outMu    sync.Mutex
 	startTmr *time.Timer
 
-	mu        sync.Mutex
-	slots     []*slot
-	conns     map[*peer]*slot        // authenticated connections, with or without a slot
-	pending   map[*net.UnixConn]bool // accepted, not authenticated yet
-	cancelled bool
-	abandoned bool
-	finished  bool
-	closed    bool
-	wg        sync.WaitGroup
+	mu      sync.Mutex
+	sched   *schedule
+	slots   []*slot                // by the schedule's index
+	conns   map[*peer]bool         // authenticated connections, with or without a slot
+	pending map[*net.UnixConn]bool // accepted, not authenticated yet
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // Listen creates the socket and starts serving it.
@@ -167,29 +167,23 @@ func Listen(cfg Config) (*Coordinator, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	c := &Coordinator{
-		cfg:       cfg,
-		lostAfter: cfg.Interval * time.Duration(cfg.Misses),
-		done:      make(chan engine.Exit, 1),
-		conns:     map[*peer]*slot{},
-		pending:   map[*net.UnixConn]bool{},
-	}
 	seen := map[string]bool{}
 	for _, name := range cfg.Jobs {
 		if err := wire.CheckName(name); err != nil || name == "" || seen[name] {
 			return nil, fmt.Errorf("kubernetes coordinator: bad or duplicate job container name %q", name)
 		}
 		seen[name] = true
-		c.slots = append(c.slots, &slot{ContainerStatus: ContainerStatus{Name: name, State: StatePending}})
 	}
-	if len(cfg.Jobs) == 0 {
-		n := cfg.Count
-		if n <= 0 {
-			n = 1
-		}
-		for range n {
-			c.slots = append(c.slots, &slot{ContainerStatus: ContainerStatus{State: StatePending}})
-		}
+	c := &Coordinator{
+		cfg:       cfg,
+		lostAfter: cfg.Interval * time.Duration(cfg.Misses),
+		done:      make(chan engine.Exit, 1),
+		sched:     newSchedule(cfg.Jobs, cfg.Count, cfg.Parallel, cfg.StartTimeout),
+		conns:     map[*peer]bool{},
+		pending:   map[*net.UnixConn]bool{},
+	}
+	for range c.sched.slots {
+		c.slots = append(c.slots, &slot{})
 	}
 	ln, lock, err := listenSocket(cfg.Socket)
 	if err != nil {
@@ -286,11 +280,7 @@ func writeDoneMarker(name string) {
 func (c *Coordinator) Statuses() []ContainerStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]ContainerStatus, len(c.slots))
-	for i, s := range c.slots {
-		out[i] = s.ContainerStatus
-	}
-	return out
+	return append([]ContainerStatus(nil), c.sched.slots...)
 }
 
 // Signal is not supported: the job containers live in other PID namespaces.
@@ -305,16 +295,11 @@ func (c *Coordinator) Notify(msg string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.finished {
+	acts, ok := c.sched.cancel()
+	if !ok {
 		return engine.ErrGone
 	}
-	c.cancelled = true
-	for _, s := range c.slots {
-		if s.State == StateRunning {
-			s.peer.send(wire.Message{Type: wire.TypeInterrupt, Reason: "cancelled"})
-		}
-	}
-	c.advance()
+	c.perform(acts)
 	return nil
 }
 
@@ -323,14 +308,7 @@ func (c *Coordinator) Notify(msg string) error {
 func (c *Coordinator) Abandon() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.abandoned = true
-	for _, s := range c.slots {
-		if s.State == StateRunning {
-			s.peer.send(wire.Message{Type: wire.TypeBye, Reason: "abandoned"})
-			c.finish(s, StateAbandoned, engine.Exit{Abandoned: true, Code: engine.DefaultExitCodes.Abandoned}, "still running when abandoned")
-		}
-	}
-	c.advance()
+	c.perform(c.sched.abandon())
 	return nil
 }
 
@@ -372,31 +350,46 @@ func (c *Coordinator) Exec(ctx context.Context, argv []string, env []string) err
 // state: the first failure in start order, else the last container's.
 func (c *Coordinator) Done() <-chan engine.Exit { return c.done }
 
+// startTimeout gives up on the job containers that have not connected.
 func (c *Coordinator) startTimeout() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, s := range c.slots {
-		if s.State == StatePending {
-			if s.Name == "" {
-				s.Name = c.freeName(i)
-			}
-			c.finish(s, StateNeverConnected, engine.Exit{Err: ErrNeverConnected, Code: engine.ExitInternal},
-				fmt.Sprintf("did not connect within %v", c.cfg.StartTimeout))
-		}
-	}
-	c.advance()
+	c.perform(c.sched.timedOut())
 }
 
-// finish moves s to a final state. Called with c.mu held.
-func (c *Coordinator) finish(s *slot, st State, exit engine.Exit, reason string) {
-	if s.State.final() {
-		return
-	}
-	s.State, s.Exit, s.Reason = st, exit, reason
-	if st == StateExited {
-		c.cfg.Logf("container %s: %s", s.Name, describeExit(exit))
-	} else {
-		c.cfg.Logf("container %s: %s (%s)", s.displayName(), st, reason)
+// perform carries out the schedule's acts in their order: it tells the
+// containers concerned and logs each change. Called with c.mu held.
+func (c *Coordinator) perform(acts []act) {
+	for _, a := range acts {
+		if a.Kind == actDone {
+			c.done <- a.Exit
+			continue
+		}
+		st, p := a.Status, c.slots[a.Slot].peer
+		switch a.Kind {
+		case actStart:
+			p.send(wire.Message{Type: wire.TypeStart})
+			c.cfg.Logf("container %s: started", st.Name)
+			continue
+		case actInterrupt:
+			p.send(wire.Message{Type: wire.TypeInterrupt, Reason: "cancelled"})
+			continue
+		case actSkip:
+			if p != nil { // connected and waiting its turn
+				p.send(wire.Message{Type: wire.TypeSkip, Reason: st.Reason})
+			}
+		case actAbandon:
+			p.send(wire.Message{Type: wire.TypeBye, Reason: "abandoned"})
+		}
+		// A final state.
+		if st.State == StateExited {
+			c.cfg.Logf("container %s: %s", st.Name, describeExit(st.Exit))
+		} else {
+			c.cfg.Logf("container %s: %s (%s)", st.displayName(), st.State, st.Reason)
+		}
+		if a.Kind == actAck {
+			p.send(wire.Message{Type: wire.TypeAck})
+		}
 	}
 }
 
@@ -418,80 +411,6 @@ func describeExit(e engine.Exit) string {
 	default:
 		return fmt.Sprintf("exited with status %d", e.Code)
 	}
-}
-
-// advance starts, skips and finishes as the states now allow. Called with
-// c.mu held after every change.
-func (c *Coordinator) advance() {
-	if c.finished {
-		return
-	}
-	var failed *slot
-	for _, s := range c.slots {
-		if s.State.final() && s.State != StateSkipped && !s.Succeeded() {
-			failed = s
-			break
-		}
-	}
-	stopping := c.cancelled || c.abandoned || (failed != nil && !c.cfg.Parallel)
-	if stopping {
-		reason := "cancelled"
-		switch {
-		case c.abandoned:
-			reason = "abandoned"
-		case failed != nil && !c.cancelled:
-			reason = fmt.Sprintf("container %s failed (%s)", failed.Name, failed.State)
-		}
-		// Every waiting container is told at once, not one by one.
-		for _, s := range c.slots {
-			switch s.State {
-			case StateWaiting:
-				s.peer.send(wire.Message{Type: wire.TypeSkip, Reason: reason})
-				c.finish(s, StateSkipped, engine.Exit{Code: ExitSkipped}, reason)
-			case StatePending:
-				c.finish(s, StateSkipped, engine.Exit{Code: ExitSkipped}, reason)
-			}
-		}
-	} else {
-		for _, s := range c.slots {
-			if s.State == StateWaiting {
-				s.State = StateRunning
-				s.peer.send(wire.Message{Type: wire.TypeStart})
-				c.cfg.Logf("container %s: started", s.Name)
-			}
-			if !c.cfg.Parallel && !s.State.final() {
-				break // the next one waits for this one
-			}
-		}
-	}
-	for _, s := range c.slots {
-		if !s.State.final() {
-			return
-		}
-	}
-	c.finished = true
-	c.done <- c.summary()
-}
-
-// summary is the job's Exit: the first failure in start order; else a skip
-// (cancelled before anything ran); else the last container's exit.
-func (c *Coordinator) summary() engine.Exit {
-	var skipped *slot
-	for _, s := range c.slots {
-		if s.State == StateSkipped {
-			if skipped == nil {
-				skipped = s
-			}
-			continue
-		}
-		if !s.Succeeded() {
-			return s.Exit
-		}
-	}
-	if skipped != nil {
-		return skipped.Exit
-	}
-	return c.slots[len(c.slots)-1].Exit
 }
 
 func (c *Coordinator) accept() {
@@ -585,8 +504,8 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 		nc.Close()
 		return
 	}
-	s, why := c.claim(hello.Name)
-	if s == nil {
+	i, why := c.sched.claim(hello.Name)
+	if i < 0 {
 		c.mu.Unlock()
 		c.cfg.Logf("refused container %q (%s): %s", hello.Name, who, why)
 		refuse(nc, why)
@@ -595,23 +514,24 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 	delete(c.pending, nc)
 	p := newPeer(nc, c.cfg.Interval, c.lostAfter)
 	p.direct = true
-	c.conns[p] = s
+	c.conns[p] = true
 	p.start()
-	p.send(wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: c.cfg.Interval.Milliseconds(), Name: s.Name})
-	if s.State.final() {
+	p.send(wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: c.cfg.Interval.Milliseconds(), Name: c.sched.slots[i].Name})
+	var s *slot
+	if acts, ok := c.sched.connected(i); !ok {
 		// Skipped or too late: tell it so; it has nothing to report.
-		p.send(wire.Message{Type: wire.TypeSkip, Reason: s.Reason})
-		s = nil
+		p.send(wire.Message{Type: wire.TypeSkip, Reason: c.sched.slots[i].Reason})
+		i = -1
 	} else {
-		s.State = StateWaiting
-		s.peer = p
-		c.cfg.Logf("container %s connected (%s)", s.Name, who)
-		c.advance()
+		s = c.slots[i]
+		s.name, s.peer = c.sched.slots[i].Name, p
+		c.cfg.Logf("container %s connected (%s)", s.name, who)
+		c.perform(acts)
 	}
 	c.mu.Unlock()
 
 	// 4. Its messages, until it hangs up.
-	lost := c.readLoop(p, s)
+	lost := c.readLoop(p, i)
 	if strings.HasPrefix(lost, protocolError) {
 		// An error reply is queued: let the writer send it and hang up.
 		t := time.NewTimer(time.Second)
@@ -623,9 +543,8 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 	}
 	c.mu.Lock()
 	delete(c.conns, p)
-	if s != nil && !s.State.final() {
-		c.finish(s, StateLost, engine.Exit{Abandoned: true, Code: engine.DefaultExitCodes.Abandoned}, lost)
-		c.advance()
+	if i >= 0 {
+		c.perform(c.sched.lost(i, lost))
 	}
 	c.mu.Unlock()
 	p.close(nil)
@@ -634,64 +553,12 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 	}
 }
 
-// claim finds the slot for a client presenting name. Called with c.mu held.
-func (c *Coordinator) claim(name string) (*slot, string) {
-	if len(c.cfg.Jobs) > 0 {
-		for _, s := range c.slots {
-			if s.Name == name {
-				if s.State != StatePending && s.peer != nil || s.State == StateLost {
-					return nil, fmt.Sprintf("container %s already connected", name)
-				}
-				return s, ""
-			}
-		}
-		return nil, fmt.Sprintf("unknown container %q (expected one of: %s)", name, strings.Join(c.cfg.Jobs, ", "))
-	}
-	for _, s := range c.slots {
-		if name != "" && s.Name == name {
-			return nil, fmt.Sprintf("container %s already connected", name)
-		}
-	}
-	for i, s := range c.slots {
-		if s.Name == "" {
-			s.Name = name
-			if name == "" {
-				s.Name = c.freeName(i)
-			}
-			return s, ""
-		}
-	}
-	// Too late: its slot was given up at the start timeout. It is told
-	// to skip, like a late container with a declared name.
-	for _, s := range c.slots {
-		if s.State == StateNeverConnected {
-			return s, ""
-		}
-	}
-	return nil, fmt.Sprintf("all %d job containers have already connected", len(c.slots))
-}
-
-// freeName is job-i for the slot at index i, or the next job-N no other
-// container has taken (one may have presented "job-1" itself). Called
-// with c.mu held.
-func (c *Coordinator) freeName(i int) string {
-	for n := i; ; n++ {
-		name := fmt.Sprintf("job-%d", n)
-		taken := false
-		for _, s := range c.slots {
-			taken = taken || s.Name == name
-		}
-		if !taken {
-			return name
-		}
-	}
-}
-
 const protocolError = "protocol error: "
 
-// readLoop handles a client's frames. It returns why the connection ended
-// when the client had not finished (the reason it is lost).
-func (c *Coordinator) readLoop(p *peer, s *slot) string {
+// readLoop handles the frames of the client in slot i (-1: told to skip,
+// it has no slot). It returns why the connection ended when the client had
+// not finished (the reason it is lost).
+func (c *Coordinator) readLoop(p *peer, i int) string {
 	for {
 		m, err := p.read()
 		if err != nil {
@@ -717,32 +584,31 @@ func (c *Coordinator) readLoop(p *peer, s *slot) string {
 		}
 		c.mu.Lock()
 		state := StateSkipped
-		if s != nil {
-			state = s.State
+		if i >= 0 {
+			state = c.sched.slots[i].State
 		}
 		switch {
 		case m.Type == wire.TypeLog && state == StateRunning:
 			c.mu.Unlock()
-			c.output(s, m.Stream, m.Data)
+			c.output(c.slots[i], m.Stream, m.Data)
 			continue
 		case m.Type == wire.TypeExit && state == StateRunning:
 			// The unfinished last lines go out first, and outside c.mu:
 			// a slow or stuck stdout must never hold up Notify, Abandon
 			// or Close, which the engine calls on its own goroutine.
 			c.mu.Unlock()
-			c.flushOutput(s)
-			c.mu.Lock()
-			if s.State != StateRunning { // abandoned meanwhile
-				state = s.State
-				break
-			}
+			c.flushOutput(c.slots[i])
 			exit := engine.Exit{Code: m.Code, Signal: m.Signal, SignalNumber: m.SignalNumber, Abandoned: m.Abandoned}
 			if m.Error != "" {
 				exit.Err = errors.New(m.Error)
 			}
-			c.finish(s, StateExited, exit, "")
-			p.send(wire.Message{Type: wire.TypeAck})
-			c.advance()
+			c.mu.Lock()
+			acts, ok := c.sched.exited(i, exit)
+			if !ok { // abandoned meanwhile
+				state = c.sched.slots[i].State
+				break
+			}
+			c.perform(acts)
 			c.mu.Unlock()
 			continue
 		}
@@ -762,14 +628,14 @@ func (c *Coordinator) output(s *slot, stream string, data []byte) {
 	if stream == "stderr" {
 		i = 1
 	}
-	s.out[i].write(c.cfg.Output, s.Name, data)
+	s.out[i].write(c.cfg.Output, s.name, data)
 }
 
 func (c *Coordinator) flushOutput(s *slot) {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
 	for i := range s.out {
-		s.out[i].flush(c.cfg.Output, s.Name)
+		s.out[i].flush(c.cfg.Output, s.name)
 	}
 }
 
