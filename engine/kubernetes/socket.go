@@ -232,3 +232,24 @@ func ReadToken(file string) (string, error) {
 	}
 	return tok, nil
 }
+
+// writeDoneMarker creates name through a temporary file renamed into place:
+// the shared volume is writable by the job containers, and a symlink left
+// at name must be replaced, not followed (the coordinator may run as root,
+// and os.WriteFile would truncate whatever the link points to).
+func writeDoneMarker(name string) {
+	f, err := os.CreateTemp(filepath.Dir(name), ".done")
+	if err != nil {
+		return
+	}
+	_, err = f.WriteString("finished\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+}
