@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/kubernetes/internal/wire"
 )
 
 // ClientConfig configures a join client.
@@ -56,7 +57,7 @@ type Session struct {
 	Name string
 
 	p           *peer
-	turn        chan Message // start or skip
+	turn        chan wire.Message // start or skip
 	ack         chan struct{}
 	interrupted chan struct{}
 	gone        chan struct{}
@@ -110,19 +111,19 @@ func Join(ctx context.Context, cfg ClientConfig) (*Session, error) {
 		return nil, fmt.Errorf("%s: %w", cfg.Socket, err)
 	}
 	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
-	if err := WriteMessage(nc, Message{Type: TypeHello, Token: cfg.Token, Name: cfg.Name, Version: ProtocolVersion}); err != nil {
+	if err := wire.WriteMessage(nc, wire.Message{Type: wire.TypeHello, Token: cfg.Token, Name: cfg.Name, Version: wire.Version}); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("sending hello: %w", err)
 	}
 	p := newPeer(nc, DefaultInterval, DefaultInterval*time.Duration(cfg.Misses))
-	m, err := ReadMessage(p.rd)
+	m, err := wire.ReadMessage(p.rd)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("waiting for the coordinator's welcome: %w", err)
 	}
 	switch m.Type {
-	case TypeWelcome:
-	case TypeError:
+	case wire.TypeWelcome:
+	case wire.TypeError:
 		nc.Close()
 		return nil, fmt.Errorf("%w: %s", ErrRefused, m.Error)
 	default:
@@ -137,7 +138,7 @@ func Join(ctx context.Context, cfg ClientConfig) (*Session, error) {
 	s := &Session{
 		Name:        m.Name,
 		p:           p,
-		turn:        make(chan Message, 1),
+		turn:        make(chan wire.Message, 1),
 		ack:         make(chan struct{}, 1),
 		interrupted: make(chan struct{}),
 		gone:        make(chan struct{}),
@@ -251,38 +252,38 @@ func (s *Session) readLoop() {
 	for {
 		m, err := s.p.read()
 		if err != nil {
-			if errors.Is(err, ErrMalformed) || errors.Is(err, ErrFrameTooLarge) {
-				s.p.sendClose(Message{Type: TypeError, Error: errText(err)})
+			if errors.Is(err, wire.ErrMalformed) || errors.Is(err, wire.ErrFrameTooLarge) {
+				s.p.sendClose(wire.Message{Type: wire.TypeError, Error: wire.ErrorText(err)})
 			} else {
 				s.p.close(err)
 			}
 			if errors.Is(err, io.EOF) {
 				err = errors.New("coordinator closed the connection")
 			}
-			s.setReason(errText(err))
+			s.setReason(wire.ErrorText(err))
 			return
 		}
 		switch m.Type {
-		case TypePing:
-			s.p.send(Message{Type: TypePong, Seq: m.Seq})
-		case TypePong:
-		case TypeStart, TypeSkip:
+		case wire.TypePing:
+			s.p.send(wire.Message{Type: wire.TypePong, Seq: m.Seq})
+		case wire.TypePong:
+		case wire.TypeStart, wire.TypeSkip:
 			select {
 			case s.turn <- m:
 			default: // a second start or skip: ignore, the first one counts
 			}
-		case TypeInterrupt:
+		case wire.TypeInterrupt:
 			s.interrupt("coordinator: " + m.Reason)
-		case TypeBye:
+		case wire.TypeBye:
 			// The coordinator stops waiting (abandon) or exits: the job
 			// must not outlive it.
 			s.interrupt("coordinator said bye: " + m.Reason)
-		case TypeAck:
+		case wire.TypeAck:
 			if !s.exitSent.Load() {
 				// An ack of a report never sent would be taken for the
 				// real one later: out of order, like a client's start.
 				text := "unexpected ack before the exit report"
-				s.p.sendClose(Message{Type: TypeError, Error: text})
+				s.p.sendClose(wire.Message{Type: wire.TypeError, Error: text})
 				s.setReason(text)
 				return
 			}
@@ -290,13 +291,13 @@ func (s *Session) readLoop() {
 			case s.ack <- struct{}{}:
 			default:
 			}
-		case TypeError:
+		case wire.TypeError:
 			s.setReason("coordinator error: " + m.Error)
 			s.p.close(errors.New(m.Error))
 			return
 		default:
 			text := "unexpected " + m.Type
-			s.p.sendClose(Message{Type: TypeError, Error: text})
+			s.p.sendClose(wire.Message{Type: wire.TypeError, Error: text})
 			s.setReason(text)
 			return
 		}
@@ -308,7 +309,7 @@ func (s *Session) readLoop() {
 func (s *Session) WaitTurn(ctx context.Context) (bool, error) {
 	select {
 	case m := <-s.turn:
-		if m.Type == TypeSkip {
+		if m.Type == wire.TypeSkip {
 			s.setReason(m.Reason)
 			return false, nil
 		}
@@ -341,10 +342,10 @@ type logWriter struct {
 func (w logWriter) Write(b []byte) (int, error) {
 	n := len(b)
 	for len(b) > 0 {
-		chunk := b[:min(len(b), MaxLogChunk)]
+		chunk := b[:min(len(b), wire.MaxLogChunk)]
 		b = b[len(chunk):]
 		// The writer goroutine encodes later; the caller may reuse b.
-		if w.s.p.sendData(Message{Type: TypeLog, Stream: w.stream, Data: append([]byte(nil), chunk...)}, false, nil) != nil {
+		if w.s.p.sendData(wire.Message{Type: wire.TypeLog, Stream: w.stream, Data: append([]byte(nil), chunk...)}, false, nil) != nil {
 			break
 		}
 	}
@@ -354,12 +355,12 @@ func (w logWriter) Write(b []byte) (int, error) {
 // ReportExit sends the job's end, after all output written before it, and
 // waits for the coordinator's acknowledgement.
 func (s *Session) ReportExit(ctx context.Context, e engine.Exit) error {
-	m := Message{Type: TypeExit, Code: e.Code, Signal: e.Signal, SignalNumber: e.SignalNumber, Abandoned: e.Abandoned}
+	m := wire.Message{Type: wire.TypeExit, Code: e.Code, Signal: e.Signal, SignalNumber: e.SignalNumber, Abandoned: e.Abandoned}
 	if m.Code < 0 || m.Code > 255 {
 		m.Code = 255
 	}
 	if e.Err != nil {
-		m.Error = errText(e.Err)
+		m.Error = wire.ErrorText(e.Err)
 	}
 	s.exitSent.Store(true)
 	if err := s.p.sendData(m, false, ctx.Done()); err != nil {
@@ -380,7 +381,7 @@ func (s *Session) ReportExit(ctx context.Context, e engine.Exit) error {
 func (s *Session) Close() {
 	stop := make(chan struct{})
 	t := time.AfterFunc(time.Second, func() { close(stop) })
-	_ = s.p.sendData(Message{Type: TypeBye}, true, stop)
+	_ = s.p.sendData(wire.Message{Type: wire.TypeBye}, true, stop)
 	t.Stop()
 	s.p.close(nil)
 	<-s.gone

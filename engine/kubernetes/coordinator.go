@@ -1,20 +1,16 @@
 package kubernetes
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/graceful-sh/graceful/engine"
-	"github.com/graceful-sh/graceful/engine/process"
+	"github.com/graceful-sh/graceful/engine/kubernetes/internal/wire"
 )
 
 // Defaults of Config.
@@ -113,14 +109,22 @@ func (s ContainerStatus) Succeeded() bool {
 	return s.State == StateExited && s.Exit.Err == nil && !s.Exit.Abandoned && s.Exit.Status() == 0
 }
 
+// slot is the coordinator's side of a job container's place in the
+// schedule (same index): its connection and its unfinished output lines.
 type slot struct {
-	ContainerStatus
+	name string // its output's prefix
 	peer *peer
 	out  [2]lineBuffer // stdout, stderr
 }
 
 // Coordinator serves the socket and is the engine.Target for the job
 // containers it coordinates. Create it with Listen.
+//
+// Its files follow its jobs: listen.go serves the socket and authenticates
+// whoever connects, container.go handles a job container's connection
+// once it has a place, schedule.go decides (pure, without sockets) which
+// container starts, is skipped, lost or given up, and target.go holds the
+// engine.Target methods.
 type Coordinator struct {
 	cfg       Config
 	lostAfter time.Duration
@@ -132,270 +136,55 @@ type Coordinator struct {
 	outMu    sync.Mutex
 	startTmr *time.Timer
 
-	mu        sync.Mutex
-	slots     []*slot
-	conns     map[*peer]*slot        // authenticated connections, with or without a slot
-	pending   map[*net.UnixConn]bool // accepted, not authenticated yet
-	cancelled bool
-	abandoned bool
-	finished  bool
-	closed    bool
-	wg        sync.WaitGroup
-}
-
-// Listen creates the socket and starts serving it.
-func Listen(cfg Config) (*Coordinator, error) {
-	if cfg.Token == "" {
-		return nil, errors.New("kubernetes coordinator: no token")
-	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = DefaultInterval
-	}
-	if cfg.Interval < time.Millisecond || cfg.Interval > MaxInterval {
-		return nil, fmt.Errorf("kubernetes coordinator: liveness interval %v out of range 1ms-%v", cfg.Interval, MaxInterval)
-	}
-	if cfg.Misses <= 0 {
-		cfg.Misses = DefaultMisses
-	}
-	if cfg.StartTimeout <= 0 {
-		cfg.StartTimeout = DefaultStartTimeout
-	}
-	if cfg.Output == nil {
-		cfg.Output = io.Discard
-	}
-	if cfg.Logf == nil {
-		cfg.Logf = func(string, ...any) {}
-	}
-	c := &Coordinator{
-		cfg:       cfg,
-		lostAfter: cfg.Interval * time.Duration(cfg.Misses),
-		done:      make(chan engine.Exit, 1),
-		conns:     map[*peer]*slot{},
-		pending:   map[*net.UnixConn]bool{},
-	}
-	seen := map[string]bool{}
-	for _, name := range cfg.Jobs {
-		if err := checkName(name); err != nil || name == "" || seen[name] {
-			return nil, fmt.Errorf("kubernetes coordinator: bad or duplicate job container name %q", name)
-		}
-		seen[name] = true
-		c.slots = append(c.slots, &slot{ContainerStatus: ContainerStatus{Name: name, State: StatePending}})
-	}
-	if len(cfg.Jobs) == 0 {
-		n := cfg.Count
-		if n <= 0 {
-			n = 1
-		}
-		for range n {
-			c.slots = append(c.slots, &slot{ContainerStatus: ContainerStatus{State: StatePending}})
-		}
-	}
-	ln, lock, err := listenSocket(cfg.Socket)
-	if err != nil {
-		return nil, err
-	}
-	c.ln, c.lock = ln, lock
-	c.sockInfo, _ = os.Lstat(cfg.Socket)
-	c.startTmr = time.AfterFunc(cfg.StartTimeout, c.startTimeout)
-	c.wg.Add(1)
-	go c.accept()
-	return c, nil
-}
-
-// closeWait bounds how long Close waits for the connections' goroutines
-// after hanging up on them.
-const closeWait = time.Second
-
-// Close stops serving: it closes the listener and every connection, and
-// removes the socket file if it is still ours. It waits for the
-// coordinator's goroutines.
-func (c *Coordinator) Close() error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return nil
-	}
-	c.closed = true
-	peers := make([]*peer, 0, len(c.conns))
-	for p := range c.conns {
-		peers = append(peers, p)
-	}
-	// Connections still owing their hello have nothing to be told.
-	for nc := range c.pending {
-		nc.Close()
-	}
-	c.mu.Unlock()
-	c.startTmr.Stop()
-	err := c.ln.Close()
-	for _, p := range peers {
-		p.sendClose(Message{Type: TypeBye, Reason: "coordinator exiting"})
-	}
-	// Give the bye frames a moment to go out, then hang up for good.
-	t := time.AfterFunc(100*time.Millisecond, func() {
-		for _, p := range peers {
-			p.close(errors.New("coordinator exiting"))
-		}
-	})
-	// Bounded: a goroutine stuck writing a container's output to a stdout
-	// nobody reads must not keep the coordinator past the pod's grace
-	// period. It dies with the process.
-	waited := make(chan struct{})
-	go func() { c.wg.Wait(); close(waited) }()
-	wt := time.NewTimer(closeWait)
-	select {
-	case <-waited:
-	case <-wt.C:
-		c.cfg.Logf("not waiting any longer for connections still writing output")
-	}
-	wt.Stop()
-	t.Stop()
-	if fi, serr := os.Lstat(c.cfg.Socket); serr == nil && c.sockInfo != nil && os.SameFile(fi, c.sockInfo) {
-		// The marker first, then the socket: a join that finds no socket
-		// finds the marker, and skips instead of waiting for a
-		// coordinator that will not come back.
-		writeDoneMarker(c.cfg.Socket + DoneSuffix)
-		os.Remove(c.cfg.Socket)
-	}
-	c.lock.Close()
-	return err
-}
-
-// writeDoneMarker creates name through a temporary file renamed into place:
-// the shared volume is writable by the job containers, and a symlink left
-// at name must be replaced, not followed (the coordinator may run as root,
-// and os.WriteFile would truncate whatever the link points to).
-func writeDoneMarker(name string) {
-	f, err := os.CreateTemp(filepath.Dir(name), ".done")
-	if err != nil {
-		return
-	}
-	_, err = f.WriteString("finished\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
+	mu      sync.Mutex
+	sched   *schedule
+	slots   []*slot                // by the schedule's index
+	conns   map[*peer]bool         // authenticated connections, with or without a slot
+	pending map[*net.UnixConn]bool // accepted, not authenticated yet
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // Statuses returns the job containers' states in start order.
 func (c *Coordinator) Statuses() []ContainerStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]ContainerStatus, len(c.slots))
-	for i, s := range c.slots {
-		out[i] = s.ContainerStatus
-	}
-	return out
+	return append([]ContainerStatus(nil), c.sched.slots...)
 }
 
-// Signal is not supported: the job containers live in other PID namespaces.
-func (c *Coordinator) Signal(string, engine.Scope) error { return engine.ErrNotSupported }
-
-// Notify pushes msg ("interrupt") to every running job container at once;
-// containers still waiting their turn are told to skip and later ones are
-// skipped as they connect.
-func (c *Coordinator) Notify(msg string) error {
-	if msg != TypeInterrupt {
-		return fmt.Errorf("kubernetes runner: unknown notification %q (have: interrupt)", msg)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.finished {
-		return engine.ErrGone
-	}
-	c.cancelled = true
-	for _, s := range c.slots {
-		if s.State == StateRunning {
-			s.peer.send(Message{Type: TypeInterrupt, Reason: "cancelled"})
+// perform carries out the schedule's acts in their order: it tells the
+// containers concerned and logs each change. Called with c.mu held.
+func (c *Coordinator) perform(acts []act) {
+	for _, a := range acts {
+		if a.Kind == actDone {
+			c.done <- a.Exit
+			continue
 		}
-	}
-	c.advance()
-	return nil
-}
-
-// Abandon stops waiting: running job containers are told to exit and
-// declared abandoned, the others skipped, and Done reports at once.
-func (c *Coordinator) Abandon() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.abandoned = true
-	for _, s := range c.slots {
-		if s.State == StateRunning {
-			s.peer.send(Message{Type: TypeBye, Reason: "abandoned"})
-			c.finish(s, StateAbandoned, engine.Exit{Abandoned: true, Code: engine.DefaultExitCodes.Abandoned}, "still running when abandoned")
-		}
-	}
-	c.advance()
-	return nil
-}
-
-// Exec runs argv in the coordinator's container (finalisation, command
-// steps) under the process runner, with the coordinator's stdout and
-// stderr, and kills its whole tree when ctx ends or it exits. Using the
-// process runner keeps every child of the coordinator one that package
-// started, so that as its container's PID 1 it can reap orphans
-// (process.ReapOrphans) without stealing an exit status.
-func (c *Coordinator) Exec(ctx context.Context, argv []string, env []string) error {
-	if len(argv) == 0 {
-		return errors.New("empty command")
-	}
-	r, err := process.Start(process.Options{Args: argv, Env: append(jobEnviron(), env...), Cgroup: process.CgroupOff})
-	if r == nil {
-		return err
-	}
-	defer r.Close(time.Second)
-	var e engine.Exit
-	select {
-	case e = <-r.Done():
-	case <-ctx.Done():
-		_ = r.Abandon()
-		<-r.Done()
-		return ctx.Err()
-	}
-	switch {
-	case e.Err != nil:
-		return e.Err
-	case e.Signal != "":
-		return fmt.Errorf("killed by %s", e.Signal)
-	case e.Code != 0:
-		return fmt.Errorf("exit status %d", e.Code)
-	}
-	return nil
-}
-
-// Done delivers one Exit when every job container has reached a final
-// state: the first failure in start order, else the last container's.
-func (c *Coordinator) Done() <-chan engine.Exit { return c.done }
-
-func (c *Coordinator) startTimeout() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, s := range c.slots {
-		if s.State == StatePending {
-			if s.Name == "" {
-				s.Name = c.freeName(i)
+		st, p := a.Status, c.slots[a.Slot].peer
+		switch a.Kind {
+		case actStart:
+			p.send(wire.Message{Type: wire.TypeStart})
+			c.cfg.Logf("container %s: started", st.Name)
+			continue
+		case actInterrupt:
+			p.send(wire.Message{Type: wire.TypeInterrupt, Reason: "cancelled"})
+			continue
+		case actSkip:
+			if p != nil { // connected and waiting its turn
+				p.send(wire.Message{Type: wire.TypeSkip, Reason: st.Reason})
 			}
-			c.finish(s, StateNeverConnected, engine.Exit{Err: ErrNeverConnected, Code: engine.ExitInternal},
-				fmt.Sprintf("did not connect within %v", c.cfg.StartTimeout))
+		case actAbandon:
+			p.send(wire.Message{Type: wire.TypeBye, Reason: "abandoned"})
 		}
-	}
-	c.advance()
-}
-
-// finish moves s to a final state. Called with c.mu held.
-func (c *Coordinator) finish(s *slot, st State, exit engine.Exit, reason string) {
-	if s.State.final() {
-		return
-	}
-	s.State, s.Exit, s.Reason = st, exit, reason
-	if st == StateExited {
-		c.cfg.Logf("container %s: %s", s.Name, describeExit(exit))
-	} else {
-		c.cfg.Logf("container %s: %s (%s)", s.displayName(), st, reason)
+		// A final state.
+		if st.State == StateExited {
+			c.cfg.Logf("container %s: %s", st.Name, describeExit(st.Exit))
+		} else {
+			c.cfg.Logf("container %s: %s (%s)", st.displayName(), st.State, st.Reason)
+		}
+		if a.Kind == actAck {
+			p.send(wire.Message{Type: wire.TypeAck})
+		}
 	}
 }
 
@@ -417,412 +206,4 @@ func describeExit(e engine.Exit) string {
 	default:
 		return fmt.Sprintf("exited with status %d", e.Code)
 	}
-}
-
-// advance starts, skips and finishes as the states now allow. Called with
-// c.mu held after every change.
-func (c *Coordinator) advance() {
-	if c.finished {
-		return
-	}
-	var failed *slot
-	for _, s := range c.slots {
-		if s.State.final() && s.State != StateSkipped && !s.Succeeded() {
-			failed = s
-			break
-		}
-	}
-	stopping := c.cancelled || c.abandoned || (failed != nil && !c.cfg.Parallel)
-	if stopping {
-		reason := "cancelled"
-		switch {
-		case c.abandoned:
-			reason = "abandoned"
-		case failed != nil && !c.cancelled:
-			reason = fmt.Sprintf("container %s failed (%s)", failed.Name, failed.State)
-		}
-		// Every waiting container is told at once, not one by one.
-		for _, s := range c.slots {
-			switch s.State {
-			case StateWaiting:
-				s.peer.send(Message{Type: TypeSkip, Reason: reason})
-				c.finish(s, StateSkipped, engine.Exit{Code: ExitSkipped}, reason)
-			case StatePending:
-				c.finish(s, StateSkipped, engine.Exit{Code: ExitSkipped}, reason)
-			}
-		}
-	} else {
-		for _, s := range c.slots {
-			if s.State == StateWaiting {
-				s.State = StateRunning
-				s.peer.send(Message{Type: TypeStart})
-				c.cfg.Logf("container %s: started", s.Name)
-			}
-			if !c.cfg.Parallel && !s.State.final() {
-				break // the next one waits for this one
-			}
-		}
-	}
-	for _, s := range c.slots {
-		if !s.State.final() {
-			return
-		}
-	}
-	c.finished = true
-	c.done <- c.summary()
-}
-
-// summary is the job's Exit: the first failure in start order; else a skip
-// (cancelled before anything ran); else the last container's exit.
-func (c *Coordinator) summary() engine.Exit {
-	var skipped *slot
-	for _, s := range c.slots {
-		if s.State == StateSkipped {
-			if skipped == nil {
-				skipped = s
-			}
-			continue
-		}
-		if !s.Succeeded() {
-			return s.Exit
-		}
-	}
-	if skipped != nil {
-		return skipped.Exit
-	}
-	return c.slots[len(c.slots)-1].Exit
-}
-
-func (c *Coordinator) accept() {
-	defer c.wg.Done()
-	for {
-		nc, err := c.ln.AcceptUnix()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			c.cfg.Logf("accept: %v", err)
-			time.Sleep(10 * time.Millisecond) // EMFILE and the like
-			continue
-		}
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			nc.Close()
-			continue
-		}
-		c.pending[nc] = true
-		c.wg.Add(1)
-		c.mu.Unlock()
-		go func() {
-			defer c.wg.Done()
-			c.serve(nc)
-			c.mu.Lock()
-			delete(c.pending, nc)
-			c.mu.Unlock()
-		}()
-	}
-}
-
-// refuse answers an unauthenticated connection with an error and hangs up.
-func refuse(nc *net.UnixConn, text string) {
-	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = WriteMessage(nc, Message{Type: TypeError, Error: text})
-	nc.Close()
-}
-
-// serve runs one connection: peer credentials, then hello and token, then
-// the job container's messages. Nothing about the job is sent before the
-// token has been checked.
-func (c *Coordinator) serve(nc *net.UnixConn) {
-	// 1. Who is calling: the kernel's word, not the client's.
-	cred, err := peerCred(nc)
-	if err != nil {
-		c.cfg.Logf("refused connection: peer credentials: %v", err)
-		refuse(nc, "peer credentials unavailable")
-		return
-	}
-	who := fmt.Sprintf("pid %d uid %d", cred.Pid, cred.Uid)
-	if !uidAllowed(cred.Uid, c.cfg.PeerUIDs) {
-		c.cfg.Logf("refused connection from %s: uid not allowed", who)
-		refuse(nc, "uid not allowed")
-		return
-	}
-
-	// 2. hello with the token, within a short window.
-	// Read unbuffered, so nothing past the hello is consumed before the
-	// peer (and its buffer) exists, and with a small frame limit.
-	_ = nc.SetReadDeadline(time.Now().Add(helloTimeout))
-	hello, err := readMessage(nc, maxHelloFrame)
-	switch {
-	case err != nil:
-		c.cfg.Logf("refused connection from %s: %v", who, err)
-		refuse(nc, "expected hello: "+errText(err))
-		return
-	case hello.Type != TypeHello:
-		c.cfg.Logf("refused connection from %s: %s before hello", who, hello.Type)
-		refuse(nc, "expected hello, got "+hello.Type)
-		return
-	case !tokenEqual(hello.Token, c.cfg.Token):
-		c.cfg.Logf("refused connection from %s: wrong token", who)
-		refuse(nc, "authentication failed")
-		return
-	case hello.Version != ProtocolVersion:
-		refuse(nc, fmt.Sprintf("protocol version %d not supported (want %d)", hello.Version, ProtocolVersion))
-		return
-	}
-
-	// 3. Authenticated: find its place.
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		// Too late for anything but being told not to run.
-		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-		b, _ := AppendFrame(nil, Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: c.cfg.Interval.Milliseconds(), Name: hello.Name})
-		b, _ = AppendFrame(b, Message{Type: TypeSkip, Reason: "coordinator finished"})
-		_, _ = nc.Write(b)
-		nc.Close()
-		return
-	}
-	s, why := c.claim(hello.Name)
-	if s == nil {
-		c.mu.Unlock()
-		c.cfg.Logf("refused container %q (%s): %s", hello.Name, who, why)
-		refuse(nc, why)
-		return
-	}
-	delete(c.pending, nc)
-	p := newPeer(nc, c.cfg.Interval, c.lostAfter)
-	p.direct = true
-	c.conns[p] = s
-	p.start()
-	p.send(Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: c.cfg.Interval.Milliseconds(), Name: s.Name})
-	if s.State.final() {
-		// Skipped or too late: tell it so; it has nothing to report.
-		p.send(Message{Type: TypeSkip, Reason: s.Reason})
-		s = nil
-	} else {
-		s.State = StateWaiting
-		s.peer = p
-		c.cfg.Logf("container %s connected (%s)", s.Name, who)
-		c.advance()
-	}
-	c.mu.Unlock()
-
-	// 4. Its messages, until it hangs up.
-	lost := c.readLoop(p, s)
-	if strings.HasPrefix(lost, protocolError) {
-		// An error reply is queued: let the writer send it and hang up.
-		t := time.NewTimer(time.Second)
-		select {
-		case <-p.done:
-		case <-t.C:
-		}
-		t.Stop()
-	}
-	c.mu.Lock()
-	delete(c.conns, p)
-	if s != nil && !s.State.final() {
-		c.finish(s, StateLost, engine.Exit{Abandoned: true, Code: engine.DefaultExitCodes.Abandoned}, lost)
-		c.advance()
-	}
-	c.mu.Unlock()
-	p.close(nil)
-	if s != nil {
-		c.flushOutput(s) // a lost or abandoned container's last partial lines
-	}
-}
-
-// claim finds the slot for a client presenting name. Called with c.mu held.
-func (c *Coordinator) claim(name string) (*slot, string) {
-	if len(c.cfg.Jobs) > 0 {
-		for _, s := range c.slots {
-			if s.Name == name {
-				if s.State != StatePending && s.peer != nil || s.State == StateLost {
-					return nil, fmt.Sprintf("container %s already connected", name)
-				}
-				return s, ""
-			}
-		}
-		return nil, fmt.Sprintf("unknown container %q (expected one of: %s)", name, strings.Join(c.cfg.Jobs, ", "))
-	}
-	for _, s := range c.slots {
-		if name != "" && s.Name == name {
-			return nil, fmt.Sprintf("container %s already connected", name)
-		}
-	}
-	for i, s := range c.slots {
-		if s.Name == "" {
-			s.Name = name
-			if name == "" {
-				s.Name = c.freeName(i)
-			}
-			return s, ""
-		}
-	}
-	// Too late: its slot was given up at the start timeout. It is told
-	// to skip, like a late container with a declared name.
-	for _, s := range c.slots {
-		if s.State == StateNeverConnected {
-			return s, ""
-		}
-	}
-	return nil, fmt.Sprintf("all %d job containers have already connected", len(c.slots))
-}
-
-// freeName is job-i for the slot at index i, or the next job-N no other
-// container has taken (one may have presented "job-1" itself). Called
-// with c.mu held.
-func (c *Coordinator) freeName(i int) string {
-	for n := i; ; n++ {
-		name := fmt.Sprintf("job-%d", n)
-		taken := false
-		for _, s := range c.slots {
-			taken = taken || s.Name == name
-		}
-		if !taken {
-			return name
-		}
-	}
-}
-
-const protocolError = "protocol error: "
-
-// readLoop handles a client's frames. It returns why the connection ended
-// when the client had not finished (the reason it is lost).
-func (c *Coordinator) readLoop(p *peer, s *slot) string {
-	for {
-		m, err := p.read()
-		if err != nil {
-			if errors.Is(err, ErrMalformed) || errors.Is(err, ErrFrameTooLarge) {
-				p.sendClose(Message{Type: TypeError, Error: errText(err)})
-				return protocolError + errText(err)
-			}
-			if errors.Is(err, io.EOF) {
-				return "connection closed without an exit report"
-			}
-			return errText(err)
-		}
-		switch m.Type {
-		case TypePing:
-			p.send(Message{Type: TypePong, Seq: m.Seq})
-			continue
-		case TypePong:
-			continue
-		case TypeBye:
-			return "said bye without an exit report"
-		case TypeError:
-			return "client error: " + m.Error
-		}
-		c.mu.Lock()
-		state := StateSkipped
-		if s != nil {
-			state = s.State
-		}
-		switch {
-		case m.Type == TypeLog && state == StateRunning:
-			c.mu.Unlock()
-			c.output(s, m.Stream, m.Data)
-			continue
-		case m.Type == TypeExit && state == StateRunning:
-			// The unfinished last lines go out first, and outside c.mu:
-			// a slow or stuck stdout must never hold up Notify, Abandon
-			// or Close, which the engine calls on its own goroutine.
-			c.mu.Unlock()
-			c.flushOutput(s)
-			c.mu.Lock()
-			if s.State != StateRunning { // abandoned meanwhile
-				state = s.State
-				break
-			}
-			exit := engine.Exit{Code: m.Code, Signal: m.Signal, SignalNumber: m.SignalNumber, Abandoned: m.Abandoned}
-			if m.Error != "" {
-				exit.Err = errors.New(m.Error)
-			}
-			c.finish(s, StateExited, exit, "")
-			p.send(Message{Type: TypeAck})
-			c.advance()
-			c.mu.Unlock()
-			continue
-		}
-		c.mu.Unlock()
-		text := fmt.Sprintf("unexpected %s while %s", m.Type, state)
-		p.sendClose(Message{Type: TypeError, Error: text})
-		return protocolError + text
-	}
-}
-
-func errText(err error) string {
-	s := err.Error()
-	if len(s) > maxText {
-		s = s[:maxText]
-	}
-	return strings.ToValidUTF8(s, "?")
-}
-
-// output writes a log chunk to Output, line by line with the container's
-// name in front. Partial lines wait for their end (or the exit report).
-func (c *Coordinator) output(s *slot, stream string, data []byte) {
-	c.outMu.Lock()
-	defer c.outMu.Unlock()
-	i := 0
-	if stream == "stderr" {
-		i = 1
-	}
-	s.out[i].write(c.cfg.Output, s.Name, data)
-}
-
-func (c *Coordinator) flushOutput(s *slot) {
-	c.outMu.Lock()
-	defer c.outMu.Unlock()
-	for i := range s.out {
-		s.out[i].flush(c.cfg.Output, s.Name)
-	}
-}
-
-// lineBuffer holds the unfinished last line of a stream. A line longer than
-// MaxLogChunk is written in pieces rather than held.
-type lineBuffer struct{ partial []byte }
-
-func (b *lineBuffer) write(w io.Writer, name string, data []byte) {
-	var out []byte
-	for len(data) > 0 {
-		nl := bytes.IndexByte(data, '\n')
-		if nl < 0 {
-			b.partial = append(b.partial, data...)
-			if len(b.partial) >= MaxLogChunk {
-				out = appendLine(out, name, b.partial, true)
-				b.partial = b.partial[:0]
-			}
-			break
-		}
-		line := data[:nl+1]
-		if len(b.partial) > 0 {
-			line = append(b.partial, line...)
-			b.partial = b.partial[:0]
-		}
-		out = appendLine(out, name, line, false)
-		data = data[nl+1:]
-	}
-	if len(out) > 0 {
-		_, _ = w.Write(out)
-	}
-}
-
-func (b *lineBuffer) flush(w io.Writer, name string) {
-	if len(b.partial) > 0 {
-		_, _ = w.Write(appendLine(nil, name, b.partial, true))
-		b.partial = b.partial[:0]
-	}
-}
-
-func appendLine(out []byte, name string, line []byte, addNewline bool) []byte {
-	out = append(out, '[')
-	out = append(out, name...)
-	out = append(out, "] "...)
-	out = append(out, line...)
-	if addNewline {
-		out = append(out, '\n')
-	}
-	return out
 }

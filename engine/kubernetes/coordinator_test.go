@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/kubernetes/internal/wire"
 )
 
 const testToken = "s3cret"
@@ -289,7 +291,7 @@ func TestClientClosingWithoutReportIsLostAtOnce(t *testing.T) {
 func TestSilentClientIsLost(t *testing.T) {
 	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}, Interval: 20 * time.Millisecond, Misses: 3})
 	nc := dialRaw(t, c)
-	WriteMessage(nc, Message{Type: TypeHello, Token: testToken, Name: "a", Version: ProtocolVersion})
+	wire.WriteMessage(nc, wire.Message{Type: wire.TypeHello, Token: testToken, Name: "a", Version: wire.Version})
 	// Read (so the coordinator's writes succeed) but never send anything.
 	go func() { _, _ = bytes.NewBuffer(nil).ReadFrom(nc) }()
 	got := done(t, c)
@@ -329,12 +331,12 @@ func TestRefusedConnections(t *testing.T) {
 		send      []byte
 		wantError string
 	}{
-		{"wrong token", mustFrame(Message{Type: TypeHello, Token: "guess", Name: "a", Version: 1}), "authentication failed"},
+		{"wrong token", mustFrame(wire.Message{Type: wire.TypeHello, Token: "guess", Name: "a", Version: 1}), "authentication failed"},
 		{"garbage", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "frame too large"},
 		{"malformed json", rawFrame(`{"type":`), "malformed"},
-		{"message before hello", mustFrame(Message{Type: TypeExit, Code: 0}), "expected hello, got exit"},
-		{"unknown container", mustFrame(Message{Type: TypeHello, Token: testToken, Name: "intruder", Version: 1}), "unknown container"},
-		{"future protocol", mustFrame(Message{Type: TypeHello, Token: testToken, Name: "a", Version: 99}), "version"},
+		{"message before hello", mustFrame(wire.Message{Type: wire.TypeExit, Code: 0}), "expected hello, got exit"},
+		{"unknown container", mustFrame(wire.Message{Type: wire.TypeHello, Token: testToken, Name: "intruder", Version: 1}), "unknown container"},
+		{"future protocol", mustFrame(wire.Message{Type: wire.TypeHello, Token: testToken, Name: "a", Version: 99}), "version"},
 	}
 	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
 	for _, tt := range tests {
@@ -342,11 +344,11 @@ func TestRefusedConnections(t *testing.T) {
 			nc := dialRaw(t, c)
 			nc.Write(tt.send)
 			nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-			m, err := ReadMessage(nc)
-			if err != nil || m.Type != TypeError || !strings.Contains(m.Error, tt.wantError) {
+			m, err := wire.ReadMessage(nc)
+			if err != nil || m.Type != wire.TypeError || !strings.Contains(m.Error, tt.wantError) {
 				t.Fatalf("reply %+v, %v; want error containing %q", m, err, tt.wantError)
 			}
-			if _, err := ReadMessage(nc); err == nil {
+			if _, err := wire.ReadMessage(nc); err == nil {
 				t.Error("connection still open after the error")
 			}
 		})
@@ -370,7 +372,7 @@ func TestOutOfOrderMessageClosesConnection(t *testing.T) {
 	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
 	a := join(t, c, "a")
 	waitTurn(t, a)
-	a.p.send(Message{Type: TypeStart}) // only the coordinator says start
+	a.p.send(wire.Message{Type: wire.TypeStart}) // only the coordinator says start
 	<-a.Gone()
 	if !strings.Contains(a.Reason(), "unexpected start") {
 		t.Errorf("reason %q", a.Reason())
@@ -395,8 +397,13 @@ func TestCoordinatorGoneEndsSession(t *testing.T) {
 	}
 }
 
-func mustFrame(m Message) []byte {
-	b, err := AppendFrame(nil, m)
+// rawFrame is body as one frame, valid or not.
+func rawFrame(body string) []byte {
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
+}
+
+func mustFrame(m wire.Message) []byte {
+	b, err := wire.AppendFrame(nil, m)
 	if err != nil {
 		panic(err)
 	}
@@ -580,7 +587,7 @@ func floodOnce(t *testing.T, interval time.Duration, misses int) error {
 	}
 	// 768 KiB, more than the socket buffers hold: at 20ms per chunk the
 	// coordinator needs 1s, six times the liveness window, to take it.
-	chunk := append(bytes.Repeat([]byte("x"), MaxLogChunk-1), '\n')
+	chunk := append(bytes.Repeat([]byte("x"), wire.MaxLogChunk-1), '\n')
 	lw := s.LogWriter("stdout")
 	for range 48 {
 		lw.Write(chunk)
@@ -601,7 +608,7 @@ func floodOnce(t *testing.T, interval time.Duration, misses int) error {
 	case <-ctx.Done():
 		return fmt.Errorf("Done not reported; statuses %+v", c.Statuses())
 	}
-	if want := 48 * (MaxLogChunk + len("[flood] ")); out.n != want {
+	if want := 48 * (wire.MaxLogChunk + len("[flood] ")); out.n != want {
 		t.Errorf("coordinator wrote %d bytes of output, want %d", out.n, want)
 	}
 	return nil
@@ -656,9 +663,9 @@ func TestSilentCoordinatorIsLost(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		ReadMessage(nc) // hello
-		WriteMessage(nc, Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: 20, Name: "a"})
-		WriteMessage(nc, Message{Type: TypeStart})
+		wire.ReadMessage(nc) // hello
+		wire.WriteMessage(nc, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: 20, Name: "a"})
+		wire.WriteMessage(nc, wire.Message{Type: wire.TypeStart})
 		// ...and then nothing, while still reading.
 		bytes.NewBuffer(nil).ReadFrom(nc)
 	}()
@@ -762,15 +769,15 @@ func TestCoordinatorNotReadingDoesNotHangJoin(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		ReadMessage(nc) // hello; then never read again
-		WriteMessage(nc, Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: 200, Name: "a"})
-		WriteMessage(nc, Message{Type: TypeStart})
+		wire.ReadMessage(nc) // hello; then never read again
+		wire.WriteMessage(nc, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: 200, Name: "a"})
+		wire.WriteMessage(nc, wire.Message{Type: wire.TypeStart})
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
 			case <-tick.C:
-				if WriteMessage(nc, Message{Type: TypePing}) != nil {
+				if wire.WriteMessage(nc, wire.Message{Type: wire.TypePing}) != nil {
 					return
 				}
 			case <-stop:
@@ -784,7 +791,7 @@ func TestCoordinatorNotReadingDoesNotHangJoin(t *testing.T) {
 	}
 	waitTurn(t, s)
 	go func() { // output the coordinator never takes: blocks once the socket is full
-		chunk := bytes.Repeat([]byte("x"), MaxLogChunk)
+		chunk := bytes.Repeat([]byte("x"), wire.MaxLogChunk)
 		for range 256 {
 			s.LogWriter("stdout").Write(chunk)
 		}
@@ -844,15 +851,11 @@ func TestLargeFirstFrameRefusedAtOnce(t *testing.T) {
 	nc := dialRaw(t, c)
 	nc.Write([]byte{0, 0, 0xea, 0x60}) // 60000 bytes to come; none sent
 	nc.SetReadDeadline(time.Now().Add(helloTimeout / 2))
-	m, err := ReadMessage(nc)
-	if err != nil || m.Type != TypeError || !strings.Contains(m.Error, "frame too large") {
+	m, err := wire.ReadMessage(nc)
+	if err != nil || m.Type != wire.TypeError || !strings.Contains(m.Error, "frame too large") {
 		t.Fatalf("reply %+v, %v; want an immediate frame-too-large error", m, err)
 	}
-	// A real hello still fits.
-	long := Message{Type: TypeHello, Token: strings.Repeat("\x01", maxToken), Name: strings.Repeat("<", maxName), Version: 1}
-	if b := mustFrame(long); len(b)-4 > maxHelloFrame {
-		t.Errorf("longest hello is %d bytes, over maxHelloFrame", len(b)-4)
-	}
+	// That a real hello still fits is wire's TestLongestHelloFitsTheHelloLimit.
 }
 
 // stuckWriter blocks every Write until released, like a stdout nobody reads.
@@ -885,7 +888,7 @@ func TestStuckOutputDoesNotBlockTheEngine(t *testing.T) {
 	go a.ReportExit(context.Background(), engine.Exit{})
 	<-w.entered
 	returned := make(chan string, 3)
-	go func() { c.Notify(TypeInterrupt); returned <- "Notify" }()
+	go func() { c.Notify(wire.TypeInterrupt); returned <- "Notify" }()
 	go func() { c.Abandon(); returned <- "Abandon" }()
 	go func() { c.Close(); returned <- "Close" }()
 	for range 3 {
@@ -938,13 +941,13 @@ func TestFrameWaitingPastTheDeadlineIsNotLost(t *testing.T) {
 		return c.(*net.UnixConn)
 	}
 	ours, theirs := conn(fds[0]), conn(fds[1])
-	if _, err := theirs.Write(mustFrame(Message{Type: TypePing, Seq: 7})); err != nil {
+	if _, err := theirs.Write(mustFrame(wire.Message{Type: wire.TypePing, Seq: 7})); err != nil {
 		t.Fatal(err)
 	}
 	// A window so short it has passed by the time the read starts.
 	p := newPeer(ours, time.Second, time.Nanosecond)
 	m, err := p.read()
-	if err != nil || m.Type != TypePing || m.Seq != 7 {
+	if err != nil || m.Type != wire.TypePing || m.Seq != 7 {
 		t.Fatalf("read = %+v, %v; want the ping that was waiting", m, err)
 	}
 	// Nothing waiting: lost, as before.
@@ -976,7 +979,7 @@ func TestSocketPathOfTheMaximumLength(t *testing.T) {
 }
 
 func TestLivenessIntervalOutOfRange(t *testing.T) {
-	for _, d := range []time.Duration{time.Microsecond, 2 * MaxInterval} {
+	for _, d := range []time.Duration{time.Microsecond, 2 * wire.MaxInterval} {
 		_, err := Listen(Config{Socket: filepath.Join(shortDir(t), "sock"), Token: testToken, Interval: d})
 		if err == nil || !strings.Contains(err.Error(), "liveness interval") {
 			t.Errorf("Listen with interval %v = %v, want refused", d, err)
@@ -1000,8 +1003,8 @@ func TestPingsBehindStuckOutputDoNotEndTheSession(t *testing.T) {
 		if err != nil {
 			return
 		}
-		ReadMessage(nc) // hello
-		WriteMessage(nc, Message{Type: TypeWelcome, Version: ProtocolVersion, IntervalMS: time.Hour.Milliseconds(), Name: "a"})
+		wire.ReadMessage(nc) // hello
+		wire.WriteMessage(nc, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: time.Hour.Milliseconds(), Name: "a"})
 		accepted <- nc
 	}()
 	s, err := Join(context.Background(), ClientConfig{Socket: path, Token: testToken, Name: "a", StartTimeout: 5 * time.Second})
@@ -1014,7 +1017,7 @@ func TestPingsBehindStuckOutputDoNotEndTheSession(t *testing.T) {
 	// Output the coordinator does not read, until join's writer is stuck
 	// in a write and its queue is full.
 	go func() {
-		chunk := bytes.Repeat([]byte("x"), MaxLogChunk)
+		chunk := bytes.Repeat([]byte("x"), wire.MaxLogChunk)
 		w := s.LogWriter("stdout")
 		for range 256 {
 			w.Write(chunk)
@@ -1028,9 +1031,9 @@ func TestPingsBehindStuckOutputDoNotEndTheSession(t *testing.T) {
 	// More pings than join's control queue holds, then an interrupt.
 	var b []byte
 	for i := range 2 * cap(s.p.ctl) {
-		b = append(b, mustFrame(Message{Type: TypePing, Seq: uint64(i + 1)})...)
+		b = append(b, mustFrame(wire.Message{Type: wire.TypePing, Seq: uint64(i + 1)})...)
 	}
-	b = append(b, mustFrame(Message{Type: TypeInterrupt, Reason: "test"})...)
+	b = append(b, mustFrame(wire.Message{Type: wire.TypeInterrupt, Reason: "test"})...)
 	if _, err := coord.Write(b); err != nil {
 		t.Fatal(err)
 	}
@@ -1064,12 +1067,12 @@ func TestAckBeforeTheExitReportIsAProtocolError(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		ReadMessage(nc) // hello
-		WriteMessage(nc, Message{Type: TypeWelcome, Version: ProtocolVersion, Name: "a", IntervalMS: time.Minute.Milliseconds()})
-		WriteMessage(nc, Message{Type: TypeStart})
-		WriteMessage(nc, Message{Type: TypeAck})
+		wire.ReadMessage(nc) // hello
+		wire.WriteMessage(nc, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, Name: "a", IntervalMS: time.Minute.Milliseconds()})
+		wire.WriteMessage(nc, wire.Message{Type: wire.TypeStart})
+		wire.WriteMessage(nc, wire.Message{Type: wire.TypeAck})
 		for { // read, never acknowledge
-			if _, err := ReadMessage(nc); err != nil {
+			if _, err := wire.ReadMessage(nc); err != nil {
 				return
 			}
 		}

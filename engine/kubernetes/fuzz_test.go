@@ -1,12 +1,17 @@
 package kubernetes
 
 import (
+	"bytes"
 	"io"
 	"math/rand/v2"
 	"net"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/graceful-sh/graceful/engine/kubernetes/internal/wire"
 )
 
 // TestArbitraryBytesAfterHello sends an authenticated hello followed by
@@ -17,16 +22,16 @@ import (
 // fuzzed by FuzzDecode.)
 func TestArbitraryBytesAfterHello(t *testing.T) {
 	seeds := [][]byte{
-		mustFrame(Message{Type: TypeLog, Stream: "stdout", Data: []byte("before start\n")}),
-		append(mustFrame(Message{Type: TypePing, Seq: 1}), mustFrame(Message{Type: TypeExit, Code: 1})...),
-		mustFrame(Message{Type: TypeHello, Token: testToken, Name: "a", Version: 1}),
-		append(mustFrame(Message{Type: TypeBye}), 0xff, 0xff),
+		mustFrame(wire.Message{Type: wire.TypeLog, Stream: "stdout", Data: []byte("before start\n")}),
+		append(mustFrame(wire.Message{Type: wire.TypePing, Seq: 1}), mustFrame(wire.Message{Type: wire.TypeExit, Code: 1})...),
+		mustFrame(wire.Message{Type: wire.TypeHello, Token: testToken, Name: "a", Version: 1}),
+		append(mustFrame(wire.Message{Type: wire.TypeBye}), 0xff, 0xff),
 		[]byte("\x00\x00\x00\x02{}"),
-		mustFrame(Message{Type: TypeExit, Signal: "SIGKILL", SignalNumber: 9}),
+		mustFrame(wire.Message{Type: wire.TypeExit, Signal: "SIGKILL", SignalNumber: 9}),
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	dir := shortDir(t)
-	hello := mustFrame(Message{Type: TypeHello, Token: testToken, Name: "a", Version: ProtocolVersion})
+	hello := mustFrame(wire.Message{Type: wire.TypeHello, Token: testToken, Name: "a", Version: wire.Version})
 	for i := range 200 {
 		var in []byte
 		switch i % 3 {
@@ -62,4 +67,41 @@ func TestArbitraryBytesAfterHello(t *testing.T) {
 			t.Fatalf("input %q: Close took %v", in, took)
 		}
 	}
+}
+
+// FuzzDecode checks that no input crashes the frame decoder (package wire,
+// which reads every byte a client sends), and that whatever it accepts
+// survives a write and a second read unchanged. It stays in this package,
+// beside the socket-level test above, so that CI's command for it is
+// unchanged: go test -run='^$' -fuzz='^FuzzDecode$' ./engine/kubernetes.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"hello","token":"abc","name":"job","version":1}`,
+		`{"type":"log","stream":"stdout","data":"aGVsbG8K"}`,
+		`{"type":"exit","code":1,"signal":"SIGKILL","signal_number":9}`,
+		`{"type":"ping","seq":18446744073709551615}`,
+		`{"type":"skip","reason":"\u00e9"}`,
+		`{"type":"pong","seq":1,"seq":1}`,
+		`{"Type":"ack"}`,
+		"\xff\xfe",
+	} {
+		f.Add(rawFrame(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		m, err := wire.ReadMessage(bytes.NewReader(in))
+		if err != nil {
+			return
+		}
+		var buf bytes.Buffer
+		if err := wire.WriteMessage(&buf, m); err != nil {
+			t.Fatalf("accepted message does not encode: %v", err)
+		}
+		m2, err := wire.ReadMessage(&buf)
+		if err != nil {
+			t.Fatalf("re-read of accepted message: %v", err)
+		}
+		if d := cmp.Diff(m, m2); d != "" {
+			t.Fatalf("re-read differs (-first +second):\n%s", d)
+		}
+	})
 }

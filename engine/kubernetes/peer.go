@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/graceful-sh/graceful/engine/kubernetes/internal/wire"
 )
 
 // Liveness defaults. Each side pings at Interval from its writer goroutine
@@ -53,7 +55,7 @@ type peer struct {
 }
 
 type outFrame struct {
-	m          Message
+	m          wire.Message
 	closeAfter bool
 	sent       chan error // optional: result of the write
 }
@@ -119,7 +121,7 @@ const directWriteTimeout = 100 * time.Millisecond
 // per connection spread the 16th write over milliseconds). Otherwise the
 // frame is queued for the writer goroutine, and a peer that lets 64 control
 // frames pile up is not reading and is closed.
-func (p *peer) send(m Message) {
+func (p *peer) send(m wire.Message) {
 	if p.direct {
 		p.writeNow(m)
 		return
@@ -128,7 +130,7 @@ func (p *peer) send(m Message) {
 	case p.ctl <- outFrame{m: m}:
 	case <-p.done:
 	default:
-		if m.Type == TypePong {
+		if m.Type == wire.TypePong {
 			// Our writer is stuck behind job output the peer has not
 			// taken yet (its stdout is slow): the peer is alive, and a
 			// pong is only a sign of life, of which the queue holds
@@ -141,7 +143,7 @@ func (p *peer) send(m Message) {
 
 // sendClose queues m and closes the connection once it is written: the
 // error reply before hanging up.
-func (p *peer) sendClose(m Message) {
+func (p *peer) sendClose(m wire.Message) {
 	if p.direct {
 		if p.writeNow(m) {
 			p.close(nil)
@@ -159,7 +161,7 @@ func (p *peer) sendClose(m Message) {
 // sendData queues a frame of the ordered stream, waiting while the socket
 // is full. It returns the write's result when wait is set, and an error
 // when the connection is gone or stop is closed first (nil stop: no limit).
-func (p *peer) sendData(m Message, wait bool, stop <-chan struct{}) error {
+func (p *peer) sendData(m wire.Message, wait bool, stop <-chan struct{}) error {
 	f := outFrame{m: m}
 	if wait {
 		f.sent = make(chan error, 1)
@@ -188,8 +190,8 @@ var errStopped = errors.New("gave up waiting for the coordinator to read")
 
 // writeNow writes m under the write lock with directWriteTimeout; it
 // reports whether it was written, and closes the connection otherwise.
-func (p *peer) writeNow(m Message) bool {
-	b, err := AppendFrame(nil, m)
+func (p *peer) writeNow(m wire.Message) bool {
+	b, err := wire.AppendFrame(nil, m)
 	if err != nil {
 		p.close(fmt.Errorf("encode %s: %w", m.Type, err))
 		return false
@@ -224,7 +226,7 @@ func (p *peer) writer() {
 			batch = append(batch, f)
 		case <-tick.C:
 			seq++
-			batch = append(batch, outFrame{m: Message{Type: TypePing, Seq: seq}})
+			batch = append(batch, outFrame{m: wire.Message{Type: wire.TypePing, Seq: seq}})
 		case <-p.done:
 			return
 		}
@@ -248,7 +250,7 @@ func (p *peer) writer() {
 		closeAfter := false
 		for _, f := range batch {
 			var err error
-			if buf, err = AppendFrame(buf, f.m); err != nil {
+			if buf, err = wire.AppendFrame(buf, f.m); err != nil {
 				p.close(fmt.Errorf("encode %s: %w", f.m.Type, err))
 				return
 			}
@@ -285,9 +287,9 @@ func (p *peer) writer() {
 
 // read returns the next frame, failing with ErrLost when none arrives
 // within the liveness window. Only the reader goroutine calls it.
-func (p *peer) read() (Message, error) {
+func (p *peer) read() (wire.Message, error) {
 	_ = p.nc.SetReadDeadline(time.Now().Add(p.lostAfter))
-	m, err := ReadMessage(p.rd)
+	m, err := wire.ReadMessage(p.rd)
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			err = ErrLost
@@ -299,7 +301,7 @@ func (p *peer) read() (Message, error) {
 			}
 		default:
 		}
-		return Message{}, err
+		return wire.Message{}, err
 	}
 	return m, nil
 }

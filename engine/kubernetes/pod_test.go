@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/graceful-sh/graceful/engine/kubernetes/internal/wire"
 )
 
 // These tests play the kubelet against real processes: the coordinator and
@@ -214,7 +216,7 @@ func TestGarbageOnTheSocket(t *testing.T) {
 	defer nc.Close()
 	nc.Write([]byte("\x00\x00\x00\x05{{{{{\xff\xfe garbage"))
 	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if m, err := ReadMessage(nc); err != nil || m.Type != TypeError {
+	if m, err := wire.ReadMessage(nc); err != nil || m.Type != wire.TypeError {
 		t.Errorf("reply to garbage: %+v, %v; want an error message", m, err)
 	}
 	a := p.join("a", nil, jobArgv("exit", jobFile, "0")...)

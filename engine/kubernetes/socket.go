@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/graceful-sh/graceful/engine/kubernetes/internal/wire"
 )
 
 // MaxSocketPath is the longest socket path the kernel accepts: sun_path is
@@ -222,11 +224,32 @@ func ReadToken(file string) (string, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return "", fmt.Errorf("token file %s has mode %v; it must be 0600 or stricter", file, fi.Mode().Perm())
 	}
-	b := make([]byte, maxToken+1)
+	b := make([]byte, wire.MaxToken+1)
 	n, _ := f.Read(b)
 	tok := strings.TrimSpace(string(b[:n]))
-	if tok == "" || n > maxToken {
-		return "", fmt.Errorf("token file %s is empty or longer than %d bytes", file, maxToken)
+	if tok == "" || n > wire.MaxToken {
+		return "", fmt.Errorf("token file %s is empty or longer than %d bytes", file, wire.MaxToken)
 	}
 	return tok, nil
+}
+
+// writeDoneMarker creates name through a temporary file renamed into place:
+// the shared volume is writable by the job containers, and a symlink left
+// at name must be replaced, not followed (the coordinator may run as root,
+// and os.WriteFile would truncate whatever the link points to).
+func writeDoneMarker(name string) {
+	f, err := os.CreateTemp(filepath.Dir(name), ".done")
+	if err != nil {
+		return
+	}
+	_, err = f.WriteString("finished\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
 }

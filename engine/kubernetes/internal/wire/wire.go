@@ -1,12 +1,13 @@
-// Package kubernetes is graceful's kubernetes runner: a coordinator that
-// serves a Unix socket on a volume shared by the containers of a pod, and the
-// join client that job containers run as their entrypoint.
+// Package wire is the protocol between the kubernetes runner's coordinator
+// and its join clients: the frames, their types and fields, and a strict
+// codec. A frame is a 4-byte big-endian length followed by that many bytes
+// of one JSON object with a "type"; docs/kubernetes.md lists the types.
 //
-// The job runs in other containers than graceful, in other PID namespaces,
-// so no signal can reach it. Cancellation travels over the socket instead:
-// the coordinator pushes "interrupt" and each join client carries out its
-// own local process timeline against its job. See docs/kubernetes.md.
-package kubernetes
+// Nothing a peer sends can make the decoder panic or allocate more than the
+// frame limit: it refuses unknown types, fields foreign to the type,
+// duplicate keys, trailing data, bad UTF-8 in text fields and out-of-range
+// values.
+package wire
 
 import (
 	"bytes"
@@ -15,24 +16,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// ProtocolVersion is the version a client sends in hello. The coordinator
+// Version is the protocol version a client sends in hello. The coordinator
 // refuses any other.
-const ProtocolVersion = 1
+const Version = 1
 
 // Frame limits. A frame is a 4-byte big-endian length followed by that many
 // bytes of one JSON object. Log chunks are cut to MaxLogChunk bytes, so a
-// valid frame never comes near MaxFrame; anything larger is an attack or a
+// valid frame never comes near maxFrame; anything larger is an attack or a
 // bug and ends the connection before a byte of it is read.
 const (
-	MaxFrame    = 64 << 10
-	MaxLogChunk = 16 << 10
-	maxToken    = 1024
-	maxName     = 253 // a DNS subdomain, the longest container name
-	maxText     = 1024
+	maxFrame    = 64 << 10 // the longest frame body
+	MaxLogChunk = 16 << 10 // the most job output one log frame carries
+	MaxToken    = 1024     // the longest token, in hello or a token file
+	maxName     = 253      // a DNS subdomain, the longest container name
+	maxText     = 1024     // the longest reason, error text or signal name
 )
 
 // MaxInterval is the longest liveness interval: a welcome announcing more
@@ -111,10 +113,15 @@ var allowed = map[string]map[string]bool{
 	TypeBye:       {"reason": true},
 }
 
-// ReadMessage reads one frame from r. It never reads more than MaxFrame
-// bytes of body and never panics on any input; errors other than io.EOF
-// (clean end between frames) mean the stream is unusable.
-func ReadMessage(r io.Reader) (Message, error) { return readMessage(r, MaxFrame) }
+// ReadMessage reads one frame from r. It never reads more than 64 KiB of
+// body and never panics on any input; errors other than io.EOF (clean end
+// between frames) mean the stream is unusable.
+func ReadMessage(r io.Reader) (Message, error) { return readMessage(r, maxFrame) }
+
+// ReadHello reads the first frame of a connection, the one that should be a
+// hello, as ReadMessage does but with a limit of 8 KiB. It reads only that
+// frame's bytes from r, so pass the connection itself, unbuffered.
+func ReadHello(r io.Reader) (Message, error) { return readMessage(r, maxHelloFrame) }
 
 // maxHelloFrame bounds the first frame of a connection, read before the
 // peer is authenticated: a hello with the longest token and name, every
@@ -144,11 +151,11 @@ func readMessage(r io.Reader, limit uint32) (Message, error) {
 		}
 		return Message{}, err
 	}
-	return Decode(body)
+	return decode(body)
 }
 
-// Decode parses and validates one frame body.
-func Decode(body []byte) (Message, error) {
+// decode parses and validates one frame body.
+func decode(body []byte) (Message, error) {
 	// First pass: the set of keys, so that fields foreign to the type and
 	// duplicate keys are refused (encoding/json would silently accept
 	// both).
@@ -225,20 +232,20 @@ func (m Message) validate() error {
 	}
 	switch m.Type {
 	case TypeHello:
-		if m.Token == "" || len(m.Token) > maxToken {
-			return bad("token missing or longer than %d bytes", maxToken)
+		if m.Token == "" || len(m.Token) > MaxToken {
+			return bad("token missing or longer than %d bytes", MaxToken)
 		}
 		if m.Version <= 0 {
 			return bad("version missing")
 		}
-		if err := checkName(m.Name); err != nil {
+		if err := CheckName(m.Name); err != nil {
 			return bad("%v", err)
 		}
 	case TypeWelcome:
 		if m.IntervalMS < 0 || m.IntervalMS > MaxInterval.Milliseconds() {
 			return bad("interval_ms %d out of range 0-%d", m.IntervalMS, MaxInterval.Milliseconds())
 		}
-		if err := checkName(m.Name); err != nil {
+		if err := CheckName(m.Name); err != nil {
 			return bad("%v", err)
 		}
 	case TypeLog:
@@ -263,9 +270,10 @@ func (m Message) validate() error {
 	return nil
 }
 
-// checkName accepts container names: empty (hello: let the coordinator
-// name it) or printable ASCII without spaces, up to maxName bytes.
-func checkName(s string) error {
+// CheckName accepts container names: empty (hello: let the coordinator
+// name it) or printable ASCII without spaces, up to 253 bytes (a DNS
+// subdomain, the longest container name).
+func CheckName(s string) error {
 	if len(s) > maxName {
 		return fmt.Errorf("name longer than %d bytes", maxName)
 	}
@@ -283,7 +291,7 @@ func AppendFrame(b []byte, m Message) ([]byte, error) {
 	if err != nil {
 		return b, err
 	}
-	if len(body) > MaxFrame {
+	if len(body) > maxFrame {
 		return b, fmt.Errorf("%w: %s message of %d bytes", ErrFrameTooLarge, m.Type, len(body))
 	}
 	b = binary.BigEndian.AppendUint32(b, uint32(len(body)))
@@ -299,4 +307,14 @@ func WriteMessage(w io.Writer, m Message) error {
 	}
 	_, err = w.Write(b)
 	return err
+}
+
+// ErrorText is err's text as a frame's text field holds it (an error
+// reply, a reason): cut to the length the decoder accepts, and valid UTF-8.
+func ErrorText(err error) string {
+	s := err.Error()
+	if len(s) > maxText {
+		s = s[:maxText]
+	}
+	return strings.ToValidUTF8(s, "?")
 }
