@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command probe measures supervisors (graceful, tini, dumb-init,
 // catatonit, coreutils timeout) for bench/run.sh. It plays both sides: the
 // measuring parent and the job the supervisor runs.

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -67,18 +69,6 @@ exit status.`,
 	fs.BoolP("verbose", "v", false, "log every event, not only signals and cancellation")
 	addCoordinatorFlags(fs)
 	return cmd
-}
-
-// pipeSafe is a writer to graceful's own stdout or stderr that catches
-// SIGPIPE (supervise.SurviveEPIPE) before its first write. The runtime kills the
-// process only when a write to fd 1 or 2 fails with EPIPE, so a run that
-// writes nothing (most of them) never pays for catching it: each newly
-// caught signal is a round trip to the runtime's signal-mask thread.
-type pipeSafe struct{ w io.Writer }
-
-func (p pipeSafe) Write(b []byte) (int, error) {
-	supervise.SurviveEPIPE()
-	return p.w.Write(b)
 }
 
 func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package kubernetes is graceful's kubernetes runner: a coordinator that
 // serves a Unix socket on a volume shared by the containers of a pod, and the
 // join client that job containers run as their entrypoint.

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package process is the Linux runner of graceful: it starts a job as a
 // process tree and implements engine.Target on it.
 //

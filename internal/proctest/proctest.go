@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package proctest finds the processes a test (or a benchmark) left behind.
 //
 // A test puts a unique NAME=value marker in its job's environment; every

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package resident keeps a long-lived supervisor's resident set to what it
 // goes on using.
 package resident
