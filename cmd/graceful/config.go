@@ -39,7 +39,10 @@ const maxConfigSize = 1 << 20
 // file may give too. Its key in the file is the flag's name.
 type setting struct {
 	key string
-	// env is its variable, "" for none.
+	// env is its variable, "" for none. None is named like an outcome
+	// variable (GRACEFUL_PROFILE, GRACEFUL_OUTCOME, ... given to
+	// finalisation and command steps), or a graceful run from a
+	// finalisation would take the outer run's outcome as its settings.
 	env       string
 	run, join bool
 	// check, if set, vets a value the flag's parser accepted.
@@ -49,7 +52,7 @@ type setting struct {
 // settings is every setting, in the order docs/configuration.md lists them.
 var settings = []setting{
 	{key: "policy", env: "GRACEFUL_POLICY", run: true, join: true},
-	{key: "profile", env: "GRACEFUL_PROFILE", run: true, join: true},
+	{key: "profile", env: "GRACEFUL_USE_PROFILE", run: true, join: true},
 	{key: "timeout", env: "GRACEFUL_TIMEOUT", run: true},
 	{key: "events", env: "GRACEFUL_EVENTS", run: true, join: true},
 	{key: "reraise", env: "GRACEFUL_RERAISE", run: true},
@@ -150,6 +153,22 @@ func applySettings(cmd *cobra.Command, lookup func(string) (string, bool)) error
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// forgetSettings removes graceful's setting variables from its own
+// environment once they are read, so that neither the job nor the
+// finalisation or command steps inherit them: a graceful nested in the job
+// is configured by its own command line, not by the outer one's (which
+// would, for one, have it truncate the outer run's --events file).
+// GRACEFUL_TOKEN is left to the kubernetes runner, which reads it later
+// and keeps it from the job itself.
+func forgetSettings() {
+	for _, s := range settings {
+		if s.env != "" {
+			os.Unsetenv(s.env)
+		}
+	}
+	os.Unsetenv(configEnv)
 }
 
 // setFlag sets f (of flags) to values with the flag's own parser. source

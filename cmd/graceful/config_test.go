@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -227,6 +229,10 @@ func TestSettingsValues(t *testing.T) {
 			map[string]string{"job": "[build,test]", "parallel": "true"}},
 		{"an empty variable is no setting", []string{"run"}, map[string]string{"GRACEFUL_TIMEOUT": ""}, "timeout: 3s\n",
 			map[string]string{"timeout": "3s"}},
+		{"the profile's variable", []string{"run"}, map[string]string{"GRACEFUL_USE_PROFILE": "container"}, "",
+			map[string]string{"profile": "container"}},
+		{"GRACEFUL_PROFILE is no setting", []string{"run"}, map[string]string{"GRACEFUL_PROFILE": "outer"}, "",
+			map[string]string{"profile": ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,5 +291,96 @@ func TestSettingsDocumented(t *testing.T) {
 	}
 	if !bytes.Contains(doc, []byte("`"+configEnv+"`")) {
 		t.Errorf("docs/configuration.md does not name %s", configEnv)
+	}
+}
+
+// A finalisation can wrap its upload in graceful run: the outcome
+// variables it gets (GRACEFUL_PROFILE=test, ...) are no settings of the
+// nested run, which runs under its own default profile.
+func TestNestedRunInFinalisation(t *testing.T) {
+	t.Parallel()
+	fin := fmt.Sprintf("%s run --timeout 30s -- /bin/sh -c 'echo nested ran'", os.Args[0])
+	h := startRun(t, testPolicy("300ms", "5s", fin), "--", "/bin/true")
+	if status, _ := h.wait(); status != 0 {
+		t.Errorf("status %d, want 0; stderr:\n%s", status, h.stderr())
+	}
+	if !contains(h.stdout(), "nested ran") || strings.Contains(h.stderr(), "graceful: finalize") {
+		t.Errorf("the nested run did not run; stdout %q, stderr:\n%s", h.stdout(), h.stderr())
+	}
+}
+
+// graceful's settings do not reach the job: a graceful in the job neither
+// inherits the outer run's settings nor truncates its --events file.
+func TestSettingsNotPassedToTheJob(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	job := fmt.Sprintf("env | grep '^GRACEFUL_' | grep -v '^GRACEFUL_TEST'; %s run -- /bin/sh -c 'sleep 0.2'", os.Args[0])
+	env := []string{"GRACEFUL_EVENTS=" + events, "GRACEFUL_TIMEOUT=1h", "GRACEFUL_USE_PROFILE=process", "GRACEFUL_OOM_SCORE_ADJ=5"}
+	code, out := gracefulEnv(t, dir, env, "run", "--", "/bin/sh", "-c", job)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if strings.Contains(out, "GRACEFUL_") {
+		t.Errorf("the job got graceful's settings:\n%s", out)
+	}
+	b, err := os.ReadFile(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if starts, ends := strings.Count(string(b), `"cause":"start"`), strings.Count(string(b), `"to":"done"`); starts != 1 || ends != 1 {
+		t.Errorf("the events file holds %d starts and %d ends, want one run's:\n%s", starts, ends, b)
+	}
+}
+
+// Command steps and the finalisation get the outcome variables and no
+// setting: no outcome variable has a setting's name.
+func TestOutcomeVariablesAreNoSettings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	record := `["/bin/sh", "-c", "env | grep -o '^GRACEFUL_[A-Z_]*' | grep -v '^GRACEFUL_TEST' >> names"]`
+	policy := writeFile(t, dir, "p.hcl", `profile "test" {
+  runner = "process"
+  cancel {
+    step "hook" {
+      at      = "0s"
+      command = `+record+`
+    }
+    step "kill" {
+      at     = "300ms"
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = "5s"
+  }
+  finalize {
+    command = `+record+`
+  }
+}
+`)
+	writeFile(t, dir, "cfg.yaml", "verbose: true\n")
+	env := []string{"GRACEFUL_TIMEOUT=100ms", "GRACEFUL_CONFIG=cfg.yaml", "GRACEFUL_USE_PROFILE=test", "GRACEFUL_POLICY=" + policy}
+	if code, out := gracefulEnv(t, dir, env, "run", "--", "/bin/sh", "-c", "sleep 5"); code != 124 {
+		t.Fatalf("exit %d, want 124 (--timeout):\n%s", code, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "names"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := strings.Fields(string(b))
+	for _, want := range []string{"GRACEFUL_OUTCOME", "GRACEFUL_PROFILE", "GRACEFUL_STEP"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("the commands did not get %s: %q", want, names)
+		}
+	}
+	for _, n := range names {
+		if n == configEnv {
+			t.Errorf("the commands got %s", n)
+		}
+		for _, s := range settings {
+			if s.env == n {
+				t.Errorf("the commands got %s, the variable of the setting %q", n, s.key)
+			}
+		}
 	}
 }

@@ -110,6 +110,7 @@ func loadConfig(v *viper.Viper, cmd *cobra.Command) error {
 		if err := applySettings(cmd, os.LookupEnv); err != nil {
 			return withStatus(exitInternal, err)
 		}
+		forgetSettings()
 	}
 	if err := v.BindPFlags(cmd.Flags()); err != nil {
 		return withStatus(exitUsage, err)
