@@ -142,7 +142,7 @@ func applySettings(cmd *cobra.Command, lookup func(string) (string, bool)) error
 		if !s.appliesTo(name) || f == nil || f.Changed {
 			continue // the command line has the last word
 		}
-		if v, ok := lookup(s.env); s.env != "" && ok && v != "" {
+		if v := envValue(s.env, lookup); v != "" {
 			errs = append(errs, setFlag(flags, f, s, []string{v}, false, func(string) string { return s.env + "=" + v }))
 			continue
 		}
@@ -153,6 +153,16 @@ func applySettings(cmd *cobra.Command, lookup func(string) (string, bool)) error
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// envValue is the value of the variable name, "" when it is unset or
+// empty (or name is ""): an empty variable is no setting.
+func envValue(name string, lookup func(string) (string, bool)) string {
+	if name == "" {
+		return ""
+	}
+	v, _ := lookup(name)
+	return v
 }
 
 // forgetSettings removes graceful's setting variables from its own
@@ -257,7 +267,7 @@ func readSettingsFile(flags *pflag.FlagSet, lookup func(string) (string, bool)) 
 	var name, origin string
 	if f := flags.Lookup("config"); f != nil && f.Changed {
 		name, origin = f.Value.String(), "--config "+f.Value.String()
-	} else if v, ok := lookup(configEnv); ok && v != "" {
+	} else if v := envValue(configEnv, lookup); v != "" {
 		name, origin = v, configEnv+"="+v
 	}
 	if name == "" {

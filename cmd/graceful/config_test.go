@@ -93,6 +93,9 @@ func TestConfigFileErrorsNameTheFile(t *testing.T) {
 		{"no value", "timeout:\n", []string{"cfg.yaml:1: timeout: "}},
 		{"a bad cgroup mode", "cgroup: maybe\n", []string{"cfg.yaml:1: cgroup: maybe: "}},
 		{"a boolean that is not true or false", "verbose: yes\n", []string{"cfg.yaml:1: verbose: yes: "}},
+		{"two documents", "timeout: 5s\n---\ntimeout: 6s\n", []string{"cfg.yaml:", "one mapping"}},
+		{"a mapping for a value", "timeout:\n  run: 5s\n", []string{"cfg.yaml:1: timeout: ", "not a mapping"}},
+		{"a key that is no word", "[a, b]: 5s\n", []string{"cfg.yaml:1: "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -227,6 +230,14 @@ func TestSettingsValues(t *testing.T) {
 			map[string]string{"oom-score-adj": "1000"}},
 		{"job names from the file", []string{"run"}, nil, "job: [build, test]\nparallel: true\n",
 			map[string]string{"job": "[build,test]", "parallel": "true"}},
+		{"a file of comments only", []string{"run"}, nil, "# nothing yet\n",
+			map[string]string{"timeout": "0s", "verbose": "false"}},
+		{"an alias", []string{"run"}, nil, "socket: &s /graceful/sock\ntoken-file: *s\n",
+			map[string]string{"token-file": "/graceful/sock"}},
+		{"the environment over the file", []string{"join"}, map[string]string{"GRACEFUL_START_TIMEOUT": "2s"}, "start-timeout: 5s\n",
+			map[string]string{"start-timeout": "2s"}},
+		{"a flag over the environment", []string{"join", "--start-timeout", "3s"}, map[string]string{"GRACEFUL_START_TIMEOUT": "2s"}, "",
+			map[string]string{"start-timeout": "3s"}},
 		{"an empty variable is no setting", []string{"run"}, map[string]string{"GRACEFUL_TIMEOUT": ""}, "timeout: 3s\n",
 			map[string]string{"timeout": "3s"}},
 		{"the profile's variable", []string{"run"}, map[string]string{"GRACEFUL_USE_PROFILE": "container"}, "",
