@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
 )
 
@@ -263,10 +264,12 @@ func TestSettingsValues(t *testing.T) {
 			if err := applySettings(cmd, lookup); err != nil {
 				t.Fatal(err)
 			}
-			for name, want := range tt.want {
-				if got := cmd.Flags().Lookup(name).Value.String(); got != want {
-					t.Errorf("--%s = %q, want %q", name, got, want)
-				}
+			got := map[string]string{}
+			for name := range tt.want {
+				got[name] = cmd.Flags().Lookup(name).Value.String()
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("flag values (-want +got):\n%s", diff)
 			}
 		})
 	}
