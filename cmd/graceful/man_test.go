@@ -47,13 +47,20 @@ func TestManPages(t *testing.T) {
 		`.TH "GRACEFUL\-VALIDATE" 1 "2025\-12\-03" "graceful `,
 		".SH NAME\ngraceful\\-validate \\- Check policy files",
 		`\fB\-\-format\fR \fIstring\fR`, `(default "text")`,
-		".SH OPTIONS INHERITED FROM PARENT COMMANDS\n.TP\n\\fB\\-\\-config\\fR",
 		".SH EXAMPLES", "graceful validate \\-json policy.hcl.json",
 		".BR graceful (1)",
 	} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("graceful-validate.1 lacks %q:\n%s", want, page)
 		}
+	}
+
+	// --config is run's and join's alone (docs/configuration.md).
+	if strings.Contains(string(page), `\-\-config`) {
+		t.Errorf("graceful-validate.1 documents --config:\n%s", page)
+	}
+	if run, err := os.ReadFile(filepath.Join(dir, "graceful-run.1")); err != nil || !strings.Contains(string(run), `\fB\-\-config\fR \fIstring\fR`) {
+		t.Errorf("graceful-run.1 does not document --config: %v\n%s", err, run)
 	}
 
 	// groff, where installed, renders every page without a warning.

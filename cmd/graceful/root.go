@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -68,13 +67,12 @@ func itoa(n int) string {
 }
 
 // newRootCmd builds the whole command tree with one viper instance of its
-// own: flags > GRACEFUL_* environment > graceful.yaml > defaults. Nothing
-// here reads files or policies; each subcommand loads what it needs.
+// own, bound to the flags. run and join complete their flags first from
+// the GRACEFUL_* environment and a settings file (config.go): flags >
+// environment > file > defaults. Nothing here reads policies; each
+// subcommand loads what it needs.
 func newRootCmd() *cobra.Command {
 	v := viper.New()
-	v.SetEnvPrefix("GRACEFUL")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
 
 	root := &cobra.Command{
 		Use:           "graceful",
@@ -85,11 +83,13 @@ func newRootCmd() *cobra.Command {
 			return loadConfig(v, cmd)
 		},
 	}
-	root.PersistentFlags().String("config", "", "config file (default: ./graceful.yaml if present)")
+	runCmd, joinCmd := newRunCmd(v), newJoinCmd(v)
+	addConfigFlag(runCmd)
+	addConfigFlag(joinCmd)
 
 	root.AddCommand(
-		newRunCmd(v),
-		newJoinCmd(v),
+		runCmd,
+		joinCmd,
 		newValidateCmd(v),
 		newFmtCmd(v),
 		newProfilesCmd(v),
@@ -102,30 +102,17 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
-// loadConfig binds the command's flags to v and reads the optional config
-// file. Only an explicitly named file that is missing is an error.
+// loadConfig completes the flags of run and join from the environment and
+// the settings file (a bad value is their usage error, 125), then binds
+// cmd's flags to v. Other commands take their flags only.
 func loadConfig(v *viper.Viper, cmd *cobra.Command) error {
-	if err := v.BindPFlags(cmd.Flags()); err != nil {
-		return withStatus(exitUsage, err)
-	}
-	name, _ := cmd.Flags().GetString("config")
-	if name == "" {
-		name = v.GetString("config")
-	}
-	if name != "" {
-		v.SetConfigFile(name)
-		if err := v.ReadInConfig(); err != nil {
-			return withStatus(exitUsage, err)
+	if configurable(cmd) {
+		if err := applySettings(cmd, os.LookupEnv); err != nil {
+			return withStatus(exitInternal, err)
 		}
-		return nil
+		forgetSettings()
 	}
-	// Only ./graceful.yaml itself: viper's name search would also pick up a
-	// file called plain "graceful" (the binary) and try to parse it.
-	if _, err := os.Stat("graceful.yaml"); err != nil {
-		return nil
-	}
-	v.SetConfigFile("graceful.yaml")
-	if err := v.ReadInConfig(); err != nil {
+	if err := v.BindPFlags(cmd.Flags()); err != nil {
 		return withStatus(exitUsage, err)
 	}
 	return nil

@@ -28,8 +28,8 @@ func TestConfigFile(t *testing.T) {
 		{"no config file", nil, exitOK},
 		{"a binary named graceful beside it is not a config file",
 			map[string]string{"graceful": "\x7fELF\x00\x01\x02garbage"}, exitOK},
-		{"graceful.yaml is read", map[string]string{"graceful.yaml": "profile: process\n"}, exitOK},
-		{"broken graceful.yaml is a usage error", map[string]string{"graceful.yaml": "a: [\n"}, exitUsage},
+		{"graceful.yaml is not read", map[string]string{"graceful.yaml": "profile: nosuch\n"}, exitOK},
+		{"a broken graceful.yaml does not matter", map[string]string{"graceful.yaml": "a: [\n"}, exitOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
