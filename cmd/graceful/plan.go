@@ -584,6 +584,11 @@ func (pl *planner) cuts(kill time.Duration, setting, what, sev string) bool {
 		pl.r.detail("the finalisation reserve after step %q (+%s) is cut by %s, from %s to %s; step %q at +%s still runs", e.Name, off(e.At), off(d-kill), off(d-e.At), off(kill-e.At), e.Name, off(e.At))
 	case e.At < kill:
 		pl.r.detail("the time between step %q (+%s) and the deadline is cut by %s, from %s to %s; step %q at +%s still runs", e.Name, off(e.At), off(d-kill), off(d-e.At), off(kill-e.At), e.Name, off(e.At))
+	case len(p.Steps) > 0 && p.Steps[0].At >= kill:
+		pl.r.detail("no step runs: the job gets nothing from the profile before %s's SIGKILL", who)
+		if final {
+			pl.r.detail("finalisation (%s) never runs", strings.Join(p.Finalize.Command, " "))
+		}
 	default:
 		pl.r.detail("the job's time to stop before step %q (+%s) is cut by %s, from %s to %s", e.Name, off(e.At), off(e.At-kill), off(e.At), off(kill))
 		if final {
