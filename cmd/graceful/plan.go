@@ -684,7 +684,7 @@ func planCompose(pl *planner) {
 	sig := pl.stopSignal("stop_signal", "stop_signal", "SIGTERM")
 	rec := dur(pl.need)
 	pl.grace("stop_grace_period", "stop_grace_period", rec, "10s", plainKill)
-	pl.r.add("note", "", "compose sends stop_signal once, then SIGKILL after stop_grace_period; docker compose stop -t and down -t override stop_grace_period")
+	pl.r.add("note", "", "compose sends stop_signal once, then SIGKILL after stop_grace_period; a --timeout given to docker compose stop, down or restart overrides it, and restart has been seen to ignore it and use 10s (docker/compose#10670)")
 	pl.r.Snippet = fmt.Sprintf("services:\n  job:\n    stop_signal: %s\n    stop_grace_period: %s\n", sig, rec)
 }
 
