@@ -423,8 +423,11 @@ func (pf *platform) plan(p *engine.Profile, g given) *planReport {
 	pl.r.Settings, pl.r.Findings = []planSetting{}, []planFinding{}
 	pf.build(pl)
 	pl.timeline()
-	if p.Runner == engine.RunnerKubernetes && pf.name != "kubernetes" {
+	switch {
+	case p.Runner == engine.RunnerKubernetes && pf.name != "kubernetes":
 		pl.r.add("note", "", "runner kubernetes: this profile is a pod's coordinator; its notify and abandon steps reach only join clients on its socket")
+	case p.Runner != engine.RunnerKubernetes && pf.name == "kubernetes":
+		pl.r.add("note", "", "this plan is for graceful as a container's entrypoint; as the local profile of a join, the profile starts on the coordinator's interrupt, not on the kubelet's signal, and the coordinator's profile (runner kubernetes) is the one to plan")
 	}
 	return pl.r
 }
