@@ -39,3 +39,18 @@ func TestSimulateV4AndDrain(t *testing.T) {
 		})
 	}
 }
+
+// TestExplainV4AndDrain: the two examples explain as docs/policy.md
+// describes them.
+func TestExplainV4AndDrain(t *testing.T) {
+	planEnv(t)
+	for _, name := range []string{"buildkite-v4", "kubernetes-drain"} {
+		t.Run(name, func(t *testing.T) {
+			out, err := runCmd(t, "explain", "--policy", examples+name+".hcl", "--profile", name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "explain/"+name+".txt", out)
+		})
+	}
+}
