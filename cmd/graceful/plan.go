@@ -423,6 +423,9 @@ func (pf *platform) plan(p *engine.Profile, g given) *planReport {
 	pl.r.Settings, pl.r.Findings = []planSetting{}, []planFinding{}
 	pf.build(pl)
 	pl.timeline()
+	if b := p.Budget; b > 0 && b < p.Deadline+exitMargin {
+		pl.r.add("note", "", "the profile's budget, %s, is the grace period it was written for, but it leaves graceful %s after its deadline (+%s): give the grace period recommended here, or move the deadline to +%s", off(b), off(b-p.Deadline), off(p.Deadline), off(b-exitMargin))
+	}
 	switch {
 	case p.Runner == engine.RunnerKubernetes && pf.name != "kubernetes":
 		pl.r.add("note", "", "runner kubernetes: this profile is a pod's coordinator; its notify and abandon steps reach only join clients on its socket")
@@ -656,7 +659,7 @@ func planKubernetes(pl *planner) {
 	rec := seconds(pl.need + pre)
 	sig := pl.stopSignal("stopSignal", "stop signal", "SIGTERM")
 	pl.grace("terminationGracePeriodSeconds", "terminationGracePeriodSeconds", rec, "30", func(raw string) time.Duration {
-		return plainKill(raw) - pre
+		return max(plainKill(raw)-pre, 0) // a preStop longer than the grace period leaves none
 	})
 	if pre > 0 {
 		pl.r.Settings = append(pl.r.Settings, planSetting{Name: "preStop", Recommended: "-", Default: "none", Given: pl.value("preStop"), OK: true})

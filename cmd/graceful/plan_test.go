@@ -84,6 +84,7 @@ func TestPlanGiven(t *testing.T) {
 	}{
 		{"kubernetes: the pod's grace period fits", "kubernetes-fits.txt", []string{"--for", "kubernetes", "--profile", "kubernetes", "--set", "terminationGracePeriodSeconds=60"}, 0},
 		{"kubernetes: a preStop hook eats the grace period", "kubernetes-prestop.txt", []string{"--for", "kubernetes", "--profile", "kubernetes", "--set", "terminationGracePeriodSeconds=60", "--set", "preStop=15s"}, 1},
+		{"kubernetes: a preStop longer than the grace period leaves nothing", "kubernetes-prestop-all.txt", []string{"--for", "kubernetes", "--profile", "kubernetes", "--set", "grace=60", "--set", "preStop=90s"}, 1},
 		{"kubernetes: finalisation reserve cut, abandon still runs", "kubernetes-ci-cut.txt", []string{"--for", "k8s", "--policy", examples + "kubernetes.hcl", "--profile", "kubernetes-ci", "--set", "grace=100"}, 1},
 		{"docker: the first SIGTERM only drains", "docker-drain.txt", []string{"--for", "docker", "--set", "stop-signal=SIGTERM", "--set", "stop-timeout=11"}, 1},
 		{"docker: stop timeout too short", "docker-short.txt", []string{"--for", "docker", "--profile", "container", "--set", "--stop-timeout=5"}, 1},
