@@ -34,7 +34,7 @@ const (
 	filterExt     = ":8" // ShellCompDirectiveFilterFileExt
 	fileNames     = ":0" // ShellCompDirectiveDefault
 	builtinsLine  = "container kubernetes process"
-	allExamples   = "buildkite ci-with-upload container docker github-actions kubernetes kubernetes-30s kubernetes-ci process systemd timeout"
+	allExamples   = "buildkite buildkite-v4 ci-with-upload container docker github-actions kubernetes kubernetes-30s kubernetes-ci kubernetes-drain process systemd timeout"
 )
 
 func TestCompletion(t *testing.T) {

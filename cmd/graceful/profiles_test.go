@@ -22,7 +22,7 @@ func TestProfilesCommand(t *testing.T) {
 	})
 	t.Run("with --policy adds the file's profiles", func(t *testing.T) {
 		out, _, code := polRun(t, "", "profiles", "--policy", "../../examples/policies")
-		if code != 0 || !strings.Contains(out, "github-actions  process     11s") || !strings.Contains(out, "examples/policies/github-actions.hcl") {
+		if code != 0 || !strings.Contains(out, "github-actions    process     11s") || !strings.Contains(out, "examples/policies/github-actions.hcl") {
 			t.Errorf("exit %d:\n%s", code, out)
 		}
 	})

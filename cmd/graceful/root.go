@@ -95,6 +95,7 @@ func newRootCmd() *cobra.Command {
 		newProfilesCmd(v),
 		newExplainCmd(v),
 		newSimulateCmd(v),
+		newPlanCmd(v),
 		newVersionCmd(),
 		newManCmd(),
 	)

@@ -109,7 +109,7 @@ spec:
 		wantErr  []string
 	}{
 		{"the examples are clean", []string{"validate", "../../examples/policies"}, 0, []string{"ok: "}, nil},
-		{"a file named twice is loaded once", []string{"validate", "../../examples/policies", "../../examples/policies/buildkite.hcl", "../../examples/policies/"}, 0, []string{"ok: 8 valid profiles in 7 files"}, nil},
+		{"a file named twice is loaded once", []string{"validate", "../../examples/policies", "../../examples/policies/buildkite.hcl", "../../examples/policies/"}, 0, []string{"ok: 10 valid profiles in 9 files"}, nil},
 		{"a warning is printed but does not fail", []string{"validate", "../../policies/testdata/invalid-files/no-signal-stops.hcl"}, 0,
 			[]string{"Warning: No signal stops graceful", "0 errors, 1 warning; 1 valid profile in 1 file"}, nil},
 		{"no arguments checks the built-ins", []string{"validate"}, 0, []string{"ok: 3 valid built-in profiles"}, nil},
