@@ -18,6 +18,7 @@ import (
 
 	_ "github.com/agext/levenshtein"
 	_ "github.com/hashicorp/hcl/v2"
+	_ "github.com/hashicorp/hcl/v2/hcled"
 	_ "github.com/hashicorp/hcl/v2/hclparse"
 	_ "github.com/hashicorp/hcl/v2/hclsyntax"
 	_ "github.com/hashicorp/hcl/v2/hclwrite"
