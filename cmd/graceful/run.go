@@ -61,7 +61,8 @@ exit status.`,
 	fs := cmd.Flags()
 	fs.String("policy", "", "policy file or directory, loaded with the built-in profiles")
 	fs.String("profile", "", `profile to run under (default: the only profile of --policy if it defines one, else "process")`)
-	fs.Duration("timeout", 0, "start cancellation after this long (0: never)")
+	timeout := timeoutValue(0)
+	fs.Var(&timeout, "timeout", "start cancellation after this long: 90s, 10m, 2d (0: never)")
 	fs.String("events", "", `write every event as a JSON line to FILE ("-": stdout)`)
 	fs.Bool("reraise", false, "when the job dies of a signal, die of the same signal (instead of exiting 128+N)")
 	fs.String("cgroup", "auto", "tree tracking: auto, on (require a cgroup v2 leaf) or off (subreaper and /proc sweep)")
@@ -94,9 +95,9 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	if err != nil {
 		return withStatus(exitInternal, fmt.Errorf("--cgroup: %w", err))
 	}
-	timeout := v.GetDuration("timeout")
-	if timeout < 0 {
-		return withStatus(exitInternal, fmt.Errorf("--timeout %v: must not be negative", timeout))
+	timeout, err := parseTimeout(v.GetString("timeout"))
+	if err != nil {
+		return withStatus(exitInternal, fmt.Errorf("--timeout: %w", err))
 	}
 	// Everything run writes goes through an Outbox (never blocks the
 	// timeline: a stalled reader loses lines, counted) and pipeSafe.

@@ -70,7 +70,7 @@ func runCoordinator(cmd *cobra.Command, v *viper.Viper, prof *engine.Profile) er
 		},
 		Profile: prof,
 		Sinks:   sinks,
-		Timeout: v.GetDuration("timeout"),
+		Timeout: mustTimeout(v.GetString("timeout")),
 		Stderr:  out.stderr,
 		// graceful exits next: a late SIGTERM must not change its status.
 		KeepSignals: true,
