@@ -378,6 +378,14 @@ func (s *Session) ReportExit(ctx context.Context, e engine.Exit) error {
 	}
 }
 
+// ReportTerminating tells the coordinator that the kubelet signalled this
+// container (sig, "SIGTERM"), so that it starts cancellation: with native
+// sidecars it gets no signal of its own until the job containers exit. It
+// does not wait; the frame goes out behind any queued output.
+func (s *Session) ReportTerminating(sig string) error {
+	return s.p.sendData(wire.Message{Type: wire.TypeTerminating, Signal: sig}, false, nil)
+}
+
 // Close says bye (waiting at most a second for it to go out behind any
 // queued output) and hangs up.
 func (s *Session) Close() {

@@ -107,6 +107,9 @@ func (c *Coordinator) readLoop(p *peer, i int) string {
 			return "said bye without an exit report"
 		case wire.TypeError:
 			return "client error: " + m.Error
+		case wire.TypeTerminating:
+			c.terminating(i, m.Signal)
+			continue
 		}
 		c.mu.Lock()
 		state := StateSkipped
@@ -211,3 +214,26 @@ func appendLine(out []byte, name string, line []byte, addNewline bool) []byte {
 	}
 	return out
 }
+
+// terminating records that the kubelet signalled job container i: the
+// first such report, from any container, is a cancel trigger (see
+// Coordinator.Terminating).
+func (c *Coordinator) terminating(i int, sig string) {
+	name := "a job container"
+	if i >= 0 {
+		c.mu.Lock()
+		name = "container " + c.slots[i].name
+		c.mu.Unlock()
+	}
+	c.termOnce.Do(func() {
+		if c.cfg.Logf != nil {
+			c.cfg.Logf("%s got %s from the kubelet: cancelling", name, sig)
+		}
+		c.term <- name + " terminating (" + sig + ")"
+	})
+}
+
+// Terminating delivers, once, the cancel cause of the first job container
+// that reports the kubelet's signal. RunCoordinator cancels the engine on
+// it, as on its own SIGTERM: whichever comes first starts cancellation.
+func (c *Coordinator) Terminating() <-chan string { return c.term }

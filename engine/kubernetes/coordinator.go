@@ -135,6 +135,8 @@ type Coordinator struct {
 	sockInfo  os.FileInfo
 
 	done     chan engine.Exit
+	term     chan string // Terminating
+	termOnce sync.Once
 	outMu    sync.Mutex
 	startTmr *time.Timer
 

@@ -48,6 +48,7 @@ func Listen(cfg Config) (*Coordinator, error) {
 		cfg:       cfg,
 		lostAfter: cfg.Interval * time.Duration(cfg.Misses),
 		done:      make(chan engine.Exit, 1),
+		term:      make(chan string, 1),
 		sched:     newSchedule(cfg.Jobs, cfg.Count, cfg.Parallel, cfg.StartTimeout),
 		conns:     map[*peer]bool{},
 		pending:   map[*net.UnixConn]bool{},

@@ -97,6 +97,61 @@ func TestKubeletTerminatesPod(t *testing.T) {
 	}
 }
 
+// kubeletTerminateSidecarPod plays the kubelet of a pod whose coordinator
+// is a native sidecar (an init container with restartPolicy Always,
+// KEP-753): SIGTERM goes to the main containers (the joins) first, and to
+// the sidecar only once every main container has exited, all within one
+// grace period. It returns when the first SIGTERM was sent.
+func (p *pod) kubeletTerminateSidecarPod(t *testing.T, coord *container, mains ...*container) time.Time {
+	t0 := time.Now()
+	for _, c := range mains {
+		syscall.Kill(c.init, syscall.SIGTERM)
+	}
+	go func() {
+		for _, c := range mains {
+			<-c.exited
+		}
+		syscall.Kill(coord.init, syscall.SIGTERM)
+	}()
+	kill := time.AfterFunc(testGrace, func() {
+		for _, c := range p.list {
+			syscall.Kill(c.init, syscall.SIGKILL)
+		}
+	})
+	t.Cleanup(func() { kill.Stop() })
+	return t0
+}
+
+// With the coordinator as a native sidecar, only the joins get the
+// kubelet's SIGTERM at first. They report it, and the coordinator cancels
+// on the first report: the job is interrupted exactly once and the pod
+// ends before the grace period, not at the kubelet's SIGKILL.
+func TestKubeletTerminatesSidecarPod(t *testing.T) {
+	p := newPod(t)
+	jobFile := filepath.Join(p.dir, "job")
+	coord := p.coordinator("GK_JOBS=build")
+	build := p.join("build", nil, jobArgv("trap", jobFile, "7")...)
+	waitFile(t, jobFile, "ready")
+
+	t0 := p.kubeletTerminateSidecarPod(t, coord, build)
+	js := build.wait(t, 10*time.Second)
+	cs := coord.wait(t, 10*time.Second)
+
+	if took := build.at.Sub(t0); took >= testGrace {
+		t.Errorf("the job container exited %v after SIGTERM, not before the grace period %v", took, testGrace)
+	}
+	job := lines(jobFile)
+	if n := count(job, "terminated"); n != 1 {
+		t.Errorf("job got SIGTERM %d times, want exactly once: %q", n, job)
+	}
+	if cs != 7 || js != 7 {
+		t.Errorf("exit statuses: coordinator %d, join %d; want the job's 7 from both\ncoordinator:\n%s\njoin:\n%s", cs, js, coord.out.String(), build.out.String())
+	}
+	if out := coord.out.String(); !strings.Contains(out, "container build got SIGTERM from the kubelet: cancelling") {
+		t.Errorf("the coordinator did not say why it cancelled:\n%s", out)
+	}
+}
+
 func TestJobExitsBeforeAnySignal(t *testing.T) {
 	p := newPod(t)
 	jobFile := filepath.Join(p.dir, "job")

@@ -61,11 +61,17 @@ func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error
 		cfg.Logf = logf
 	}
 	var c *Coordinator
+	// A job container's report of the kubelet's SIGTERM cancels as the
+	// coordinator's own SIGTERM does: as a native sidecar (KEP-753) the
+	// coordinator is signalled only after every job container exited.
+	cancel, stop := make(chan string, 1), make(chan struct{})
+	defer close(stop)
 	res, err := supervise.Run(ctx, supervise.Spec{
 		Profile:    r.Profile,
 		Signals:    supervise.ProfilePlan(r.Profile),
 		Sinks:      r.Sinks,
 		Timeout:    r.Timeout,
+		Cancel:     cancel,
 		KeepCaught: r.KeepSignals,
 		Logf:       logf,
 		Start: func() (supervise.Job, error) {
@@ -79,6 +85,14 @@ func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error
 				return nil, err
 			}
 			logf("coordinator listening on %s for %d job container(s)", cfg.Socket, len(c.Statuses()))
+			term := c.Terminating()
+			go func() {
+				select {
+				case cause := <-term:
+					cancel <- cause
+				case <-stop:
+				}
+			}()
 			return coordinatorJob{c}, nil
 		},
 	})
@@ -175,6 +189,8 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 	}
 	var (
 		said     atomic.Bool
+		termMu   sync.Mutex
+		termSig  string // the kubelet's first signal, to report once connected
 		sess     *Session
 		status   = ExitJoinFailed
 		copies   sync.WaitGroup
@@ -195,7 +211,13 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 	start := func() (supervise.Job, error) {
 		resident.Trim()
 		var err error
-		sess, err = Join(ctx, r.Client)
+		joined, err := Join(ctx, r.Client)
+		termMu.Lock()
+		sess = joined
+		if sess != nil && termSig != "" {
+			_ = sess.ReportTerminating(termSig)
+		}
+		termMu.Unlock()
 		if errors.Is(err, ErrFinished) {
 			logf("skipped: the coordinator has already finished")
 			status = ExitSkipped
@@ -252,10 +274,20 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		Profile: r.Profile,
 		Signals: supervise.Plan{
 			Swallow: joinSwallowed,
+			// The kubelet's signal is not acted on here (the job is
+			// signalled once, by its timeline) but reported: the
+			// coordinator cancels on the first report or its own SIGTERM.
 			OnSwallow: func(name string) {
-				if !said.Swap(true) {
-					logf("ignoring %s (and any further SIGTERM, SIGINT, SIGHUP, SIGQUIT): the job is stopped by its own timeline when the coordinator says interrupt", name)
+				if said.Swap(true) {
+					return
 				}
+				logf("ignoring %s (and any further SIGTERM, SIGINT, SIGHUP, SIGQUIT): the job is stopped by its own timeline when the coordinator says interrupt; telling the coordinator", name)
+				termMu.Lock()
+				termSig = name
+				if sess != nil {
+					_ = sess.ReportTerminating(name)
+				}
+				termMu.Unlock()
 			},
 			Forward: joinForwarded,
 		},

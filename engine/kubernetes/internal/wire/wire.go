@@ -56,6 +56,11 @@ const (
 	TypePong      = "pong"      // either: seq of the ping answered
 	TypeError     = "error"     // either: text; the sender then closes
 	TypeBye       = "bye"       // either: closing; from the coordinator, reason
+	// TypeTerminating, client: the kubelet signalled this container
+	// (signal). With native sidecars (KEP-753) the kubelet signals the
+	// job containers first and the coordinator only after they exit, so
+	// the coordinator cancels on the first such report.
+	TypeTerminating = "terminating"
 )
 
 // Message is one frame of the protocol. Which fields a type may carry is
@@ -99,18 +104,19 @@ var (
 
 // allowed lists, per type, the fields it may carry besides type.
 var allowed = map[string]map[string]bool{
-	TypeHello:     {"token": true, "name": true, "version": true},
-	TypeWelcome:   {"version": true, "interval_ms": true, "name": true},
-	TypeStart:     {},
-	TypeSkip:      {"reason": true},
-	TypeLog:       {"stream": true, "data": true},
-	TypeExit:      {"code": true, "signal": true, "signal_number": true, "abandoned": true, "error": true},
-	TypeAck:       {},
-	TypeInterrupt: {"reason": true},
-	TypePing:      {"seq": true},
-	TypePong:      {"seq": true},
-	TypeError:     {"error": true},
-	TypeBye:       {"reason": true},
+	TypeHello:       {"token": true, "name": true, "version": true},
+	TypeWelcome:     {"version": true, "interval_ms": true, "name": true},
+	TypeStart:       {},
+	TypeSkip:        {"reason": true},
+	TypeLog:         {"stream": true, "data": true},
+	TypeExit:        {"code": true, "signal": true, "signal_number": true, "abandoned": true, "error": true},
+	TypeAck:         {},
+	TypeInterrupt:   {"reason": true},
+	TypePing:        {"seq": true},
+	TypePong:        {"seq": true},
+	TypeError:       {"error": true},
+	TypeBye:         {"reason": true},
+	TypeTerminating: {"signal": true},
 }
 
 // ReadMessage reads one frame from r. It never reads more than 64 KiB of
@@ -265,6 +271,10 @@ func (m Message) validate() error {
 	case TypeError:
 		if m.Error == "" {
 			return bad("error text missing")
+		}
+	case TypeTerminating:
+		if !strings.HasPrefix(m.Signal, "SIG") || len(m.Signal) > 16 {
+			return bad("signal must name a signal (SIGTERM)")
 		}
 	}
 	return nil
