@@ -89,7 +89,11 @@ func reapZombies() int {
 		}
 		n++
 	}
-	// The scan finds the orphans that wait behind a child of ours.
+	// The scan finds the orphans that wait behind a child of ours (only
+	// in a /proc of our own).
+	if !procIsOurs() {
+		return n
+	}
 	for _, pid := range childPids() {
 		if children.pids[pid] {
 			continue

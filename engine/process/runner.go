@@ -183,6 +183,10 @@ func start(opts Options) (*Runner, error) {
 			return fail(engine.ExitInternal, fmt.Errorf("cgroup: %w", err))
 		}
 	}
+	// Without a cgroup the tree is found in /proc: it must be ours.
+	if r.cg == nil && !procIsOurs() {
+		return fail(engine.ExitInternal, errForeignProc())
+	}
 	// A subreaper unless told otherwise: orphans then stay reachable and
 	// reapable in both modes.
 	if !opts.NoSubreaper {
@@ -518,7 +522,12 @@ func (r *Runner) close(timeout time.Duration) error {
 	if r.cg != nil {
 		leader = nil // its tree is the cgroup's, killed above
 	}
-	for !noChildren() {
+	// The sweep reads /proc: never one that is not ours (it would signal
+	// other processes, or find nothing and claim success).
+	if !procIsOurs() && !noChildren() {
+		errs = append(errs, errors.New("escaped processes not swept: "+errForeignProc().Error()))
+	}
+	for procIsOurs() && !noChildren() {
 		n, fds := sweepSignal(r.self, leader, syscall.SIGKILL, true, nil)
 		if n == 0 {
 			break

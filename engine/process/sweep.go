@@ -4,6 +4,7 @@ package process
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strconv"
 	"sync"
@@ -63,6 +64,26 @@ func scanProcs() map[int]procStat {
 		}
 	}
 	return all
+}
+
+// procIsOurs reports whether /proc shows this process's PID namespace:
+// /proc/self names this process. It does not when /proc is missing (a
+// tmpfs over it, a minimal container) or was mounted for another PID
+// namespace (graceful as PID 1 of a namespace that kept the host's /proc).
+// The sweep then sees nothing, or worse, other processes: it must not run.
+var procIsOurs = sync.OnceValue(func() bool {
+	self, err := os.Readlink("/proc/self")
+	return err == nil && self == strconv.Itoa(os.Getpid())
+})
+
+// errForeignProc explains why sweep mode cannot work.
+func errForeignProc() error {
+	self, err := os.Readlink("/proc/self")
+	what := "missing"
+	if err == nil {
+		what = "of another PID namespace (/proc/self is " + self + ", this process is " + strconv.Itoa(os.Getpid()) + ")"
+	}
+	return errors.New("/proc is " + what + ": descendants that leave the job's group cannot be found; mount a proc for this PID namespace (unshare --mount-proc, or the container runtime's default /proc), or use a cgroup v2 leaf (--cgroup on)")
 }
 
 // haveChildrenFiles reports whether /proc/PID/task/TID/children exists
