@@ -55,6 +55,7 @@ var settings = []setting{
 	{key: "profile", env: "GRACEFUL_USE_PROFILE", run: true, join: true},
 	{key: "timeout", env: "GRACEFUL_TIMEOUT", run: true},
 	{key: "events", env: "GRACEFUL_EVENTS", run: true, join: true},
+	{key: "receipt", env: "GRACEFUL_RECEIPT_FILE", run: true},
 	{key: "reraise", env: "GRACEFUL_RERAISE", run: true},
 	{key: "cgroup", env: "GRACEFUL_CGROUP", run: true, join: true, check: checkCgroup},
 	{key: "foreground", env: "GRACEFUL_FOREGROUND", run: true},

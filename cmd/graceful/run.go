@@ -64,6 +64,7 @@ exit status.`,
 	timeout := timeoutValue(0)
 	fs.Var(&timeout, "timeout", "start cancellation after this long: 90s, 10m, 2d (0: never)")
 	fs.String("events", "", `write every event as a JSON line to FILE ("-": stdout)`)
+	fs.String("receipt", "", "write the termination receipt, one JSON document, to FILE (see docs/receipt.md)")
 	fs.Bool("reraise", false, "when the job dies of a signal, die of the same signal (instead of exiting 128+N)")
 	fs.String("cgroup", "auto", "tree tracking: auto, on (require a cgroup v2 leaf) or off (subreaper and /proc sweep)")
 	fs.Bool("foreground", false, "give the job the terminal: it can read it, and Ctrl-C goes to the job instead of through the profile")
@@ -137,6 +138,17 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 			return withStatus(exitInternal, err)
 		}
 		sinks = append(sinks, engine.NewJSONSink(w))
+	}
+
+	// The termination receipt: to --receipt, and for the finalisation
+	// and command steps (GRACEFUL_RECEIPT) when the profile has any.
+	rcpt, err := newReceiptFile(prof, v.GetString("receipt"))
+	if err != nil {
+		return withStatus(exitInternal, err)
+	}
+	defer rcpt.cleanup()
+	if rcpt != nil {
+		sinks = append(sinks, rcpt.sink)
 	}
 
 	// 2. The job, under the one supervise lifecycle: the profile's
@@ -235,6 +247,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		Signals:    plan,
 		Sinks:      sinks,
 		Timeout:    timeout,
+		Env:        rcpt.env(),
 		KeepCaught: true,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(stderr, "graceful: "+format+"\n", args...)
@@ -264,9 +277,19 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		return withStatus(exitInternal, err)
 	}
 
-	// 3. The exit status.
+	// 3. The escape report, the receipt and the exit status.
 	if res.FinalizeErr != nil {
 		fmt.Fprintf(stderr, "graceful: finalize: %v\n", res.FinalizeErr)
+	}
+	var escaped []process.Escape
+	if job != nil {
+		escaped = job.Escaped()
+	}
+	for _, e := range escaped {
+		fmt.Fprintf(stderr, "graceful: escaped the job's process group: %s\n", e)
+	}
+	if err := rcpt.finish(res, out, escaped); err != nil {
+		fmt.Fprintf(stderr, "graceful: --receipt: %v\n", err)
 	}
 	if v.GetBool("reraise") && res.Exit.Signal != "" && res.Status == res.Exit.Status() {
 		if status != nil {

@@ -109,6 +109,7 @@ type Runner struct {
 	// another signal still running (the engine runs effects concurrently)
 	// stops then instead of walking a tree that is being killed.
 	killing atomic.Bool
+	esc     escapes // processes seen outside the job's group (Escaped)
 }
 
 var _ engine.Target = (*Runner)(nil)
@@ -392,6 +393,7 @@ func (r *Runner) signalTree(sig syscall.Signal) error {
 	// SIGKILL goes to the group first, the quickest way to stop most of
 	// the job; any other signal goes to each process once, through the
 	// cgroup or the sweep (both include the group), never twice.
+	r.noteTree()
 	groupErr := engine.ErrGone
 	if sig == syscall.SIGKILL {
 		r.killing.Store(true) // a slower sweep of another signal may stop
@@ -500,6 +502,7 @@ func (r *Runner) Close(timeout time.Duration) error {
 func (r *Runner) close(timeout time.Duration) error {
 	defer r.restoreForeground()
 	r.killing.Store(true)
+	r.noteTree()
 	deadline := time.Now().Add(timeout)
 	var errs []error
 	if r.leader != nil && r.cg != nil {

@@ -17,6 +17,7 @@ import (
 // procStat is what the sweep reads from /proc/PID/stat.
 type procStat struct {
 	pid, ppid, pgid int
+	sid             int
 	threads         int
 	state           byte
 	start           uint64 // start time in clock ticks since boot: (pid, start) names one process
@@ -42,9 +43,10 @@ func parseStat(pid int, b []byte) (procStat, bool) {
 	}
 	ppid, _ := strconv.Atoi(string(f[1]))
 	pgid, _ := strconv.Atoi(string(f[2]))
+	sid, _ := strconv.Atoi(string(f[3]))
 	threads, _ := strconv.Atoi(string(f[17]))
 	start, _ := strconv.ParseUint(string(f[19]), 10, 64)
-	return procStat{pid: pid, ppid: ppid, pgid: pgid, threads: threads, state: f[0][0], start: start}, true
+	return procStat{pid: pid, ppid: ppid, pgid: pgid, sid: sid, threads: threads, state: f[0][0], start: start}, true
 }
 
 // scanProcs reads every process's stat.

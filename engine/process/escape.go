@@ -1,0 +1,116 @@
+//go:build linux
+
+package process
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Escape is a process of the job that had left the job's process group
+// (setsid, setpgid, a double fork): the tree scope reached it, the group
+// would not have. The job's author should know: a daemon started by a
+// build outlives a plain `kill -- -PGID`.
+type Escape struct {
+	PID int
+	// Command is its command line (truncated), "" when unreadable.
+	Command string
+	// How says how it left: "setsid", "setpgid", "another group",
+	// with the parent it came from when known.
+	How string
+}
+
+// String is the escape as graceful reports it: "sleep 1001 (pid 165,
+// setsid, from sh -c ./deploy.sh)".
+func (e Escape) String() string {
+	cmd := e.Command
+	if cmd == "" {
+		cmd = "?"
+	}
+	return cmd + " (pid " + strconv.Itoa(e.PID) + ", " + e.How + ")"
+}
+
+// escapes records the job's escaped processes, once each.
+type escapes struct {
+	mu   sync.Mutex
+	seen map[[2]uint64]bool
+	list []Escape
+}
+
+// note records st when it is outside the leader's group.
+func (x *escapes) note(st procStat, leader int, self int) {
+	if leader == 0 || st.pgid == leader || st.pid == leader {
+		return
+	}
+	key := [2]uint64{uint64(st.pid), st.start}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.seen == nil {
+		x.seen = map[[2]uint64]bool{}
+	}
+	if x.seen[key] {
+		return
+	}
+	x.seen[key] = true
+	how := "another process group"
+	switch {
+	case st.sid == st.pid:
+		how = "setsid"
+	case st.pgid == st.pid:
+		how = "setpgid"
+	}
+	switch {
+	case st.ppid == self:
+		how += ", its parent gone"
+	case st.ppid > 1:
+		if c := cmdline(st.ppid); c != "" {
+			how += ", from " + c
+		}
+	}
+	x.list = append(x.list, Escape{PID: st.pid, Command: cmdline(st.pid), How: how})
+}
+
+func (x *escapes) all() []Escape {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return append([]Escape(nil), x.list...)
+}
+
+// cmdline reads a process's command line, at most 200 bytes, arguments
+// separated by spaces.
+func cmdline(pid int) string {
+	b, err := readFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	b = bytes.TrimRight(b, "\x00")
+	if len(b) > 200 {
+		b = append(b[:197:197], "..."...)
+	}
+	return strings.ReplaceAll(string(b), "\x00", " ")
+}
+
+// Escaped returns the processes of the job seen outside its process group
+// when the tree was signalled or cleaned up, in the order seen.
+func (r *Runner) Escaped() []Escape { return r.esc.all() }
+
+// noteTree records the escaped processes of the job's tree as it is now.
+func (r *Runner) noteTree() {
+	if r.leader == nil || !procIsOurs() {
+		return
+	}
+	if r.cg != nil {
+		pids, _ := r.cg.procs()
+		for _, pid := range pids {
+			if st, ok := readStat(pid); ok {
+				r.esc.note(st, r.leader.pid, r.self)
+			}
+		}
+		return
+	}
+	for _, st := range jobTree(r.self, r.leader) {
+		r.esc.note(st, r.leader.pid, r.self)
+	}
+}
