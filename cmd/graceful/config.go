@@ -210,6 +210,9 @@ func setFlag(flags *pflag.FlagSet, f *pflag.Flag, s setting, values []string, li
 func valueProblem(typ, value string, err error) string {
 	switch typ {
 	case "duration":
+		if strings.HasPrefix(strings.TrimSpace(value), "-") {
+			return "must not be negative"
+		}
 		if _, perr := strconv.ParseFloat(value, 64); perr == nil {
 			return "a duration needs a unit, e.g. " + value + "s"
 		}
