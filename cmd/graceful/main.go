@@ -14,6 +14,9 @@ import (
 )
 
 func main() {
+	if guard, ok := guardian(os.Args); ok {
+		os.Exit(guard())
+	}
 	os.Exit(run(context.Background(), os.Args[1:]))
 }
 

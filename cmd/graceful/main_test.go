@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("GRACEFUL_TEST_HELPER") == "" {
 		os.Exit(m.Run())
 	}
+	if guard, ok := guardian(os.Args); ok {
+		os.Exit(guard())
+	}
 	if len(os.Args) > 1 && os.Args[1] == "job" {
 		os.Exit(testJob(os.Args[2:]))
 	}

@@ -269,8 +269,17 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 			markStarted()
 			return runnerJob{r}, err
 		},
+		// A job that lives on leaves graceful mostly waiting: give back
+		// the executable's start-up pages then, and start the guardian
+		// that kills the job's leaf should graceful be SIGKILLed. A
+		// short job never pays for either.
 		Started: func(supervise.Job, *engine.Engine) {
-			trim = time.AfterFunc(trimAfter, resident.Trim)
+			trim = time.AfterFunc(trimAfter, func() {
+				resident.Trim()
+				if err := job.StartGuardian(); err != nil {
+					fmt.Fprintf(stderr, "graceful: guardian: %v (the job's tree will not die with graceful if graceful is SIGKILLed)\n", err)
+				}
+			})
 		},
 	})
 	if err != nil {

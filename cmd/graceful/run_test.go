@@ -363,6 +363,21 @@ func TestRunReraise(t *testing.T) {
 
 // If graceful itself is SIGKILLed, the job's leader gets SIGKILL too (its
 // parent-death signal); the cleanup asserts it is gone.
+// graceful SIGKILLed (a CI agent killing its job's process group at its
+// own grace period): in cgroup mode the guardian kills the job's leaf, so
+// nothing of the job survives, a setsid'd daemon included.
+func TestRunGracefulKilledTreeDies(t *testing.T) {
+	skipWithoutCgroup(t, "on")
+	h := startRun(t, "", "--cgroup", "on", "--", "/bin/sh", "-c", "setsid sleep 1000 & echo ready; sleep 1000")
+	h.waitLine("ready")
+	time.Sleep(trimAfter + 300*time.Millisecond) // the guardian starts with the trim
+	h.signal(syscall.SIGKILL)
+	if status, _ := h.wait(); status != 137 {
+		t.Errorf("graceful status %d, want 137", status)
+	}
+	// The harness checks that no process of the job is left.
+}
+
 func TestRunGracefulKilled(t *testing.T) {
 	h := startRun(t, "", append([]string{"--cgroup", "off", "--"}, jobArgv("ignore-term")...)...)
 	h.waitLine("ready")
