@@ -16,8 +16,9 @@ import (
 )
 
 // finalizeEnv is a finalisation that records the outcome variables in
-// ./final.env (the run's directory).
-const finalizeEnv = "env | grep ^GRACEFUL_ | grep -v -e GRACEFUL_TEST -e GRACEFUL_ELAPSED_MS | sort > final.env"
+// ./final.env (the run's directory), but for the two that vary from run
+// to run (the elapsed time; the receipt's temporary path, TestRunReceipt).
+const finalizeEnv = "env | grep ^GRACEFUL_ | grep -v -e GRACEFUL_TEST -e GRACEFUL_ELAPSED_MS -e GRACEFUL_RECEIPT | sort > final.env"
 
 func (h *harness) finalEnv() map[string]string {
 	h.t.Helper()

@@ -277,12 +277,20 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 			// The kubelet's signal is not acted on here (the job is
 			// signalled once, by its timeline) but reported: the
 			// coordinator cancels on the first report or its own SIGTERM.
+			// Only SIGTERM is the kubelet's stop signal (graceful validate
+			// --pod flags a lifecycle.stopSignal other than SIGTERM).
 			OnSwallow: func(name string) {
-				if said.Swap(true) {
+				if !said.Swap(true) {
+					logf("ignoring %s (and any further SIGTERM, SIGINT, SIGHUP, SIGQUIT): the job is stopped by its own timeline when the coordinator says interrupt", name)
+				}
+				if name != "SIGTERM" {
 					return
 				}
-				logf("ignoring %s (and any further SIGTERM, SIGINT, SIGHUP, SIGQUIT): the job is stopped by its own timeline when the coordinator says interrupt; telling the coordinator", name)
 				termMu.Lock()
+				if termSig != "" {
+					termMu.Unlock()
+					return
+				}
 				termSig = name
 				if sess != nil {
 					_ = sess.ReportTerminating(name)
