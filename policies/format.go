@@ -16,6 +16,9 @@ import (
 // parse is refused: the result is nil and the diagnostics say why; the
 // returned files map renders them.
 func Format(name string, src []byte) ([]byte, map[string]*hcl.File, hcl.Diagnostics) {
+	if d := checkText(name, src); d != nil {
+		return nil, map[string]*hcl.File{}, hcl.Diagnostics{d}
+	}
 	var f *hcl.File
 	var diags hcl.Diagnostics
 	if IsJSON(name) {

@@ -119,13 +119,9 @@ func Load(paths []string, opts Options) (*Policy, hcl.Diagnostics) {
 	srcs := make([]Source, 0, len(files))
 	var diags hcl.Diagnostics
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot read policy",
-				Detail:   err.Error() + ".",
-			})
+		b, d := readPolicyFile(f)
+		if d != nil {
+			diags = append(diags, d)
 			continue
 		}
 		srcs = append(srcs, Source{Name: f, Src: b})
@@ -163,6 +159,10 @@ func LoadSources(srcs []Source, opts Options) (*Policy, hcl.Diagnostics) {
 	for _, s := range srcs {
 		if _, dup := pol.hclFiles[s.Name]; dup {
 			continue // the parser would return the first one again
+		}
+		if d := checkText(s.Name, s.Src); d != nil {
+			diags = append(diags, d)
+			continue
 		}
 		var f *hcl.File
 		var pdiags hcl.Diagnostics
