@@ -19,6 +19,9 @@ func Format(name string, src []byte) ([]byte, map[string]*hcl.File, hcl.Diagnost
 	if d := checkText(name, src); d != nil {
 		return nil, map[string]*hcl.File{}, hcl.Diagnostics{d}
 	}
+	if d := checkLimits(name, src); d != nil {
+		return nil, map[string]*hcl.File{name: {Bytes: src}}, hcl.Diagnostics{d}
+	}
 	var f *hcl.File
 	var diags hcl.Diagnostics
 	if IsJSON(name) {

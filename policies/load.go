@@ -164,6 +164,12 @@ func LoadSources(srcs []Source, opts Options) (*Policy, hcl.Diagnostics) {
 			diags = append(diags, d)
 			continue
 		}
+		if d := checkLimits(s.Name, s.Src); d != nil {
+			// Registered, so that the diagnostic shows its line.
+			pol.hclFiles[s.Name] = &hcl.File{Bytes: s.Src}
+			diags = append(diags, d)
+			continue
+		}
 		var f *hcl.File
 		var pdiags hcl.Diagnostics
 		if IsJSON(s.Name) {
