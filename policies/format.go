@@ -35,7 +35,7 @@ func Format(name string, src []byte) ([]byte, map[string]*hcl.File, hcl.Diagnost
 	files := map[string]*hcl.File{name: f}
 	if diags.HasErrors() {
 		addHints(diags, map[string][]byte{name: src})
-		return nil, files, diags
+		return nil, files, capDiagnostics(diags)
 	}
 	if !IsJSON(name) {
 		return hclwrite.Format(src), files, nil

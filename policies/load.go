@@ -1,7 +1,6 @@
 package policies
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -238,7 +237,7 @@ func LoadSources(srcs []Source, opts Options) (*Policy, hcl.Diagnostics) {
 	}
 	addHints(diags, sources)
 	sortDiags(diags)
-	return pol, dedupe(diags)
+	return pol, capDiagnostics(dedupe(diags))
 }
 
 // parentInvalid reports whether a user profile up the chain fails its own
@@ -355,24 +354,4 @@ func (p *Policy) Profiles() []*engine.Profile {
 // "on FILE:LINE:COLUMN". width 0 means no wrapping.
 func (p *Policy) RenderDiagnostics(diags hcl.Diagnostics, width uint, color bool) string {
 	return RenderDiagnostics(p.hclFiles, diags, width, color)
-}
-
-// RenderDiagnostics renders diags against the parsed files (for the
-// snippets) as hcl's text writer does, with its "on FILE line N" made the
-// more useful "on FILE:LINE:COLUMN". width 0 means no wrapping.
-func RenderDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) string {
-	var out, buf bytes.Buffer
-	wr := hcl.NewDiagnosticTextWriter(&buf, files, width, color)
-	for _, d := range diags {
-		buf.Reset()
-		_ = wr.WriteDiagnostic(d) // a bytes.Buffer does not fail
-		text := buf.String()
-		if s := d.Subject; s != nil {
-			text = strings.Replace(text,
-				fmt.Sprintf("  on %s line %d", s.Filename, s.Start.Line),
-				fmt.Sprintf("  on %s:%d:%d", s.Filename, s.Start.Line, s.Start.Column), 1)
-		}
-		out.WriteString(text)
-	}
-	return out.String()
 }
