@@ -17,9 +17,10 @@ import (
 // String method.
 
 // functions returns the function table of a policy's evaluation context.
-// lookupEnv is the environment env() reads.
-func functions(lookupEnv func(string) (string, bool)) map[string]function.Function {
-	return map[string]function.Function{
+// lookupEnv is the environment env() reads; every call is charged to b
+// (see bounds.go).
+func functions(lookupEnv func(string) (string, bool), b *evalBudget) map[string]function.Function {
+	fns := map[string]function.Function{
 		"env":          envFunc(lookupEnv),
 		"seconds":      unitFunc(time.Second),
 		"milliseconds": unitFunc(time.Millisecond),
@@ -49,13 +50,24 @@ func functions(lookupEnv func(string) (string, bool)) map[string]function.Functi
 		"length":       lengthFunc,
 		"contains":     stdlib.ContainsFunc,
 	}
+	// The functions whose result can be much larger than their arguments
+	// are checked before they run.
+	estimates := map[string]func([]cty.Value, int) int{
+		"format": formatEstimate,
+		"join":   joinEstimate,
+		"split":  splitEstimate,
+	}
+	for name, f := range fns {
+		fns[name] = boundedFunc(name, f, b, estimates[name])
+	}
+	return fns
 }
 
 // FunctionNames lists the functions a policy may call, for documentation
 // and tests.
 func FunctionNames() []string {
 	names := make([]string, 0, 32)
-	for n := range functions(nil) {
+	for n := range functions(nil, newEvalBudget()) {
 		names = append(names, n)
 	}
 	return names

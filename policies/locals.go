@@ -94,23 +94,35 @@ func decodeLocalsBlocks(blocks []*hcl.Block, lookupEnv func(string) (string, boo
 	}
 	vals := make(map[string]cty.Value, len(names))
 	done := make(map[string]bool, len(names))
+	b := budgetOf(ctx)
+	failed := map[string]bool{}
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
-		if badRef[n] {
+		failedDep := false
+		for _, d := range deps[n] {
+			failedDep = failedDep || failed[d]
+		}
+		if badRef[n] || failedDep {
+			// Unknown, without a word: the failed local's error says it.
+			// Evaluating it with unknown parts would let a chain that
+			// outgrew the limits grow again from nothing.
 			vals[n] = cty.DynamicVal
+			failed[n] = true
 		} else {
 			own := make(map[string]cty.Value, len(deps[n]))
 			for _, d := range deps[n] {
 				own[d] = vals[d]
 			}
 			local := &hcl.EvalContext{Variables: map[string]cty.Value{"local": cty.ObjectVal(own)}, Functions: ctx.Functions}
-			v, vdiags := attrs[n].Expr.Value(local)
+			v, size, vdiags := evalBounded(attrs[n].Expr, local, b, fmt.Sprintf("the local value %q", n))
 			diags = append(diags, vdiags...)
 			if vdiags.HasErrors() {
 				v = cty.DynamicVal
+				failed[n] = true
 			}
 			vals[n] = v
+			b.sizes[n] = size
 		}
 		done[n] = true
 		for _, u := range users[n] {
@@ -193,5 +205,7 @@ func newEvalContext(lookupEnv func(string) (string, bool), vars map[string]cty.V
 	if _, ok := vars["local"]; !ok {
 		vars["local"] = cty.EmptyObjectVal
 	}
-	return &hcl.EvalContext{Variables: vars, Functions: functions(lookupEnv)}
+	b := newEvalBudget()
+	vars[budgetVar] = cty.CapsuleVal(budgetType, b)
+	return &hcl.EvalContext{Variables: vars, Functions: functions(lookupEnv, b)}
 }

@@ -87,6 +87,68 @@ func (s *limitScan) token(at int) {
 	}
 }
 
+func (s *limitScan) fail(kind string, at int) {
+	if s.err == "" {
+		s.err, s.at = kind, at
+	}
+}
+
+// maxExponent bounds the exponent of a number literal. As text a number
+// takes a digit per power of ten: 1e600000000 would be 600 MB in a
+// template.
+const maxExponent = 1000
+
+// hugeExponent reports whether a number literal's decimal exponent is
+// beyond maxExponent either way.
+func hugeExponent(num []byte) bool {
+	i := bytes.IndexAny(num, "eE")
+	if i < 0 {
+		return false
+	}
+	e := 0
+	for _, c := range bytes.TrimLeft(num[i+1:], "+-") {
+		if c < '0' || c > '9' {
+			return false
+		}
+		if e = e*10 + int(c-'0'); e > maxExponent {
+			return true
+		}
+	}
+	return false
+}
+
+// isForExpr reports whether the source after a "[" or "{" starts a for
+// expression: "for NAME in" or "for KEY, VALUE in".
+func isForExpr(rest []byte) bool {
+	word := func() []byte {
+		rest = bytes.TrimLeft(rest, " \t\r\n")
+		j := 0
+		for j < len(rest) && isIdentByte(rest[j]) {
+			j++
+		}
+		w := rest[:j]
+		rest = rest[j:]
+		return w
+	}
+	if string(word()) != "for" || len(word()) == 0 {
+		return false
+	}
+	if t := bytes.TrimLeft(rest, " \t"); len(t) > 0 && t[0] == ',' {
+		rest = t[1:]
+		if len(word()) == 0 {
+			return false
+		}
+	}
+	return string(word()) == "in"
+}
+
+// isForDirective reports whether the source after a template's "%{" is a
+// for directive.
+func isForDirective(rest []byte) bool {
+	rest = bytes.TrimLeft(bytes.TrimPrefix(rest, []byte("~")), " \t\r\n")
+	return bytes.HasPrefix(rest, []byte("for")) && len(rest) > 3 && !isIdentByte(rest[3])
+}
+
 func (s *limitScan) check(at int) {
 	if s.base+s.depth > maxNesting && s.err == "" {
 		s.err, s.at = "nesting", at
@@ -150,6 +212,9 @@ func (s *limitScan) native(src []byte, template bool) {
 				i += 3 // $${ and %%{ are literal
 			case (c == '$' || c == '%') && i+1 < len(src) && src[i+1] == '{':
 				s.token(i)
+				if c == '%' && isForDirective(src[i+2:]) {
+					s.fail("for", i)
+				}
 				s.push('i', i)
 				i, afterValue = i+2, false
 			default:
@@ -212,6 +277,9 @@ func (s *limitScan) native(src []byte, template bool) {
 			if c == '[' && afterValue {
 				s.op(i) // an index: the tree nests once more
 			}
+			if c != '(' && isForExpr(src[i+1:]) {
+				s.fail("for", i)
+			}
 			s.push(c, i)
 			i, afterValue = i+1, false
 		case c == ')' || c == ']' || c == '}':
@@ -228,9 +296,13 @@ func (s *limitScan) native(src []byte, template bool) {
 			s.token(i)
 			if '0' <= c && c <= '9' {
 				// A number: digits, a fraction and an exponent.
+				start := i
 				for i < len(src) && (('0' <= src[i] && src[i] <= '9') || src[i] == '.' || src[i] == 'e' || src[i] == 'E' ||
 					((src[i] == '+' || src[i] == '-') && (src[i-1] == 'e' || src[i-1] == 'E'))) {
 					i++
+				}
+				if hugeExponent(src[start:i]) {
+					s.fail("number", start)
 				}
 			} else {
 				for i < len(src) && isIdentByte(src[i]) {
@@ -300,8 +372,12 @@ func (s *limitScan) jsonScan(src []byte) {
 			i++
 		default:
 			s.token(i)
+			start := i
 			for i < len(src) && !bytes.ContainsRune([]byte(" \t\r\n,:[]{}\""), rune(src[i])) {
 				i++
+			}
+			if hugeExponent(src[start:i]) {
+				s.fail("number", start)
 			}
 		}
 	}
@@ -321,6 +397,22 @@ func checkLimits(name string, src []byte) *hcl.Diagnostic {
 	}
 	p := posOf(src, s.at)
 	rng := &hcl.Range{Filename: name, Start: p, End: hcl.Pos{Line: p.Line, Column: p.Column + 1, Byte: p.Byte + 1}}
+	switch s.err {
+	case "for":
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "For expression not supported",
+			Detail:   "Policies do not support for expressions or %{for} directives: repeating a body for every element is the one way a short file could make unbounded work, and a policy has no collections to transform. Write the values out, or use join, concat or format.",
+			Subject:  rng,
+		}
+	case "number":
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Number out of range",
+			Detail:   fmt.Sprintf("The exponent of this number is beyond ±%d, and as text such a number would take a digit per power of ten. Policies count seconds and exit codes; write a smaller number.", maxExponent),
+			Subject:  rng,
+		}
+	}
 	if s.err == "nesting" {
 		return &hcl.Diagnostic{
 			Severity: hcl.DiagError,

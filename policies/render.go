@@ -245,6 +245,10 @@ func RenderDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics, width 
 		buf.Reset()
 		c := *d
 		c.Summary, c.Detail = cleanText(d.Summary), cleanText(d.Detail)
+		if c.Expression != nil && c.EvalContext != nil && largeRefs(c.Expression, c.EvalContext) {
+			// The writer would quote every referenced value in full.
+			c.EvalContext = nil
+		}
 		fs, before := map[string]*hcl.File(nil), 0
 		if s := d.Subject; s != nil {
 			if f := files[s.Filename]; f != nil && f.Bytes != nil {
@@ -266,6 +270,17 @@ func RenderDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics, width 
 		out.WriteString(text)
 	}
 	return out.String()
+}
+
+// largeRefs reports whether expr refers to a value too large to quote in
+// a diagnostic.
+func largeRefs(expr hcl.Expression, ctx *hcl.EvalContext) bool {
+	for _, tr := range expr.Variables() {
+		if v, diags := tr.TraverseAbs(ctx); !diags.HasErrors() && valueSize(v, maxSnippet/4) > maxSnippet/4 {
+			return true
+		}
+	}
+	return false
 }
 
 // renumber adds before to the line numbers of a rendered snippet (the

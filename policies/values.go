@@ -40,7 +40,7 @@ func evalAttr(attr *hcl.Attribute, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnos
 	if diags := checkLocalRefs(attr.Expr, ctx); diags.HasErrors() {
 		return cty.NilVal, diags
 	}
-	val, diags := attr.Expr.Value(ctx)
+	val, _, diags := evalBounded(attr.Expr, ctx, budgetOf(ctx), fmt.Sprintf("the argument %q", attr.Name))
 	if diags.HasErrors() {
 		return cty.NilVal, diags
 	}
