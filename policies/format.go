@@ -37,6 +37,11 @@ func Format(name string, src []byte) ([]byte, map[string]*hcl.File, hcl.Diagnost
 		addHints(diags, map[string][]byte{name: src})
 		return nil, files, capDiagnostics(diags)
 	}
+	// The syntax tree is not needed past here: let it go before hclwrite
+	// builds its own, which would otherwise double the peak on a large
+	// file.
+	f = &hcl.File{Bytes: src}
+	files[name] = f
 	if !IsJSON(name) {
 		return hclwrite.Format(src), files, nil
 	}
