@@ -125,6 +125,11 @@ func Load(paths []string, opts Options) (*Policy, hcl.Diagnostics) {
 		}
 		srcs = append(srcs, Source{Name: f, Src: b})
 	}
+	if len(files) > 0 && len(srcs) == 0 {
+		// Nothing readable was given: that is not "check the built-ins",
+		// which LoadSources does with no sources.
+		return newPolicy(), diags
+	}
 	p, ldiags := LoadSources(srcs, opts)
 	return p, append(diags, ldiags...)
 }

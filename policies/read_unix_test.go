@@ -56,6 +56,9 @@ func TestSpecialFilesRefused(t *testing.T) {
 		if strings.Count(text, "Error: ") != 1 || !strings.Contains(text, "Error: Not a regular file") || !strings.Contains(text, tt.file+" is a "+tt.kind) {
 			t.Errorf("Load(%s): want one refusal of %s as a %s, got:\n%s", tt.path, tt.file, tt.kind, text)
 		}
+		if pol, _ := Load([]string{tt.file}, Options{LookupEnv: noEnv}); len(pol.Profiles()) != 0 {
+			t.Errorf("Load(%s) checked %d profiles, as if no file had been given", tt.file, len(pol.Profiles()))
+		}
 		if _, err := ReadFile(tt.file); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 			t.Errorf("ReadFile(%s) = %v, want a refusal", tt.file, err)
 		}
