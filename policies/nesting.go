@@ -12,8 +12,10 @@ import (
 // input exhausts the Go stack (100,000 nested "(" crash with "goroutine
 // stack exceeds 1000000000-byte limit"; 10,000 take 230 MB) and many small
 // tokens take far more memory than their bytes (1 MiB of "[]," parses into
-// 350 MB). scanLimits refuses such input before it is parsed, in one pass
-// that allocates nothing.
+// 350 MB). checkLimits refuses such input before it is parsed, in one pass
+// that allocates nothing; the same pass refuses what would make
+// evaluation unbounded (for expressions and number literals with huge
+// exponents, see bounds.go).
 
 const (
 	// maxNesting is the deepest nesting accepted: brackets, braces,
@@ -24,8 +26,8 @@ const (
 	maxNesting = 128
 	// maxTokens is the most names, numbers, strings, brackets and
 	// operators a file may hold: about 100 bytes each once parsed, so a
-	// file at the limit parses in well under 256 MiB. A dense 1 MiB policy
-	// holds about a fifth of it.
+	// file at the limit parses in well under 256 MiB. 1 MiB of ordinary
+	// profiles holds 100,000 to 175,000.
 	maxTokens = 1 << 18
 )
 
