@@ -28,7 +28,7 @@ const (
 	// operators a file may hold: about 100 bytes each once parsed, so a
 	// file at the limit parses in well under 256 MiB. 1 MiB of ordinary
 	// profiles holds 100,000 to 175,000.
-	maxTokens = 1 << 18
+	maxTokens = 3 << 16
 )
 
 // scanFrame is one open level of a scan: a bracket, string, heredoc or
