@@ -35,7 +35,7 @@ func Format(name string, src []byte) ([]byte, map[string]*hcl.File, hcl.Diagnost
 	files := map[string]*hcl.File{name: f}
 	if diags.HasErrors() {
 		addHints(diags, map[string][]byte{name: src})
-		return nil, files, capDiagnostics(diags)
+		return nil, files, cleanDiagnostics(capDiagnostics(diags))
 	}
 	// The syntax tree is not needed past here: let it go before hclwrite
 	// builds its own, which would otherwise double the peak on a large

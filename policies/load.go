@@ -242,7 +242,7 @@ func LoadSources(srcs []Source, opts Options) (*Policy, hcl.Diagnostics) {
 	}
 	addHints(diags, sources)
 	sortDiags(diags)
-	return pol, capDiagnostics(dedupe(diags))
+	return pol, cleanDiagnostics(capDiagnostics(dedupe(diags)))
 }
 
 // parentInvalid reports whether a user profile up the chain fails its own

@@ -87,6 +87,16 @@ func plural(n int, s string) string {
 	return fmt.Sprintf("%d %ss", n, s)
 }
 
+// cleanDiagnostics escapes control characters in every summary and
+// detail, so that each output (text, JSON, CI annotations) is safe to
+// print whatever the file held.
+func cleanDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		d.Summary, d.Detail = cleanText(d.Summary), cleanText(d.Detail)
+	}
+	return diags
+}
+
 // cleanText escapes control characters in a diagnostic's summary or detail
 // (keeping line breaks), so that file contents quoted in a message cannot
 // drive the terminal.

@@ -83,6 +83,7 @@ func TestRenderedDiagnosticsAreBounded(t *testing.T) {
 		name, src string
 	}{
 		{"escape.hcl", "# \x1b]0;owned\x07 \x1b[2J\nlocals {\n  x = \"\x1b[31mred\u009b\x7f\" + \x1b\n}\n"},
+		{"message.hcl", "locals {\n  x = env(\"A\x1b[2J\")\n}\n"},
 		{"carriage.hcl", "locals {\n  x = \"a\rb\" + unknown\r\n}\r\n"},
 		{"long.hcl", "locals {\n  x = [" + strings.Repeat(`"a", `, 100_000) + "nope]\n}\n"},
 		{"long.hcl.json", `{"locals": {"x": [` + strings.Repeat(`"a", `, 100_000) + `"${nope}"]}}`},
@@ -90,6 +91,14 @@ func TestRenderedDiagnosticsAreBounded(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, text := loadWithin(t, tt.name, []byte(tt.src), 10*time.Second)
+			_, diags := LoadSources([]Source{{Name: tt.name, Src: []byte(tt.src)}}, Options{LookupEnv: noEnv})
+			for _, d := range diags {
+				for _, r := range d.Summary + d.Detail {
+					if isControl(r) && r != '\n' {
+						t.Errorf("control character %U in %q: %q", r, d.Summary, d.Detail)
+					}
+				}
+			}
 			if !strings.Contains(text, "Error: ") {
 				t.Fatalf("no error reported:\n%s", text)
 			}
