@@ -49,7 +49,10 @@ func decodeFile(f *hcl.File, name string, lookupEnv func(string) (string, bool))
 	for _, b := range profileBlocks {
 		p, pdiags := decodeProfileBlock(b, ctx)
 		p.File = name
-		if localsBroken {
+		// Once the file's evaluation allowance is used up (reported once,
+		// where it happened), what is left is unknown as after a broken
+		// local.
+		if localsBroken || budgetOf(ctx).left < 0 {
 			p.Broken = true
 			kept := pdiags[:0]
 			for _, d := range pdiags {

@@ -16,6 +16,12 @@ import (
 // parse is refused: the result is nil and the diagnostics say why; the
 // returned files map renders them.
 func Format(name string, src []byte) ([]byte, map[string]*hcl.File, hcl.Diagnostics) {
+	if d := checkText(name, src); d != nil {
+		return nil, map[string]*hcl.File{}, hcl.Diagnostics{d}
+	}
+	if d := checkLimits(name, src); d != nil {
+		return nil, map[string]*hcl.File{name: {Bytes: src}}, hcl.Diagnostics{d}
+	}
 	var f *hcl.File
 	var diags hcl.Diagnostics
 	if IsJSON(name) {
@@ -29,8 +35,13 @@ func Format(name string, src []byte) ([]byte, map[string]*hcl.File, hcl.Diagnost
 	files := map[string]*hcl.File{name: f}
 	if diags.HasErrors() {
 		addHints(diags, map[string][]byte{name: src})
-		return nil, files, diags
+		return nil, files, cleanDiagnostics(capDiagnostics(diags))
 	}
+	// The syntax tree is not needed past here: let it go before hclwrite
+	// builds its own, which would otherwise double the peak on a large
+	// file.
+	f = &hcl.File{Bytes: src}
+	files[name] = f
 	if !IsJSON(name) {
 		return hclwrite.Format(src), files, nil
 	}

@@ -17,19 +17,20 @@ import (
 // String method.
 
 // functions returns the function table of a policy's evaluation context.
-// lookupEnv is the environment env() reads.
-func functions(lookupEnv func(string) (string, bool)) map[string]function.Function {
-	return map[string]function.Function{
+// lookupEnv is the environment env() reads; every call is charged to b
+// (see bounds.go).
+func functions(lookupEnv func(string) (string, bool), b *evalBudget) map[string]function.Function {
+	fns := map[string]function.Function{
 		"env":          envFunc(lookupEnv),
 		"seconds":      unitFunc(time.Second),
 		"milliseconds": unitFunc(time.Millisecond),
 		"duration":     durationFunc,
 		"to_seconds":   toSecondsFunc,
-		"duration_add": durationFoldFunc(func(a, b time.Duration) time.Duration { return a + b }),
+		"duration_add": durationFoldFunc("sum", addDurations),
 		"duration_sub": durationSubFunc,
 		"duration_mul": durationMulFunc,
-		"duration_min": durationFoldFunc(func(a, b time.Duration) time.Duration { return min(a, b) }),
-		"duration_max": durationFoldFunc(func(a, b time.Duration) time.Duration { return max(a, b) }),
+		"duration_min": durationFoldFunc("minimum", func(a, b time.Duration) (time.Duration, bool) { return min(a, b), true }),
+		"duration_max": durationFoldFunc("maximum", func(a, b time.Duration) (time.Duration, bool) { return max(a, b), true }),
 		"min":          stdlib.MinFunc,
 		"max":          stdlib.MaxFunc,
 		"abs":          stdlib.AbsoluteFunc,
@@ -49,13 +50,24 @@ func functions(lookupEnv func(string) (string, bool)) map[string]function.Functi
 		"length":       lengthFunc,
 		"contains":     stdlib.ContainsFunc,
 	}
+	// The functions whose result can be much larger than their arguments
+	// are checked before they run.
+	estimates := map[string]func([]cty.Value, int) int{
+		"format": formatEstimate,
+		"join":   joinEstimate,
+		"split":  splitEstimate,
+	}
+	for name, f := range fns {
+		fns[name] = boundedFunc(name, f, b, estimates[name])
+	}
+	return fns
 }
 
 // FunctionNames lists the functions a policy may call, for documentation
 // and tests.
 func FunctionNames() []string {
 	names := make([]string, 0, 32)
-	for n := range functions(nil) {
+	for n := range functions(nil, newEvalBudget()) {
 		names = append(names, n)
 	}
 	return names
@@ -143,8 +155,29 @@ var toSecondsFunc = function.New(&function.Spec{
 	},
 })
 
-// durationFoldFunc builds a function of one or more durations folded with f.
-func durationFoldFunc(f func(a, b time.Duration) time.Duration) function.Function {
+// addDurations returns a+b, and false when the sum does not fit in a
+// time.Duration (Go's addition would wrap around silently).
+func addDurations(a, b time.Duration) (time.Duration, bool) {
+	if (b > 0 && a > math.MaxInt64-b) || (b < 0 && a < math.MinInt64-b) {
+		return 0, false
+	}
+	return a + b, true
+}
+
+// subDurations returns a-b, and false when the difference does not fit.
+func subDurations(a, b time.Duration) (time.Duration, bool) {
+	if (b < 0 && a > math.MaxInt64+b) || (b > 0 && a < math.MinInt64+b) {
+		return 0, false
+	}
+	return a - b, true
+}
+
+// durationRange is the range of a duration, for out-of-range messages.
+const durationRange = "durations range from about -292 to 292 years"
+
+// durationFoldFunc builds a function of one or more durations folded with
+// f; what names the result for the error when f reports an overflow.
+func durationFoldFunc(what string, f func(a, b time.Duration) (time.Duration, bool)) function.Function {
 	return function.New(&function.Spec{
 		Params:   []function.Parameter{{Name: "first", Type: cty.String}},
 		VarParam: &function.Parameter{Name: "more", Type: cty.String},
@@ -159,7 +192,10 @@ func durationFoldFunc(f func(a, b time.Duration) time.Duration) function.Functio
 				if err != nil {
 					return cty.NilVal, err
 				}
-				acc = f(acc, d)
+				var ok bool
+				if acc, ok = f(acc, d); !ok {
+					return cty.NilVal, function.NewArgErrorf(i+1, "the %s is out of range for a duration: %s", what, durationRange)
+				}
 			}
 			return cty.StringVal(acc.String()), nil
 		},
@@ -179,7 +215,11 @@ var durationSubFunc = function.New(&function.Spec{
 		if err != nil {
 			return cty.NilVal, err
 		}
-		return cty.StringVal((a - b).String()), nil
+		d, ok := subDurations(a, b)
+		if !ok {
+			return cty.NilVal, function.NewArgErrorf(1, "the difference is out of range for a duration: %s", durationRange)
+		}
+		return cty.StringVal(d.String()), nil
 	},
 })
 

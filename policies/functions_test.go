@@ -41,6 +41,14 @@ func TestFunctions(t *testing.T) {
 		{"length of a string", `length("héllo")`, cty.NumberIntVal(5), ""},
 		{"length of a list", `length(["a", "b"])`, cty.NumberIntVal(2), ""},
 		{"seconds out of range", `seconds(1e300)`, cty.NilVal, "out of range"},
+		{"duration_add at the maximum", `duration_add("2562047h47m16.854775807s", "-1ns", "1ns")`, cty.StringVal("2562047h47m16.854775807s"), ""},
+		{"duration_add past the maximum", `duration_add("2562047h47m16.854775807s", "1ns")`, cty.NilVal, "sum is out of range"},
+		{"duration_add past the minimum", `duration_add("-2562047h47m16.854775808s", "-1ns")`, cty.NilVal, "sum is out of range"},
+		{"duration_add overflows in a later argument", `duration_add("1s", "2562047h", "2562047h")`, cty.NilVal, "sum is out of range"},
+		{"duration_sub past the minimum", `duration_sub("-2562047h47m16.854775808s", "1ns")`, cty.NilVal, "difference is out of range"},
+		{"duration_sub past the maximum", `duration_sub("2562047h", "-2562047h")`, cty.NilVal, "difference is out of range"},
+		{"duration_sub to the minimum", `duration_sub("-2562047h47m16.854775807s", "1ns")`, cty.StringVal("-2562047h47m16.854775808s"), ""},
+		{"duration_mul out of range", `duration_mul("2562047h", 2)`, cty.NilVal, "out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,15 +1,72 @@
 package policies
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
+	"strings"
 	"testing"
+	"time"
 )
 
+// pathologicalSeeds are small versions of the inputs of issue #11 that
+// took unbounded time or memory: the fuzzer starts from them, and the
+// bounds below hold for each.
+func pathologicalSeeds() map[string]string {
+	r := strings.Repeat
+	var failing, chain strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&failing, "profile \"p%d\" {\n  on \"SIGTREM\" { actions = [\"cancle\"] }\n  cancel {\n    step \"a\" {\n      at = \"1x\"\n      signal = \"SIGTERN\"\n    }\n  }\n}\n", i)
+	}
+	chain.WriteString("locals {\n")
+	for i := range 300 {
+		fmt.Fprintf(&chain, "  c%d = local.c%d\n", i, i+1)
+	}
+	chain.WriteString("  c300 = \"1s\"\n}\n")
+	return map[string]string{
+		"doubling-interpolation.hcl": doubling(`"xxxxxxxxxxxxxxxx"`, `"${PREV}${PREV}"`),
+		"doubling-format.hcl":        doubling(`"xxxxxxxxxxxxxxxx"`, `format("%s%s", PREV, PREV)`),
+		"doubling-join.hcl":          doubling(`"xxxxxxxxxxxxxxxx"`, `join("", [PREV, PREV])`),
+		"doubling-concat.hcl":        doubling(`["x"]`, `concat(PREV, PREV)`),
+		"format-width.hcl":           "locals {\n  w = format(\"%2000000000s\", \"x\")\n}\n",
+		"pairs-format.hcl":           pairing(`format("%v", local.t59)`),
+		"pairs-equal.hcl":            pairing(`local.t59 == local.t59`),
+		"huge-number.hcl":            "locals {\n  n = \"x${1e600000000}\"\n}\n",
+		"for.hcl":                    "locals {\n  f = [for x in [1] : [for y in [1] : x]]\n}\n",
+		"parentheses.hcl":            "locals {\n  x = " + r("(", 300) + "1" + r(")", 300) + "\n}\n",
+		"negations.hcl":              "locals {\n  x = " + r("!", 300) + "true\n}\n",
+		"conditionals.hcl":           "locals {\n  x = " + r("true ? 1 : ", 200) + "1\n}\n",
+		"interpolations.hcl":         "locals {\n  x = " + r(`"${`, 200) + "1" + r(`}"`, 200) + "\n}\n",
+		"arrays.hcl.json":            `{"locals": {"x": ` + r("[", 300) + r("]", 300) + "}}",
+		"nul.hcl":                    r("\x00", 100),
+		"latin1.hcl":                 "locals {\n  x = \"caf\xe9\"\n}\n",
+		"escapes.hcl":                "# \x1b]0;title\x07\nlocals {\n  x = \"\x1b[2J\" + \x1b\n}\n",
+		"failing-profiles.hcl":       failing.String(),
+		"locals-backwards.hcl":       chain.String(),
+		"long-line.hcl":              "locals {\n  x = [" + r(`"a", `, 1000) + "nope]\n}\n",
+		"duration-overflow.hcl":      "locals {\n  d = duration_sub(\"-2562047h47m16.854775808s\", \"1ns\")\n}\n",
+		"reserved-signal.hcl":        "profile \"p\" {\n  on \"SIGURG\" { actions = [\"cancel\"] }\n}\n",
+	}
+}
+
+// allocated returns the bytes the process has allocated so far.
+func allocated() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
 // FuzzLoadValidate feeds arbitrary files through parsing, decoding,
-// extends resolution, validation and diagnostic rendering. No input may
-// panic, and whatever loads cleanly must satisfy the engine's invariants.
+// extends resolution, validation, diagnostic rendering and formatting. No
+// input may panic, none may take long or allocate much (the bounds are
+// far above what any input takes, so that -race and a loaded machine do
+// not trip them, and far below what the inputs of issue #11 took), and
+// whatever loads cleanly must satisfy the engine's invariants.
 func FuzzLoadValidate(f *testing.F) {
+	for name, src := range pathologicalSeeds() {
+		f.Add([]byte(src), IsJSON(name))
+	}
 	for _, pat := range []string{"testdata/invalid-files/*", "testdata/several-mistakes/*", "testdata/valid-files/*", "../examples/policies/*", "builtin/*.hcl"} {
 		files, _ := filepath.Glob(pat)
 		for _, name := range files {
@@ -25,8 +82,25 @@ func FuzzLoadValidate(f *testing.F) {
 		if isJSON {
 			name = "fuzz.hcl.json"
 		}
+		start, alloc := time.Now(), allocated()
 		pol, diags := LoadSources([]Source{{Name: name, Src: src}}, Options{LookupEnv: noEnv})
-		_ = pol.RenderDiagnostics(diags, 78, false)
+		text := pol.RenderDiagnostics(diags, 78, false)
+		_, files, fdiags := Format(name, src)
+		text += RenderDiagnostics(files, fdiags, 78, false)
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("loading %d bytes took %s", len(src), d)
+		}
+		if a := allocated() - alloc; a > 512<<20 {
+			t.Errorf("loading %d bytes allocated %d MiB", len(src), a>>20)
+		}
+		if len(text) > 64<<10+4*len(src) {
+			t.Errorf("%d bytes of diagnostics for %d bytes of input", len(text), len(src))
+		}
+		for _, r := range text {
+			if isControl(r) && r != '\n' {
+				t.Fatalf("control character %U in the diagnostics", r)
+			}
+		}
 		for _, d := range diags {
 			if d.Summary == "" {
 				t.Errorf("diagnostic without summary: %#v", d)
@@ -58,6 +132,5 @@ func FuzzLoadValidate(f *testing.F) {
 				t.Errorf("%s: valid profile that never escalates", p.Name)
 			}
 		}
-		_, _, _ = Format(name, src)
 	})
 }

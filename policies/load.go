@@ -1,7 +1,6 @@
 package policies
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -119,16 +118,17 @@ func Load(paths []string, opts Options) (*Policy, hcl.Diagnostics) {
 	srcs := make([]Source, 0, len(files))
 	var diags hcl.Diagnostics
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot read policy",
-				Detail:   err.Error() + ".",
-			})
+		b, d := readPolicyFile(f)
+		if d != nil {
+			diags = append(diags, d)
 			continue
 		}
 		srcs = append(srcs, Source{Name: f, Src: b})
+	}
+	if len(files) > 0 && len(srcs) == 0 {
+		// Nothing readable was given: that is not "check the built-ins",
+		// which LoadSources does with no sources.
+		return newPolicy(), diags
 	}
 	p, ldiags := LoadSources(srcs, opts)
 	return p, append(diags, ldiags...)
@@ -163,6 +163,16 @@ func LoadSources(srcs []Source, opts Options) (*Policy, hcl.Diagnostics) {
 	for _, s := range srcs {
 		if _, dup := pol.hclFiles[s.Name]; dup {
 			continue // the parser would return the first one again
+		}
+		if d := checkText(s.Name, s.Src); d != nil {
+			diags = append(diags, d)
+			continue
+		}
+		if d := checkLimits(s.Name, s.Src); d != nil {
+			// Registered, so that the diagnostic shows its line.
+			pol.hclFiles[s.Name] = &hcl.File{Bytes: s.Src}
+			diags = append(diags, d)
+			continue
 		}
 		var f *hcl.File
 		var pdiags hcl.Diagnostics
@@ -232,7 +242,7 @@ func LoadSources(srcs []Source, opts Options) (*Policy, hcl.Diagnostics) {
 	}
 	addHints(diags, sources)
 	sortDiags(diags)
-	return pol, dedupe(diags)
+	return pol, cleanDiagnostics(capDiagnostics(dedupe(diags)))
 }
 
 // parentInvalid reports whether a user profile up the chain fails its own
@@ -349,24 +359,4 @@ func (p *Policy) Profiles() []*engine.Profile {
 // "on FILE:LINE:COLUMN". width 0 means no wrapping.
 func (p *Policy) RenderDiagnostics(diags hcl.Diagnostics, width uint, color bool) string {
 	return RenderDiagnostics(p.hclFiles, diags, width, color)
-}
-
-// RenderDiagnostics renders diags against the parsed files (for the
-// snippets) as hcl's text writer does, with its "on FILE line N" made the
-// more useful "on FILE:LINE:COLUMN". width 0 means no wrapping.
-func RenderDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) string {
-	var out, buf bytes.Buffer
-	wr := hcl.NewDiagnosticTextWriter(&buf, files, width, color)
-	for _, d := range diags {
-		buf.Reset()
-		_ = wr.WriteDiagnostic(d) // a bytes.Buffer does not fail
-		text := buf.String()
-		if s := d.Subject; s != nil {
-			text = strings.Replace(text,
-				fmt.Sprintf("  on %s line %d", s.Filename, s.Start.Line),
-				fmt.Sprintf("  on %s:%d:%d", s.Filename, s.Start.Line, s.Start.Column), 1)
-		}
-		out.WriteString(text)
-	}
-	return out.String()
 }

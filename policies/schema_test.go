@@ -186,7 +186,7 @@ func TestSchemaAgreesWithDecoder(t *testing.T) {
 
 	var catchable []string
 	for _, s := range signalNames {
-		if !uncatchable[s] {
+		if !uncatchable[s] && !RuntimeReserved(s) {
 			catchable = append(catchable, s)
 		}
 	}
@@ -221,6 +221,7 @@ func TestSchemaAndDecoderRejectTheSame(t *testing.T) {
 		"unknown profile property":       wrap(`{"dedline": "10s", ` + steps + `}`),
 		"unknown trigger signal":         wrap(`{"on": {"SIGTREM": {"actions": ["cancel"]}}, ` + steps + `}`),
 		"uncatchable trigger":            wrap(`{"on": {"SIGKILL": {"actions": ["cancel"]}}, ` + steps + `}`),
+		"runtime-reserved trigger":       wrap(`{"on": {"SIGURG": {"actions": ["cancel"]}}, ` + steps + `}`),
 		"unknown action":                 wrap(`{"on": {"SIGINT": {"actions": ["drian"]}}, ` + steps + `}`),
 		"empty actions":                  wrap(`{"on": {"SIGINT": {"actions": []}}, ` + steps + `}`),
 		"unknown runner":                 wrap(`{"runner": "proccess", ` + steps + `}`),

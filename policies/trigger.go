@@ -54,6 +54,14 @@ func decodeOnBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Trigger, hcl.Diagno
 			Subject:  t.SignalRange.Ptr(),
 		})
 		usable = false
+	case RuntimeReserved(t.Signal):
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Signal reserved by the Go runtime",
+			Detail:   fmt.Sprintf("The Go runtime graceful is written in %s, so a trigger on it would not follow real deliveries. Remove this block; for a custom request use SIGUSR1 or SIGUSR2. Sending %s to the job from a step stays allowed.", runtimeReserved[t.Signal], t.Signal),
+			Subject:  t.SignalRange.Ptr(),
+		})
+		usable = false
 	case !signalSet[t.Signal]:
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,

@@ -40,7 +40,7 @@ func evalAttr(attr *hcl.Attribute, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnos
 	if diags := checkLocalRefs(attr.Expr, ctx); diags.HasErrors() {
 		return cty.NilVal, diags
 	}
-	val, diags := attr.Expr.Value(ctx)
+	val, _, diags := evalBounded(attr.Expr, ctx, budgetOf(ctx), fmt.Sprintf("the argument %q", attr.Name))
 	if diags.HasErrors() {
 		return cty.NilVal, diags
 	}
@@ -74,18 +74,28 @@ func checkLocalRefs(expr hcl.Expression, ctx *hcl.EvalContext) hcl.Diagnostics {
 	if ctx == nil {
 		return nil
 	}
-	usesLocal := false
+	lv, ok := ctx.Variables["local"]
+	if !ok || !lv.Type().IsObjectType() {
+		return nil
+	}
+	// Only a reference to a missing local needs the list of names (for
+	// the suggestion); building it for every argument would make a file
+	// with many locals and many arguments quadratic.
+	missing := false
 	for _, tr := range expr.Variables() {
-		if tr.RootName() == "local" {
-			usesLocal = true
+		if tr.RootName() != "local" {
+			continue
+		}
+		if len(tr) < 2 {
+			missing = true
+			break
+		}
+		if ga, ok := tr[1].(hcl.TraverseAttr); !ok || !lv.Type().HasAttribute(ga.Name) {
+			missing = true
 			break
 		}
 	}
-	if !usesLocal {
-		return nil
-	}
-	lv, ok := ctx.Variables["local"]
-	if !ok || !lv.Type().IsObjectType() {
+	if !missing {
 		return nil
 	}
 	known := map[string]bool{}

@@ -58,7 +58,8 @@ func runFmt(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 
 	if len(args) == 1 && args[0] == "-" {
-		src, err := io.ReadAll(cmd.InOrStdin())
+		// One byte past the cap is enough for Format to refuse it.
+		src, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), policies.MaxFileSize+1))
 		if err != nil {
 			return withStatus(exitInternal, err)
 		}
@@ -98,7 +99,7 @@ func runFmt(cmd *cobra.Command, v *viper.Viper, args []string) error {
 
 	status := exitOK
 	for _, name := range files {
-		src, err := os.ReadFile(name)
+		src, err := policies.ReadFile(name)
 		if err != nil {
 			fmt.Fprintf(errw, "graceful: %v\n", err)
 			status = exitFindings
