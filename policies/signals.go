@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/graceful-sh/graceful/engine/supervise"
+
 	"github.com/agext/levenshtein"
 
 	"github.com/graceful-sh/graceful/engine"
@@ -35,25 +37,12 @@ var signalAliases = map[string]string{"SIGIOT": "SIGABRT", "SIGPOLL": "SIGIO", "
 // uncatchable signals cannot be handled, so they can never trigger anything.
 var uncatchable = map[string]bool{"SIGKILL": true, "SIGSTOP": true}
 
-// runtimeReserved are the signals the Go runtime keeps for itself, with
-// what it uses each for. graceful cannot receive them faithfully: the
-// runtime sends SIGURG to its own threads to preempt goroutines, so a
-// delivery may come from graceful itself, and it keeps SIGPROF for the
-// CPU profiler, so a delivery may never reach graceful's handler. A
-// profile may still send them to the job.
-var runtimeReserved = map[string]string{
-	"SIGURG":  "preempts goroutines with it, so graceful receives it from itself at any time",
-	"SIGPROF": "keeps it for its CPU profiler, so a delivery may never reach graceful's handler",
-}
-
 // RuntimeReserved reports whether the Go runtime reserves the signal named
 // sig ("SIGURG", "SIGPROF") so that graceful cannot catch it faithfully.
-// Policies may not trigger on such a signal; the command line uses the same
-// list for the signals it catches.
-func RuntimeReserved(sig string) bool {
-	_, ok := runtimeReserved[sig]
-	return ok
-}
+// Policies may not trigger on such a signal (a profile may still send it
+// to the job). The list is supervise's signal table, the one the command
+// line catches signals by.
+func RuntimeReserved(sig string) bool { return supervise.Of(sig) == supervise.Reserved }
 
 // SignalSuggestion returns a "did you mean" sentence for an unknown signal
 // name, or a generic hint when nothing is close.

@@ -3,6 +3,8 @@ package policies
 import (
 	"fmt"
 
+	"github.com/graceful-sh/graceful/engine/supervise"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/graceful-sh/graceful/engine"
@@ -58,7 +60,7 @@ func decodeOnBlock(block *hcl.Block, ctx *hcl.EvalContext) (*Trigger, hcl.Diagno
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Signal reserved by the Go runtime",
-			Detail:   fmt.Sprintf("The Go runtime graceful is written in %s, so a trigger on it would not follow real deliveries. Remove this block; for a custom request use SIGUSR1 or SIGUSR2. Sending %s to the job from a step stays allowed.", runtimeReserved[t.Signal], t.Signal),
+			Detail:   fmt.Sprintf("The Go runtime graceful is written in %s, so a trigger on it would not follow real deliveries. Remove this block; for a custom request use SIGUSR1 or SIGUSR2. Sending %s to the job from a step stays allowed.", supervise.ReservedReason(t.Signal), t.Signal),
 			Subject:  t.SignalRange.Ptr(),
 		})
 		usable = false

@@ -59,14 +59,15 @@ var table = map[string]Disposition{
 // Of returns the disposition of the signal named name ("SIGTERM").
 func Of(name string) Disposition { return table[name] }
 
-// ReservedReason says why a profile may not name a Reserved signal as a
-// trigger, for diagnostics; empty for any other signal.
+// ReservedReason says what the Go runtime does with a Reserved signal
+// ("preempts goroutines with it, ..."), for diagnostics that begin "The Go
+// runtime graceful is written in ..."; empty for any other signal.
 func ReservedReason(name string) string {
 	switch name {
 	case "SIGURG":
-		return "the Go runtime sends SIGURG to itself to preempt goroutines, so graceful cannot tell a real one from its own"
+		return "preempts goroutines with it, so graceful receives it from itself at any time"
 	case "SIGPROF":
-		return "the Go runtime keeps SIGPROF for its profiler, so graceful never receives it"
+		return "keeps it for its CPU profiler, so a delivery may never reach graceful's handler"
 	}
 	return ""
 }
