@@ -131,6 +131,21 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	}
 	if status != nil {
 		sinks = append(sinks, status)
+	} else {
+		// Without a terminal there is no status line to say what the
+		// next signal does: say it once, when a drain begins.
+		sinks = append(sinks, engine.SinkFunc(func(e engine.Event) {
+			if e.From == engine.StateRunning && e.To == engine.StateDraining && e.LastSignal != "" && e.NextSignal != "" {
+				fmt.Fprintf(stderr, "graceful: draining: the job may finish; send %s again to %s\n", e.LastSignal, e.NextSignal)
+			}
+		}))
+	}
+	if v.GetBool("verbose") {
+		from := "built in"
+		if p := v.GetString("policy"); p != "" {
+			from = "from " + p
+		}
+		fmt.Fprintf(stderr, "graceful: profile %q (%s)\n", prof.Name, from)
 	}
 	if name := v.GetString("events"); name != "" {
 		w, err := out.openEvents(name)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -29,5 +30,21 @@ func TestRunTTINAndTTOUStopBoth(t *testing.T) {
 				t.Errorf("status %d, want the job's 5; stderr:\n%s", status, h.stderr())
 			}
 		})
+	}
+}
+
+// Not on a terminal, the first SIGTERM under a draining profile says what
+// the next one will do; -v names the profile in use and where it is from.
+func TestRunSaysWhatTheNextSignalDoes(t *testing.T) {
+	h := startRun(t, "", append([]string{"-v", "--"}, jobArgv("term-exit", "4")...)...)
+	h.waitLine("ready")
+	h.signal(syscall.SIGTERM)
+	h.waitStderr("graceful: draining: the job may finish; send SIGTERM again to cancel")
+	h.signal(syscall.SIGTERM)
+	if status, _ := h.wait(); status != 4 {
+		t.Errorf("status %d, want 4; stderr:\n%s", status, h.stderr())
+	}
+	if !strings.Contains(h.stderr(), `graceful: profile "process" (built in)`) {
+		t.Errorf("-v does not name the profile:\n%s", h.stderr())
 	}
 }
