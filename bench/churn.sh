@@ -17,24 +17,7 @@ mkdir -p "$out"
 runs=${RUNS:-10}
 go build -o "$out/graceful" ./cmd/graceful
 cc -O2 -o "$out/churn" cmd/graceful/testdata/c/churn.c
-cat > "$out/churn.hcl" <<'HCL'
-profile "churn" {
-  runner = "process"
-  cancel {
-    step "interrupt" {
-      at     = "0s"
-      signal = "SIGTERM"
-      target = "tree"
-    }
-    step "kill" {
-      at     = "1s"
-      signal = "SIGKILL"
-      target = "tree"
-    }
-    deadline = "2s"
-  }
-}
-HCL
+cp cmd/graceful/testdata/churn.hcl "$out/churn.hcl"
 
 pct() { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int((NR-1)*p/100)+1; printf "%.1f", a[i]}'; }
 
@@ -51,7 +34,7 @@ for cfg in "300 1000" "150 10000"; do
   for _ in $(seq "$runs"); do
     start=$(date +%s%N)
     set +e
-    "$out/graceful" run --policy "$out/churn.hcl" --profile churn -v --cgroup off --timeout 500ms -- "$out/churn" "$1" "$2" >/dev/null 2>"$out/churn.err"
+    "$out/graceful" run --policy "$out/churn.hcl" --profile test -v --cgroup off --timeout 500ms -- "$out/churn" "$1" "$2" >/dev/null 2>"$out/churn.err"
     st=$?
     set -e
     end=$(date +%s%N)

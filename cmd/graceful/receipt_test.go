@@ -13,28 +13,6 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-func receiptSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open("../../schema/receipt.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("receipt.schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("receipt.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
-}
-
 func checkReceipt(t *testing.T, sch *jsonschema.Schema, path string) map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -58,7 +36,7 @@ func checkReceipt(t *testing.T, sch *jsonschema.Schema, path string) map[string]
 // says what triggered the cancel and names the daemon; the finalisation
 // reads the receipt so far through GRACEFUL_RECEIPT.
 func TestRunReceipt(t *testing.T) {
-	sch := receiptSchema(t)
+	sch := compileSchema(t, "receipt.schema.json")
 	dir := t.TempDir()
 	rcpt, fin := filepath.Join(dir, "receipt.json"), filepath.Join(dir, "fin.json")
 	h := startRun(t, testPolicy("1s", "3s", `cat "$GRACEFUL_RECEIPT" > `+fin),

@@ -32,33 +32,17 @@ func buildC(t *testing.T, name string) string {
 	return out
 }
 
-// churnPolicy signals the whole tree at each step: in sweep mode each is
-// a walk of /proc over a tree that never holds still.
-const churnPolicy = `profile "test" {
-  runner = "process"
-  cancel {
-    step "interrupt" {
-      at     = "0s"
-      signal = "SIGTERM"
-      target = "tree"
-    }
-    step "kill" {
-      at     = "1s"
-      signal = "SIGKILL"
-      target = "tree"
-    }
-    deadline = "2s"
-  }
-}
-`
-
 // A churning tree (processes that ignore SIGTERM and re-fork all the
 // time) makes a sweep-mode walk of the tree slow; that walk must not
 // hold up the timeline. The SIGKILL step runs at +1 s and graceful exits
 // soon after, not seconds later.
 func TestRunChurningTreeKeepsTheTimeline(t *testing.T) {
 	churn := buildC(t, "churn")
-	h := startRun(t, churnPolicy, "-v", "--cgroup", "off", "--timeout", "500ms", "--", churn, "150", "10000")
+	policy, err := os.ReadFile(filepath.Join("testdata", "churn.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startRun(t, string(policy), "-v", "--cgroup", "off", "--timeout", "500ms", "--", churn, "150", "10000")
 	status, took := h.wait()
 	if status != 124 {
 		t.Errorf("status %d, want 124; stderr:\n%s", status, h.stderr())

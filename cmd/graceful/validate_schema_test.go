@@ -11,23 +11,7 @@ import (
 // TestValidateJSONMatchesSchema checks real validate -json reports against
 // schema/validate.schema.json, the contract for their readers.
 func TestValidateJSONMatchesSchema(t *testing.T) {
-	f, err := os.Open("../../schema/validate.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("validate.schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("validate.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sch := compileSchema(t, "validate.schema.json")
 
 	dir := polWrite(t, map[string]string{"bad.hcl": polBadSignal, "s.hcl": polSnippets})
 	for _, tt := range []struct {
@@ -59,4 +43,27 @@ func TestValidateJSONMatchesSchema(t *testing.T) {
 			t.Error("accepted")
 		}
 	})
+}
+
+// compileSchema compiles schema/NAME, a JSON Schema of graceful's output.
+func compileSchema(t *testing.T, name string) *jsonschema.Schema {
+	t.Helper()
+	f, err := os.Open("../../schema/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(name, doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sch
 }

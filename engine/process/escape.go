@@ -96,21 +96,24 @@ func cmdline(pid int) string {
 // when the tree was signalled or cleaned up, in the order seen.
 func (r *Runner) Escaped() []Escape { return r.esc.all() }
 
-// noteTree records the escaped processes of the job's tree as it is now.
+// noteTree records the escaped processes of the job's cgroup leaf as it is
+// now: before a kill, which the kernel does at once. (In sweep mode the
+// sweep itself notes each process it signals: noteEscape.)
 func (r *Runner) noteTree() {
-	if r.leader == nil || !procIsOurs() {
+	if r.leader == nil || r.cg == nil || !procIsOurs() {
 		return
 	}
-	if r.cg != nil {
-		pids, _ := r.cg.procs()
-		for _, pid := range pids {
-			if st, ok := readStat(pid); ok {
-				r.esc.note(st, r.leader.pid, r.self)
-			}
+	pids, _ := r.cg.procs()
+	for _, pid := range pids {
+		if st, ok := readStat(pid); ok {
+			r.esc.note(st, r.leader.pid, r.self)
 		}
-		return
 	}
-	for _, st := range jobTree(r.self, r.leader) {
+}
+
+// noteEscape records one process a sweep is about to signal.
+func (r *Runner) noteEscape(st procStat) {
+	if r.leader != nil {
 		r.esc.note(st, r.leader.pid, r.self)
 	}
 }

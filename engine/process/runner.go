@@ -393,7 +393,6 @@ func (r *Runner) signalTree(sig syscall.Signal) error {
 	// SIGKILL goes to the group first, the quickest way to stop most of
 	// the job; any other signal goes to each process once, through the
 	// cgroup or the sweep (both include the group), never twice.
-	r.noteTree()
 	groupErr := engine.ErrGone
 	if sig == syscall.SIGKILL {
 		r.killing.Store(true) // a slower sweep of another signal may stop
@@ -401,6 +400,7 @@ func (r *Runner) signalTree(sig syscall.Signal) error {
 	}
 	var n int
 	if r.cg != nil {
+		r.noteTree()
 		var err error
 		if n, err = r.cg.signal(sig); err != nil {
 			return err
@@ -410,7 +410,7 @@ func (r *Runner) signalTree(sig syscall.Signal) error {
 		if sig != syscall.SIGKILL {
 			superseded = r.killing.Load
 		}
-		n, _ = sweepSignal(r.self, r.leader, sig, false, superseded)
+		n, _ = sweepSignal(r.self, r.leader, sig, false, superseded, r.noteEscape)
 	}
 	if n == 0 && groupErr != nil {
 		return engine.ErrGone
@@ -502,7 +502,9 @@ func (r *Runner) Close(timeout time.Duration) error {
 func (r *Runner) close(timeout time.Duration) error {
 	defer r.restoreForeground()
 	r.killing.Store(true)
-	r.noteTree()
+	if r.cg != nil {
+		r.noteTree() // the sweep below notes the rest as it goes
+	}
 	deadline := time.Now().Add(timeout)
 	var errs []error
 	if r.leader != nil && r.cg != nil {
@@ -531,7 +533,7 @@ func (r *Runner) close(timeout time.Duration) error {
 		errs = append(errs, errors.New("escaped processes not swept: "+errForeignProc().Error()))
 	}
 	for procIsOurs() && !noChildren() {
-		n, fds := sweepSignal(r.self, leader, syscall.SIGKILL, true, nil)
+		n, fds := sweepSignal(r.self, leader, syscall.SIGKILL, true, nil, r.noteEscape)
 		if n == 0 {
 			break
 		}

@@ -238,8 +238,9 @@ func sendPinned(st procStat, sig syscall.Signal, keep bool) (int, bool) {
 // processes, open, for the caller to wait on and close. A non-nil
 // superseded is asked before each scan: when it says yes (a SIGKILL of the
 // whole tree began), the sweep stops, as whatever it would still signal is
-// being killed.
-func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool, superseded func() bool) (int, []int) {
+// being killed. A non-nil observe sees each process before it is
+// signalled (the escape report).
+func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool, superseded func() bool, observe func(procStat)) (int, []int) {
 	type key struct {
 		pid   int
 		start uint64
@@ -260,6 +261,9 @@ func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool, supersed
 			}
 			seen[k] = true
 			fresh++
+			if observe != nil {
+				observe(st)
+			}
 			if fd, ok := sendPinned(st, sig, keep); ok && keep {
 				fds = append(fds, fd)
 			}
