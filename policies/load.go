@@ -25,6 +25,10 @@ type Options struct {
 	// BudgetSource says where Budget came from, for messages, e.g.
 	// "--budget 30s" or "pod.yaml terminationGracePeriodSeconds".
 	BudgetSource string
+	// BudgetProfiles, when not empty, limits the Budget check to the
+	// profiles named (validate --pod: those the pod's graceful
+	// containers run).
+	BudgetProfiles []string
 }
 
 // Source is an in-memory policy file. Its name decides the syntax: a name

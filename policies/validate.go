@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -194,7 +195,7 @@ func validateResolved(r *resolved, opts Options) hcl.Diagnostics {
 			Subject:  r.blame(r.deadline.Range, r.deadlineOwner, r.budget.Range, r.budgetOwner).Ptr(),
 		})
 	}
-	if opts.CheckBudget && deadline > opts.Budget {
+	if opts.CheckBudget && deadline > opts.Budget && (len(opts.BudgetProfiles) == 0 || slices.Contains(opts.BudgetProfiles, p.Name)) {
 		src := opts.BudgetSource
 		if src == "" {
 			src = "the given budget"

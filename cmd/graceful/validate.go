@@ -118,27 +118,43 @@ func normalizeFlags(fs *pflag.FlagSet, args []string) []string {
 	return out
 }
 
-// budgetOptions reads --budget and --pod.
-func budgetOptions(v *viper.Viper) (policies.Options, error) {
+// budgetOptions reads --budget and --pod; for --pod it also returns the
+// pods' own findings.
+func budgetOptions(v *viper.Viper) (policies.Options, hcl.Diagnostics, error) {
 	var opts policies.Options
 	budget, pod := v.GetString("budget"), v.GetString("pod")
 	switch {
 	case budget != "" && pod != "":
-		return opts, errors.New("give --budget or --pod, not both")
+		return opts, nil, errors.New("give --budget or --pod, not both")
 	case budget != "":
 		d, err := time.ParseDuration(budget)
 		if err != nil || d < 0 {
-			return opts, fmt.Errorf("--budget %q: want a non-negative Go duration such as 60s", budget)
+			return opts, nil, fmt.Errorf("--budget %q: want a non-negative Go duration such as 60s", budget)
 		}
 		opts.CheckBudget, opts.Budget, opts.BudgetSource = true, d, "--budget "+policies.FormatDuration(d)
 	case pod != "":
-		d, err := policies.PodBudget(pod)
+		pods, err := policies.ReadPods(pod)
 		if err != nil {
-			return opts, fmt.Errorf("--pod: %w", err)
+			return opts, nil, fmt.Errorf("--pod: %w", err)
 		}
-		opts.CheckBudget, opts.Budget, opts.BudgetSource = true, d, fmt.Sprintf("terminationGracePeriodSeconds %s of %s", policies.FormatDuration(d), pod)
+		// The shortest grace period among the pods bounds every profile
+		// the pods' graceful containers run (every profile when none is
+		// named: a manifest without graceful in it).
+		short := pods[0]
+		for _, p := range pods[1:] {
+			if p.Grace < short.Grace {
+				short = p
+			}
+		}
+		src := fmt.Sprintf("terminationGracePeriodSeconds %s of %s", policies.FormatDuration(short.Grace), pod)
+		if !short.GraceSet {
+			src = fmt.Sprintf("the grace period of %s: it sets no terminationGracePeriodSeconds, so Kubernetes gives %s", pod, policies.FormatDuration(short.Grace))
+		}
+		opts.CheckBudget, opts.Budget, opts.BudgetSource = true, short.Grace, src
+		opts.BudgetProfiles = policies.PodProfiles(pods)
+		return opts, policies.CheckPods(pod, pods), nil
 	}
-	return opts, nil
+	return opts, nil, nil
 }
 
 func runValidate(cmd *cobra.Command, v *viper.Viper, args []string) error {
@@ -146,7 +162,7 @@ func runValidate(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	if err != nil {
 		return withStatus(exitUsage, err)
 	}
-	opts, err := budgetOptions(v)
+	opts, podDiags, err := budgetOptions(v)
 	if err != nil {
 		return withStatus(exitUsage, err)
 	}
@@ -155,6 +171,7 @@ func runValidate(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		return withStatus(exitUsage, err)
 	}
 	pol, diags := policies.Load(files, opts)
+	diags = append(diags, podDiags...)
 
 	out := cmd.OutOrStdout()
 	switch format {
