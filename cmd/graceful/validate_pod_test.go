@@ -41,8 +41,8 @@ spec:
 func TestValidatePodKnowsThePod(t *testing.T) {
 	for _, tc := range []struct {
 		name, grace, socket, lifecycle string
-		status                          int
-		want                            []string
+		status                         int
+		want                           []string
 	}{
 		{"fits", "terminationGracePeriodSeconds: 60", "/g/sock", "", 0, nil},
 		{"grace unset", "", "/g/sock", "", 1, []string{"Kubernetes gives 30s", "Grace period left unset"}},
