@@ -27,8 +27,9 @@ type Outbox struct {
 	queued  int // bytes in queue
 	busy    bool
 	closed  bool
-	lost    int   // lines dropped
-	err     error // the first write error
+	lost    int       // lines dropped
+	err     error     // the first write error
+	since   time.Time // when the write under way began; zero when none
 	flushed chan struct{}
 }
 
@@ -92,11 +93,13 @@ func (o *Outbox) drain() {
 		p := o.queue[0]
 		o.queue[0] = nil
 		o.queue = o.queue[1:]
+		o.since = time.Now()
 		o.mu.Unlock()
 
 		_, err := o.w.Write(p)
 
 		o.mu.Lock()
+		o.since = time.Time{}
 		o.queued -= len(p)
 		if err != nil && o.err == nil {
 			// A writer that failed once (EPIPE, ENOSPC) gets nothing
@@ -146,6 +149,12 @@ func (o *Outbox) Close(wait time.Duration, note func(lost int) string) bool {
 	if !o.busy {
 		o.mu.Unlock()
 		return true
+	}
+	if !o.since.IsZero() && time.Since(o.since) >= wait {
+		// One write has been stuck for longer than we would wait: the
+		// reader has stopped, and waiting would only delay the exit.
+		o.mu.Unlock()
+		return false
 	}
 	if o.flushed == nil {
 		o.flushed = make(chan struct{})
