@@ -48,8 +48,8 @@ bad flags, could not connect, refused, coordinator gone before our turn.`,
 			return runJoin(cmd, v, args)
 		},
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return withStatus(exitInternal, fmt.Errorf("join: %w\nRun 'graceful join --help' for usage", err))
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return withStatus(exitInternal, fmt.Errorf("join: %w%s\nRun 'graceful join --help' for usage", err, flagSuggestion(c.Flags(), err)))
 	})
 	cmd.Flags().SetInterspersed(false)
 	fs := cmd.Flags()

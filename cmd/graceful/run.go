@@ -53,8 +53,8 @@ exit status.`,
 			return runRun(cmd, v, args)
 		},
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return withStatus(exitInternal, fmt.Errorf("run: %w\nRun 'graceful run --help' for usage", err))
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return withStatus(exitInternal, fmt.Errorf("run: %w%s\nRun 'graceful run --help' for usage", err, flagSuggestion(c.Flags(), err)))
 	})
 	// The job's flags are the job's: stop parsing at the command name.
 	cmd.Flags().SetInterspersed(false)

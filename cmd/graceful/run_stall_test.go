@@ -236,3 +236,15 @@ func TestRunKeepsInheritedIgnoredSignals(t *testing.T) {
 		t.Errorf("the job's SigIgn %016x has SIGTERM, which was not ignored", mask)
 	}
 }
+
+// A misspelt flag of run or join gets a did-you-mean, as validate's do.
+func TestRunJoinFlagDidYouMean(t *testing.T) {
+	for _, args := range [][]string{{"run", "--timout", "5s", "--", "true"}, {"join", "--sokcet", "x", "--", "true"}} {
+		cmd := gracefulCmd(args...)
+		out, _ := cmd.CombinedOutput()
+		want := map[string]string{"run": "did you mean --timeout?", "join": "did you mean --socket?"}[args[0]]
+		if cmd.ProcessState.ExitCode() != 125 || !strings.Contains(string(out), want) {
+			t.Errorf("%v: exit %d, want 125 and %q:\n%s", args, cmd.ProcessState.ExitCode(), want, out)
+		}
+	}
+}
