@@ -76,9 +76,10 @@ func seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + "s"
 }
 
-// NewJSONSink writes one JSON object per event to w (JSON Lines). Durations
-// are in milliseconds; "since_ms" is present once cancellation started and
-// "status" on the final event.
+// NewJSONSink writes one JSON object per event to w (JSON Lines). "v" is
+// EventsVersion; durations are in milliseconds; "since_ms" is present once
+// cancellation started and "status" on the final event. The shape is
+// schema/events.schema.json.
 func NewJSONSink(w io.Writer) Sink { return &jsonSink{w: w} }
 
 type jsonSink struct {
@@ -86,7 +87,12 @@ type jsonSink struct {
 	w  io.Writer
 }
 
+// EventsVersion is the version of the JSON event lines' shape
+// (schema/events.schema.json), in each line's "v".
+const EventsVersion = 1
+
 type jsonEvent struct {
+	V          int       `json:"v"`
 	Time       time.Time `json:"time"`
 	ElapsedMS  float64   `json:"elapsed_ms"`
 	SinceMS    *float64  `json:"since_ms,omitempty"`
@@ -108,7 +114,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 func (s *jsonSink) Emit(e Event) {
 	j := jsonEvent{
-		Time: e.Time, ElapsedMS: ms(e.Elapsed), From: e.From, To: e.To,
+		V: EventsVersion, Time: e.Time, ElapsedMS: ms(e.Elapsed), From: e.From, To: e.To,
 		Cause: e.Cause, Action: e.Action, Target: e.Target, Result: e.Result,
 		NextAction: e.NextAction, LastSignal: e.LastSignal, NextSignal: e.NextSignal,
 		Outcome: e.Outcome,

@@ -49,8 +49,8 @@ func TestJSONSink(t *testing.T) {
 	s.Emit(Event{Time: start, From: "", To: StateRunning, Cause: "start"})
 	s.Emit(Event{Time: start.Add(9 * time.Second), Elapsed: 9 * time.Second, Cancelled: true, Since: 9 * time.Second,
 		From: "step:terminate", To: StateDone, Cause: "job killed by SIGKILL", Outcome: OutcomeCancelled, Status: 137})
-	want := `{"time":"2000-01-01T00:00:00Z","elapsed_ms":0,"from":"","to":"running","cause":"start"}
-{"time":"2000-01-01T00:00:09Z","elapsed_ms":9000,"since_ms":9000,"from":"step:terminate","to":"done","cause":"job killed by SIGKILL","outcome":"cancelled","status":137}
+	want := `{"v":1,"time":"2000-01-01T00:00:00Z","elapsed_ms":0,"from":"","to":"running","cause":"start"}
+{"v":1,"time":"2000-01-01T00:00:09Z","elapsed_ms":9000,"since_ms":9000,"from":"step:terminate","to":"done","cause":"job killed by SIGKILL","outcome":"cancelled","status":137}
 `
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
