@@ -357,7 +357,7 @@ func (w logWriter) Write(b []byte) (int, error) {
 // ReportExit sends the job's end, after all output written before it, and
 // waits for the coordinator's acknowledgement.
 func (s *Session) ReportExit(ctx context.Context, e engine.Exit) error {
-	m := wire.Message{Type: wire.TypeExit, Code: e.Code, Signal: e.Signal, SignalNumber: e.SignalNumber, Abandoned: e.Abandoned}
+	m := wire.Message{Type: wire.TypeExit, Code: e.Code, Signal: wire.Text(e.Signal), SignalNumber: e.SignalNumber, Abandoned: e.Abandoned}
 	if m.Code < 0 || m.Code > 255 {
 		m.Code = 255
 	}

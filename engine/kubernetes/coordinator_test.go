@@ -382,6 +382,38 @@ func TestOutOfOrderMessageClosesConnection(t *testing.T) {
 	waitState(t, c, "a", StateLost)
 }
 
+// A token holder's exit report whose text would forge the coordinator's
+// log lines (a newline, then a summary line; a terminal escape) is a
+// protocol error, never printed; a container sending it is lost.
+func TestForgedExitReportIsRefused(t *testing.T) {
+	for _, forged := range []wire.Message{
+		{Type: wire.TypeExit, Code: 1, Error: "x\ngraceful: summary: build exited with status 0"},
+		{Type: wire.TypeExit, Code: 1, Signal: "SIGKILL\x1b[2J", SignalNumber: 9},
+	} {
+		var logs syncBuffer
+		c, err := Listen(Config{Socket: filepath.Join(shortDir(t), "sock"), Token: testToken, Jobs: []string{"build"},
+			Logf: func(f string, a ...any) { fmt.Fprintf(&logs, f+"\n", a...) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := join(t, c, "build")
+		waitTurn(t, a)
+		a.p.send(forged)
+		waitState(t, c, "build", StateLost)
+		if e := done(t, c); e.Status() == 0 {
+			t.Errorf("job status %d after a forged report", e.Status())
+		}
+		c.Close()
+		text := logs.String()
+		if strings.Contains(text, "\ngraceful: summary") || strings.ContainsAny(text, "\x1b\ufffd") {
+			t.Errorf("forged text reached the log:\n%s", text)
+		}
+		if !strings.Contains(text, "protocol error") {
+			t.Errorf("no protocol error logged:\n%s", text)
+		}
+	}
+}
+
 func TestCoordinatorGoneEndsSession(t *testing.T) {
 	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
 	a := join(t, c, "a")

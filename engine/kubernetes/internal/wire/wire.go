@@ -16,8 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -162,6 +164,11 @@ func readMessage(r io.Reader, limit uint32) (Message, error) {
 
 // decode parses and validates one frame body.
 func decode(body []byte) (Message, error) {
+	// encoding/json turns bad UTF-8 into U+FFFD without a word; a peer
+	// sending it is refused instead.
+	if !utf8.Valid(body) {
+		return Message{}, fmt.Errorf("%w: not UTF-8", ErrMalformed)
+	}
 	// First pass: the set of keys, so that fields foreign to the type and
 	// duplicate keys are refused (encoding/json would silently accept
 	// both).
@@ -232,8 +239,11 @@ func (m Message) validate() error {
 		return fmt.Errorf("%w: %s: %s", ErrMalformed, m.Type, fmt.Sprintf(format, args...))
 	}
 	for _, s := range []string{m.Reason, m.Error, m.Signal} {
-		if len(s) > maxText || !utf8.ValidString(s) {
-			return bad("text field too long or not UTF-8")
+		if len(s) > maxText {
+			return bad("text field longer than %d bytes", maxText)
+		}
+		if err := checkText(s); err != nil {
+			return bad("%v", err)
 		}
 	}
 	switch m.Type {
@@ -319,12 +329,56 @@ func WriteMessage(w io.Writer, m Message) error {
 	return err
 }
 
-// ErrorText is err's text as a frame's text field holds it (an error
-// reply, a reason): cut to the length the decoder accepts, and valid UTF-8.
-func ErrorText(err error) string {
-	s := err.Error()
-	if len(s) > maxText {
-		s = s[:maxText]
+// checkText refuses what a text field (reason, error, signal) must not
+// hold: the coordinator prints these, and a newline, a terminal escape or
+// a bidirectional override in them could forge or hide its log lines.
+// Every rune must be printable (unicode.IsPrint: letters, marks, numbers,
+// punctuation, symbols and the ASCII space).
+func checkText(s string) error {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
+				return errors.New("text field not UTF-8")
+			}
+		}
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("text field holds the non-printable character %U", r)
+		}
 	}
-	return strings.ToValidUTF8(s, "?")
+	return nil
 }
+
+// Text makes s fit a frame's text field: every non-printable character
+// and every byte of bad UTF-8 escaped as strconv.Quote would ("\n",
+// "\x1b", "\u202e"), then cut to the length the decoder accepts,
+// never inside an escape or a character.
+func Text(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
+				if b.Len()+4 > maxText {
+					break
+				}
+				fmt.Fprintf(&b, "\\x%02x", s[i])
+				continue
+			}
+		}
+		var piece string
+		if unicode.IsPrint(r) {
+			piece = string(r)
+		} else {
+			q := strconv.QuoteRune(r)
+			piece = q[1 : len(q)-1]
+		}
+		if b.Len()+len(piece) > maxText {
+			break
+		}
+		b.WriteString(piece)
+	}
+	return b.String()
+}
+
+// ErrorText is err's text as a frame's text field holds it (an error
+// reply, a reason): see Text.
+func ErrorText(err error) string { return Text(err.Error()) }

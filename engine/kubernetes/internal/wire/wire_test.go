@@ -84,6 +84,12 @@ func TestDecodeRefuses(t *testing.T) {
 		{"signal name without number", rawFrame(`{"type":"exit","signal":"SIGTERM"}`), ErrMalformed},
 		{"wrong field type", rawFrame(`{"type":"ping","seq":"one"}`), ErrMalformed},
 		{"error without text", rawFrame(`{"type":"error"}`), ErrMalformed},
+		{"error text holding a newline", rawFrame(`{"type":"exit","code":1,"error":"x\ngraceful: summary: build exited with status 0"}`), ErrMalformed},
+		{"signal holding a terminal escape", rawFrame(`{"type":"exit","code":1,"signal":"SIG\u001b[2J","signal_number":9}`), ErrMalformed},
+		{"reason holding a C1 control", rawFrame(`{"type":"skip","reason":"a\u009bb"}`), ErrMalformed},
+		{"error text holding a bidi override", rawFrame(`{"type":"error","error":"a\u202eb"}`), ErrMalformed},
+		{"error text of bad UTF-8", rawFrame("{\"type\":\"error\",\"error\":\"a\xffb\"}"), ErrMalformed},
+		{"bad UTF-8 in a token", rawFrame("{\"type\":\"hello\",\"token\":\"\xc3\",\"version\":1}"), ErrMalformed},
 		{"interval that overflows the liveness window", rawFrame(`{"type":"welcome","interval_ms":9223372036854775}`), ErrMalformed},
 	}
 	for _, tt := range tests {
@@ -93,6 +99,28 @@ func TestDecodeRefuses(t *testing.T) {
 				t.Errorf("ReadMessage = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestText(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"plain text, é", "plain text, é"},
+		{"a\nb\tc", `a\nb\tc`},
+		{"\x1b[2J", `\x1b[2J`},
+		{"a\xffb", `a\xffb`},
+		{"\u202e", `\u202e`},
+	} {
+		got := Text(tt.in)
+		if got != tt.want {
+			t.Errorf("Text(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if err := checkText(got); err != nil {
+			t.Errorf("Text(%q) = %q is refused: %v", tt.in, got, err)
+		}
+	}
+	long := Text(strings.Repeat("\n", maxText))
+	if len(long) > maxText || checkText(long) != nil || strings.HasSuffix(long, `\`) {
+		t.Errorf("Text of a long text: %d bytes, ends %q", len(long), long[len(long)-4:])
 	}
 }
 
