@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/engine/kubernetes/internal/wire"
@@ -533,6 +534,66 @@ func TestTokenFile(t *testing.T) {
 	os.Chmod(file, 0o644)
 	if _, err := ReadToken(file); err == nil {
 		t.Error("world-readable token file accepted")
+	}
+}
+
+// A token file on the shared volume is refused, at once and with a clear
+// error, unless it is a regular file of ours: a FIFO used to hang open()
+// (the coordinator before it listened, join past its start timeout), a
+// symlink was followed, and a file planted by another uid was believed.
+func TestTokenFileMustBeOurRegularFile(t *testing.T) {
+	dir := shortDir(t)
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("s3cret\n"), 0o600)
+	link := filepath.Join(dir, "link")
+	os.Symlink(target, link)
+	big := filepath.Join(dir, "big")
+	os.WriteFile(big, bytes.Repeat([]byte("x"), 4096), 0o600)
+	tests := []struct{ name, file, want string }{
+		{"FIFO", fifo, "not a regular file (a FIFO)"},
+		{"symlink", link, "is a symlink"},
+		{"directory", dir, "not a regular file (a directory)"},
+		{"too long", big, "4096 bytes long"},
+	}
+	if os.Getuid() == 0 {
+		other := filepath.Join(dir, "other")
+		os.WriteFile(other, []byte("planted\n"), 0o600)
+		if err := os.Chown(other, 4242, 4242); err != nil {
+			t.Fatal(err)
+		}
+		tests = append(tests, struct{ name, file, want string }{"owned by another uid", other, "owned by uid 4242"})
+	} else {
+		t.Log("not root: the other-uid case is not run")
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, f := range []func() error{
+				func() error { _, err := ReadToken(tt.file); return err },
+				func() error { _, err := EnsureToken(tt.file); return err },
+				func() error {
+					_, err := Join(context.Background(), ClientConfig{Socket: filepath.Join(dir, "sock"), TokenFile: tt.file, Name: "a", StartTimeout: 2 * time.Second})
+					return err
+				},
+			} {
+				errc := make(chan error, 1)
+				go func() { errc <- f() }()
+				select {
+				case err := <-errc:
+					if err == nil || !strings.Contains(err.Error(), tt.want) {
+						t.Errorf("error %v, want %q", err, tt.want)
+					}
+				case <-time.After(time.Second):
+					t.Fatal("hangs on the token file")
+				}
+			}
+		})
+	}
+	if tok, err := ReadToken(target); err != nil || tok != "s3cret" {
+		t.Errorf("ReadToken of a good file = %q, %v", tok, err)
 	}
 }
 

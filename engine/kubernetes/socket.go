@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -211,28 +212,70 @@ func EnsureToken(file string) (string, error) {
 	return tok, nil
 }
 
-// ReadToken reads a token file (surrounding white space is ignored). The
-// file must not be readable by group or others.
+// ReadToken reads a token file (surrounding white space is ignored).
+//
+// The file is on a volume other containers can write, so it must be a
+// regular file itself (not a symlink, a FIFO or a device), owned by our
+// uid, not readable or writable by group or others, and at most
+// wire.MaxToken bytes long. It is opened without blocking (a FIFO planted
+// at the path would otherwise hang open until a writer comes) and without
+// following a symlink, and checked on the opened file, so nothing can be
+// swapped in between the check and the read.
 func ReadToken(file string) (string, error) {
-	f, err := os.Open(file)
+	fd, err := unix.Open(file, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
-		return "", err
+		if errors.Is(err, unix.ELOOP) {
+			return "", fmt.Errorf("token file %s is a symlink; refusing to follow it: give the token by %s, or mount the Secret's key with subPath", file, TokenEnv)
+		}
+		return "", &os.PathError{Op: "open", Path: file, Err: err}
 	}
+	f := os.NewFile(uintptr(fd), file)
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", err
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return "", &os.PathError{Op: "stat", Path: file, Err: err}
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("token file %s has mode %v; it must be 0600 or stricter", file, fi.Mode().Perm())
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return "", fmt.Errorf("token file %s is not a regular file (%s); refusing it", file, fileKind(st.Mode))
+	}
+	if int(st.Uid) != os.Getuid() {
+		return "", fmt.Errorf("token file %s is owned by uid %d, not by us (uid %d); refusing a token another user could have planted", file, st.Uid, os.Getuid())
+	}
+	if perm := os.FileMode(st.Mode).Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("token file %s has mode %v; it must be 0600 or stricter", file, perm)
+	}
+	if st.Size > wire.MaxToken {
+		return "", fmt.Errorf("token file %s is %d bytes long; the limit is %d", file, st.Size, wire.MaxToken)
 	}
 	b := make([]byte, wire.MaxToken+1)
-	n, _ := f.Read(b)
+	n, err := io.ReadFull(f, b)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return "", fmt.Errorf("reading token file %s: %w", file, err)
+	}
 	tok := strings.TrimSpace(string(b[:n]))
 	if tok == "" || n > wire.MaxToken {
 		return "", fmt.Errorf("token file %s is empty or longer than %d bytes", file, wire.MaxToken)
 	}
 	return tok, nil
+}
+
+// fileKind names the type bits of a stat mode, for error messages.
+func fileKind(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFCHR:
+		return "a character device"
+	case unix.S_IFBLK:
+		return "a block device"
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFLNK:
+		return "a symlink"
+	}
+	return fmt.Sprintf("type %#o", mode&unix.S_IFMT)
 }
 
 // writeDoneMarker creates name through a temporary file renamed into place:
