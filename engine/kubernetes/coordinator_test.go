@@ -619,12 +619,23 @@ func TestUIDAllowed(t *testing.T) {
 
 // slowWriter is a coordinator stdout that takes its time, like a container
 // runtime's log pipe under pressure.
-type slowWriter struct{ n int }
+type slowWriter struct {
+	mu sync.Mutex
+	n  int
+}
 
 func (w *slowWriter) Write(p []byte) (int, error) {
 	time.Sleep(20 * time.Millisecond)
+	w.mu.Lock()
 	w.n += len(p)
+	w.mu.Unlock()
 	return len(p), nil
+}
+
+func (w *slowWriter) written() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
 }
 
 // A job flooding output towards a slow coordinator must not make either
@@ -703,8 +714,14 @@ func floodOnce(t *testing.T, interval time.Duration, misses int) error {
 	case <-ctx.Done():
 		return fmt.Errorf("Done not reported; statuses %+v", c.Statuses())
 	}
-	if want := 48 * (wire.MaxLogChunk + len("[flood] ")); out.n != want {
-		t.Errorf("coordinator wrote %d bytes of output, want %d", out.n, want)
+	// The output is queued, not dropped: a slow stdout gets all of it,
+	// after the status.
+	want := 48 * (wire.MaxLogChunk + len("[flood] "))
+	for deadline := time.Now().Add(5 * time.Second); out.written() != want && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := out.written(); n != want {
+		t.Errorf("coordinator wrote %d bytes of output, want %d", n, want)
 	}
 	return nil
 }
@@ -992,6 +1009,48 @@ func TestStuckOutputDoesNotBlockTheEngine(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("Notify, Abandon or Close blocked behind the stuck output")
 		}
+	}
+}
+
+// A coordinator stdout that takes nothing any more must not hide a
+// finished container: its exit report is processed at once and the job's
+// status is the container's 0; the lines that could not be written are
+// counted and said when the coordinator closes.
+func TestStuckOutputDoesNotHideAnExit(t *testing.T) {
+	w := &stuckWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	defer close(w.release)
+	var logs syncBuffer
+	c, err := Listen(Config{Socket: filepath.Join(shortDir(t), "sock"), Token: testToken, Jobs: []string{"build"}, Output: w, OutputQueue: 1 << 10,
+		Logf: func(f string, a ...any) { fmt.Fprintf(&logs, f+"\n", a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := join(t, c, "build")
+	waitTurn(t, a)
+	out := a.LogWriter("stdout")
+	for i := range 200 {
+		fmt.Fprintf(out, "line %d of the build\n", i)
+	}
+	<-w.entered
+	start := time.Now()
+	report(t, a, engine.Exit{})
+	select {
+	case e := <-c.Done():
+		if e.Status() != 0 {
+			t.Errorf("job status %d, want the container's 0", e.Status())
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatalf("no status 2s after the exit report; statuses %+v", c.Statuses())
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("status %v after the exit report", took)
+	}
+	if st := c.Statuses()[0]; st.State != StateExited {
+		t.Errorf("container %s, want exited", st.State)
+	}
+	c.Close()
+	if !strings.Contains(logs.String(), "line(s) of job output") {
+		t.Errorf("lost lines not said:\n%s", logs.String())
 	}
 }
 

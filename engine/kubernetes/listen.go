@@ -37,6 +37,9 @@ func Listen(cfg Config) (*Coordinator, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
+	if cfg.OutputQueue <= 0 {
+		cfg.OutputQueue = DefaultOutputQueue
+	}
 	seen := map[string]bool{}
 	for _, name := range cfg.Jobs {
 		if err := wire.CheckName(name); err != nil || name == "" || seen[name] {
@@ -52,6 +55,7 @@ func Listen(cfg Config) (*Coordinator, error) {
 		sched:     newSchedule(cfg.Jobs, cfg.Count, cfg.Parallel, cfg.StartTimeout),
 		conns:     map[*peer]bool{},
 		pending:   map[*net.UnixConn]bool{},
+		out:       engine.NewOutbox(cfg.Output, cfg.OutputQueue),
 	}
 	for range c.sched.slots {
 		c.slots = append(c.slots, &slot{})
@@ -109,19 +113,28 @@ func (c *Coordinator) Close() error {
 			p.close(errors.New("coordinator exiting"))
 		}
 	})
-	// Bounded: a goroutine stuck writing a container's output to a stdout
-	// nobody reads must not keep the coordinator past the pod's grace
-	// period. It dies with the process.
+	// Bounded: a connection that does not hang up must not keep the
+	// coordinator past the pod's grace period.
 	waited := make(chan struct{})
 	go func() { c.wg.Wait(); close(waited) }()
 	wt := time.NewTimer(closeWait)
 	select {
 	case <-waited:
 	case <-wt.C:
-		c.cfg.Logf("not waiting any longer for connections still writing output")
+		c.cfg.Logf("not waiting any longer for connections still open")
 	}
 	wt.Stop()
 	t.Stop()
+	// The job's output still queued goes out if stdout takes it soon;
+	// lines dropped because it did not are counted, and said.
+	flushed := c.out.Close(closeWait, nil)
+	if n := c.out.Lost(); n > 0 || !flushed {
+		what := fmt.Sprintf("%d line(s) of job output", n)
+		if !flushed {
+			what += ", and what was still queued,"
+		}
+		c.cfg.Logf("%s lost: the coordinator's stdout was not being read (each job container's own log has them)", what)
+	}
 	if fi, serr := os.Lstat(c.cfg.Socket); serr == nil && c.sockInfo != nil && os.SameFile(fi, c.sockInfo) {
 		// The marker first, then the socket: a join that finds no socket
 		// finds the marker, and skips instead of waiting for a
