@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -294,7 +295,7 @@ func TestClientClosingWithoutReportIsLostAtOnce(t *testing.T) {
 func TestSilentClientIsLost(t *testing.T) {
 	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}, Interval: 20 * time.Millisecond, Misses: 3})
 	nc := dialRaw(t, c)
-	wire.WriteMessage(nc, wire.Message{Type: wire.TypeHello, Token: testToken, Name: "a", Version: wire.Version})
+	rawHandshake(t, nc, testToken, "a")
 	// Read (so the coordinator's writes succeed) but never send anything.
 	go func() { _, _ = bytes.NewBuffer(nil).ReadFrom(nc) }()
 	got := done(t, c)
@@ -334,12 +335,12 @@ func TestRefusedConnections(t *testing.T) {
 		send      []byte
 		wantError string
 	}{
-		{"wrong token", mustFrame(wire.Message{Type: wire.TypeHello, Token: "guess", Name: "a", Version: 1}), "authentication failed"},
 		{"garbage", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "frame too large"},
 		{"malformed json", rawFrame(`{"type":`), "malformed"},
 		{"message before hello", mustFrame(wire.Message{Type: wire.TypeExit, Code: 0}), "expected hello, got exit"},
-		{"unknown container", mustFrame(wire.Message{Type: wire.TypeHello, Token: testToken, Name: "intruder", Version: 1}), "unknown container"},
-		{"future protocol", mustFrame(wire.Message{Type: wire.TypeHello, Token: testToken, Name: "a", Version: 99}), "version"},
+		{"future protocol", mustFrame(wire.Message{Type: wire.TypeHello, Nonce: wire.NewNonce(), Name: "a", Version: 99}), "version 99 not supported"},
+		{"protocol version 1, sending its token", mustFrame(wire.Message{Type: wire.TypeHello, Token: testToken, Name: "a", Version: 1}), "version 1 not supported"},
+		{"auth without hello", mustFrame(wire.Message{Type: wire.TypeAuth, Proof: make([]byte, wire.NonceSize)}), "expected hello, got auth"},
 	}
 	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
 	for _, tt := range tests {
@@ -363,10 +364,116 @@ func TestRefusedConnections(t *testing.T) {
 	done(t, c)
 }
 
+// rawHandshake authenticates nc as join would, with token and name, and
+// leaves the coordinator's answer to the auth (welcome or error) unread.
+func rawHandshake(t testing.TB, nc net.Conn, token, name string) {
+	t.Helper()
+	nonce := wire.NewNonce()
+	if err := wire.WriteMessage(nc, wire.Message{Type: wire.TypeHello, Name: name, Version: wire.Version, Nonce: nonce}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := wire.ReadMessage(nc)
+	if err != nil || m.Type != wire.TypeChallenge {
+		t.Fatalf("challenge: %+v, %v", m, err)
+	}
+	if err := wire.WriteMessage(nc, wire.Message{Type: wire.TypeAuth, Proof: wire.JoinProof(token, nonce, m.Nonce, name)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fakeHandshake plays the coordinator's part of the handshake on nc, with
+// testToken, for tests that stand in for the coordinator.
+func fakeHandshake(nc net.Conn) {
+	hello, err := wire.ReadMessage(nc)
+	if err != nil {
+		return
+	}
+	nonce := wire.NewNonce()
+	wire.WriteMessage(nc, wire.Message{Type: wire.TypeChallenge, Version: wire.Version, Nonce: nonce, Proof: wire.CoordinatorProof(testToken, hello.Nonce, nonce, hello.Name)})
+	wire.ReadMessage(nc) // auth
+}
+
+func TestUnknownContainerIsRefused(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
+	_, err := Join(context.Background(), ClientConfig{Socket: c.cfg.Socket, Token: testToken, Name: "intruder", StartTimeout: time.Second})
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "unknown container") {
+		t.Errorf("Join = %v, want refused as unknown", err)
+	}
+}
+
+// A wrong proof in auth, from a raw client that knows the coordinator's
+// nonce but not the token.
+func TestWrongProofIsRefused(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
+	nc := dialRaw(t, c)
+	rawHandshake(t, nc, "guess", "a")
+	m, err := wire.ReadMessage(nc)
+	if err != nil || m.Type != wire.TypeError || m.Error != "authentication failed" {
+		t.Fatalf("reply %+v, %v; want authentication failed", m, err)
+	}
+}
+
+// An impostor listening at the socket path (any process of the same uid
+// can bind there before the coordinator, or replace its socket) must not
+// learn the token: join sends nothing secret before the listener has
+// proved it knows the token, and gives up when it cannot.
+func TestImpostorListenerDoesNotLearnTheToken(t *testing.T) {
+	path := filepath.Join(shortDir(t), "sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	heard := make(chan []byte, 1)
+	go func() {
+		nc, err := l.AcceptUnix()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		var all []byte
+		buf := make([]byte, 4096)
+		// The impostor's best try: a challenge with a made-up proof,
+		// then it records everything join sends until it hangs up.
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		hello, err := wire.ReadMessage(nc)
+		if err != nil {
+			heard <- nil
+			return
+		}
+		all, _ = json.Marshal(hello)
+		wire.WriteMessage(nc, wire.Message{Type: wire.TypeChallenge, Version: wire.Version, Nonce: wire.NewNonce(), Proof: wire.CoordinatorProof("guess", hello.Nonce, wire.NewNonce(), hello.Name)})
+		for {
+			n, err := nc.Read(buf)
+			all = append(all, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		heard <- all
+	}()
+	_, err = Join(context.Background(), ClientConfig{Socket: path, Token: testToken, Name: "a", StartTimeout: 5 * time.Second})
+	if !errors.Is(err, ErrImpostor) {
+		t.Errorf("Join = %v, want ErrImpostor", err)
+	}
+	select {
+	case got := <-heard:
+		if got == nil {
+			t.Fatal("no hello")
+		}
+		if bytes.Contains(got, []byte(testToken)) || bytes.Contains(got, []byte(`"proof":`)) || bytes.Contains(got, []byte(`"token":`)) {
+			t.Errorf("the impostor heard the token or a proof: %s", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("join did not hang up on the impostor")
+	}
+}
+
 func TestWrongTokenFromJoin(t *testing.T) {
 	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
 	_, err := Join(context.Background(), ClientConfig{Socket: c.cfg.Socket, Token: "nope", Name: "a", StartTimeout: time.Second})
-	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "authentication failed") {
+	// join cannot tell a coordinator with another token from an impostor.
+	if !errors.Is(err, ErrImpostor) || !strings.Contains(err.Error(), "authentication failed") {
 		t.Errorf("Join = %v, want refused", err)
 	}
 }
@@ -775,7 +882,7 @@ func TestSilentCoordinatorIsLost(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		wire.ReadMessage(nc) // hello
+		fakeHandshake(nc)
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: 20, Name: "a"})
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeStart})
 		// ...and then nothing, while still reading.
@@ -881,7 +988,7 @@ func TestCoordinatorNotReadingDoesNotHangJoin(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		wire.ReadMessage(nc) // hello; then never read again
+		fakeHandshake(nc) // then never read again
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: 200, Name: "a"})
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeStart})
 		tick := time.NewTicker(200 * time.Millisecond)
@@ -1157,7 +1264,7 @@ func TestPingsBehindStuckOutputDoNotEndTheSession(t *testing.T) {
 		if err != nil {
 			return
 		}
-		wire.ReadMessage(nc) // hello
+		fakeHandshake(nc)
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: time.Hour.Milliseconds(), Name: "a"})
 		accepted <- nc
 	}()
@@ -1221,7 +1328,7 @@ func TestAckBeforeTheExitReportIsAProtocolError(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		wire.ReadMessage(nc) // hello
+		fakeHandshake(nc)
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, Name: "a", IntervalMS: time.Minute.Milliseconds()})
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeStart})
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeAck})

@@ -184,9 +184,10 @@ func refuse(nc *net.UnixConn, text string) {
 	nc.Close()
 }
 
-// serve runs one connection: peer credentials, then hello and token, then
-// the job container's messages (admit). Nothing about the job is sent
-// before the token has been checked.
+// serve runs one connection: peer credentials, then the handshake (hello,
+// challenge, auth: see wire.Version), then the job container's messages
+// (admit). Nothing about the job is sent before join has proved it knows
+// the token.
 func (c *Coordinator) serve(nc *net.UnixConn) {
 	// 1. Who is calling: the kernel's word, not the client's.
 	cred, err := peerCred(nc)
@@ -202,10 +203,12 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 		return
 	}
 
-	// 2. hello with the token, within a short window.
-	// Read unbuffered, so nothing past the hello is consumed before the
-	// peer (and its buffer) exists, and with a small frame limit.
-	_ = nc.SetReadDeadline(time.Now().Add(helloTimeout))
+	// 2. The handshake, within one short window: hello with join's
+	// nonce, our challenge proving we know the token, join's auth proving
+	// it does. Read unbuffered, so nothing past these frames is consumed
+	// before the peer (and its buffer) exists, and with a small frame
+	// limit.
+	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
 	hello, err := wire.ReadHello(nc)
 	switch {
 	case err != nil:
@@ -216,13 +219,38 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 		c.cfg.Logf("refused connection from %s: %s before hello", who, hello.Type)
 		refuse(nc, "expected hello, got "+hello.Type)
 		return
-	case !tokenEqual(hello.Token, c.cfg.Token):
+	case hello.Version != wire.Version:
+		c.cfg.Logf("refused connection from %s: protocol version %d", who, hello.Version)
+		refuse(nc, fmt.Sprintf("protocol version %d not supported (want %d): run the same graceful in every container", hello.Version, wire.Version))
+		return
+	}
+	nonce := wire.NewNonce()
+	challenge := wire.Message{Type: wire.TypeChallenge, Version: wire.Version, Nonce: nonce,
+		Proof: wire.CoordinatorProof(c.cfg.Token, hello.Nonce, nonce, hello.Name)}
+	if err := wire.WriteMessage(nc, challenge); err != nil {
+		c.cfg.Logf("refused connection from %s: sending the challenge: %v", who, err)
+		nc.Close()
+		return
+	}
+	auth, err := wire.ReadHello(nc)
+	switch {
+	case err != nil:
+		c.cfg.Logf("refused connection from %s: %v", who, err)
+		refuse(nc, "expected auth: "+wire.ErrorText(err))
+		return
+	case auth.Type == wire.TypeError:
+		c.cfg.Logf("refused connection from %s: wrong token (join did not accept our proof: %s)", who, auth.Error)
+		nc.Close()
+		return
+	case auth.Type != wire.TypeAuth:
+		c.cfg.Logf("refused connection from %s: %s instead of auth", who, auth.Type)
+		refuse(nc, "expected auth, got "+auth.Type)
+		return
+	case !wire.ProofEqual(auth.Proof, wire.JoinProof(c.cfg.Token, hello.Nonce, nonce, hello.Name)):
 		c.cfg.Logf("refused connection from %s: wrong token", who)
 		refuse(nc, "authentication failed")
 		return
-	case hello.Version != wire.Version:
-		refuse(nc, fmt.Sprintf("protocol version %d not supported (want %d)", hello.Version, wire.Version))
-		return
 	}
+	_ = nc.SetDeadline(time.Time{})
 	c.admit(nc, hello, who)
 }

@@ -4,8 +4,6 @@ package kubernetes
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -164,13 +162,6 @@ func uidAllowed(uid uint32, extra []int) bool {
 		}
 	}
 	return false
-}
-
-// tokenEqual compares in constant time, independent of the lengths too.
-func tokenEqual(got, want string) bool {
-	g := sha256.Sum256([]byte(got))
-	w := sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(g[:], w[:]) == 1 && want != ""
 }
 
 // EnsureToken returns the token stored in file, creating the file (mode
