@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -701,6 +702,51 @@ func TestTokenFileMustBeOurRegularFile(t *testing.T) {
 	}
 	if tok, err := ReadToken(target); err != nil || tok != "s3cret" {
 		t.Errorf("ReadToken of a good file = %q, %v", tok, err)
+	}
+}
+
+// A uid listed in --peer-uid can connect although the coordinator runs as
+// another (the socket's ACL lets it in), and runs its job; a uid not
+// listed cannot even connect.
+func TestPeerUIDOfAnotherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a client as another uid")
+	}
+	dir := shortDir(t)
+	// The peer must reach the socket's directory and the test binary,
+	// as in a pod's emptyDir.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "peer.test")
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const peerUID, strangerUID = 4242, 4343
+	c, _ := startCoordinator(t, Config{Socket: filepath.Join(dir, "sock"), Jobs: []string{"peer"}, PeerUIDs: []int{peerUID}})
+	run := func(uid uint32) (string, error) {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "GK_HELPER=peer", "GK_SOCKET="+c.cfg.Socket, "GK_NAME=peer", "GRACEFUL_TOKEN="+testToken, "GK_PEER_UIDS=0")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run(strangerUID); err == nil || !strings.Contains(out, "permission denied") {
+		t.Errorf("uid %d not listed: %v, %s; want permission denied", strangerUID, err, out)
+	}
+	if out, err := run(peerUID); err != nil {
+		t.Fatalf("uid %d listed in PeerUIDs: %v\n%s", peerUID, err, out)
+	}
+	if e := done(t, c); e.Status() != 0 {
+		t.Errorf("job status %d, want 0", e.Status())
+	}
+	if fi, err := os.Lstat(c.cfg.Socket); err != nil || fi.Mode().Perm() != 0o660 && fi.Mode().Perm() != 0o666 {
+		// With an ACL, the group bits show the ACL's mask (rw).
+		t.Errorf("socket mode %v, %v", fi.Mode().Perm(), err)
 	}
 }
 

@@ -60,9 +60,12 @@ func Listen(cfg Config) (*Coordinator, error) {
 	for range c.sched.slots {
 		c.slots = append(c.slots, &slot{})
 	}
-	ln, lock, err := listenSocket(cfg.Socket)
+	ln, lock, note, err := listenSocket(cfg.Socket, cfg.PeerUIDs)
 	if err != nil {
 		return nil, err
+	}
+	if note != "" {
+		cfg.Logf("%s", note)
 	}
 	c.ln, c.lock = ln, lock
 	c.sockInfo, _ = os.Lstat(cfg.Socket)

@@ -4,6 +4,7 @@ package kubernetes
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -39,7 +41,9 @@ func checkSocketPath(path string) error {
 	return nil
 }
 
-// listenSocket creates the coordinator's socket at path, mode 0600.
+// listenSocket creates the coordinator's socket at path, mode 0600; peers
+// (--peer-uid) other than our uid are let in by peerAccess. It returns a
+// note for the log when the access given is wider than asked.
 //
 // A socket file left by an earlier coordinator (a restarted container keeps
 // its emptyDir) is replaced; a live one, found by dialling it or by its lock
@@ -48,17 +52,17 @@ func checkSocketPath(path string) error {
 // The socket is bound inside a fresh 0700 directory next to path, chmod-ed
 // to 0600 and renamed into place, so there is no moment at which it is
 // reachable with wider permissions and no process-wide umask change.
-func listenSocket(path string) (*net.UnixListener, *os.File, error) {
+func listenSocket(path string, peers []int) (*net.UnixListener, *os.File, string, error) {
 	if err := checkSocketPath(path); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	lock, err := lockFile(path + ".lock")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	fail := func(err error) (*net.UnixListener, *os.File, error) {
+	fail := func(err error) (*net.UnixListener, *os.File, string, error) {
 		lock.Close()
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
@@ -93,11 +97,77 @@ func listenSocket(path string) (*net.UnixListener, *os.File, error) {
 		l.Close()
 		return fail(fmt.Errorf("creating socket: %w", err))
 	}
+	note, err := peerAccess(tmp, peers)
+	if err != nil {
+		l.Close()
+		return fail(fmt.Errorf("creating socket: %w", err))
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		l.Close()
 		return fail(fmt.Errorf("creating socket: %w", err))
 	}
-	return l, lock, nil
+	return l, lock, note, nil
+}
+
+// peerAccess lets the uids of --peer-uid other than ours connect to the
+// socket tmp (connect needs write permission on the socket file): by a
+// POSIX ACL granting each of them read and write, and nobody else. A
+// negative uid (any uid) makes the socket 0666. So does a file system
+// without ACLs, with a note for the log: the peer credentials checked at
+// every connection (SO_PEERCRED) remain the gate.
+func peerAccess(tmp string, peers []int) (string, error) {
+	var uids []uint32
+	for _, u := range peers {
+		switch {
+		case u < 0:
+			return "", os.Chmod(tmp, 0o666)
+		case u != os.Getuid() && !slices.Contains(uids, uint32(u)):
+			uids = append(uids, uint32(u))
+		}
+	}
+	if len(uids) == 0 {
+		return "", nil
+	}
+	slices.Sort(uids)
+	err := unix.Setxattr(tmp, "system.posix_acl_access", accessACL(uids), 0)
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		return "the socket's file system has no ACLs: socket made 0666, peers are checked by uid at connect (--peer-uid)", os.Chmod(tmp, 0o666)
+	}
+	if err != nil {
+		return "", fmt.Errorf("ACL for --peer-uid: %w", err)
+	}
+	return "", nil
+}
+
+// accessACL encodes an access ACL as the kernel's posix_acl_access
+// extended attribute holds it (little-endian: a version, then entries of
+// tag, permissions and id, in tag order): read and write for the owner and
+// for each of uids (sorted), nothing for the group and others.
+func accessACL(uids []uint32) []byte {
+	const (
+		version   = 2
+		userObj   = 0x01
+		user      = 0x02
+		groupObj  = 0x04
+		mask      = 0x10
+		other     = 0x20
+		rw        = 6
+		undefined = 0xffffffff
+	)
+	b := binary.LittleEndian.AppendUint32(nil, version)
+	entry := func(tag, perm uint16, id uint32) {
+		b = binary.LittleEndian.AppendUint16(b, tag)
+		b = binary.LittleEndian.AppendUint16(b, perm)
+		b = binary.LittleEndian.AppendUint32(b, id)
+	}
+	entry(userObj, rw, undefined)
+	for _, u := range uids {
+		entry(user, rw, u)
+	}
+	entry(groupObj, 0, undefined)
+	entry(mask, rw, undefined)
+	entry(other, 0, undefined)
+	return b
 }
 
 // bindIn listens on tmp, the name "s" in the fresh directory dir. The
