@@ -750,6 +750,24 @@ func TestPeerUIDOfAnotherUser(t *testing.T) {
 	}
 }
 
+// The socket's mode for each --peer-uid shape: our own uid adds nothing,
+// any uid (-1) opens it to every uid (the uid check and the token remain).
+func TestSocketModeForPeerUIDs(t *testing.T) {
+	for _, tt := range []struct {
+		peers []int
+		want  os.FileMode
+	}{
+		{nil, 0o600},
+		{[]int{os.Getuid()}, 0o600},
+		{[]int{-1}, 0o666},
+	} {
+		c, _ := startCoordinator(t, Config{Jobs: []string{"a"}, PeerUIDs: tt.peers})
+		if fi, err := os.Lstat(c.cfg.Socket); err != nil || fi.Mode().Perm() != tt.want {
+			t.Errorf("PeerUIDs %v: socket %v, %v; want mode %v", tt.peers, fi.Mode().Perm(), err, tt.want)
+		}
+	}
+}
+
 func TestUIDAllowed(t *testing.T) {
 	own := uint32(os.Getuid())
 	tests := []struct {
