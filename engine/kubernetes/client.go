@@ -72,8 +72,9 @@ type Session struct {
 
 // Join connects to the coordinator, retrying while the socket does not
 // exist or does not accept yet (the coordinator container may start later
-// than this one), and authenticates. Nothing but the token and the name is
-// sent before the coordinator has welcomed us.
+// than this one), and authenticates both ends. The token is never sent;
+// nothing but a nonce and the name is sent before the coordinator has
+// proved it knows the token.
 func Join(ctx context.Context, cfg ClientConfig) (*Session, error) {
 	if err := checkSocketPath(cfg.Socket); err != nil {
 		return nil, err
@@ -113,24 +114,11 @@ func Join(ctx context.Context, cfg ClientConfig) (*Session, error) {
 		return nil, fmt.Errorf("%s: %w", cfg.Socket, err)
 	}
 	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
-	if err := wire.WriteMessage(nc, wire.Message{Type: wire.TypeHello, Token: cfg.Token, Name: cfg.Name, Version: wire.Version}); err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("sending hello: %w", err)
-	}
 	p := newPeer(nc, DefaultInterval, DefaultInterval*time.Duration(cfg.Misses))
-	m, err := wire.ReadMessage(p.rd)
+	m, err := handshake(nc, p, cfg.Token, cfg.Name)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("waiting for the coordinator's welcome: %w", err)
-	}
-	switch m.Type {
-	case wire.TypeWelcome:
-	case wire.TypeError:
-		nc.Close()
-		return nil, fmt.Errorf("%w: %s", ErrRefused, m.Error)
-	default:
-		nc.Close()
-		return nil, fmt.Errorf("expected the coordinator's welcome, got %s", m.Type)
+		return nil, fmt.Errorf("%s: %w", cfg.Socket, err)
 	}
 	_ = nc.SetDeadline(time.Time{})
 	if m.IntervalMS > 0 {
@@ -148,6 +136,54 @@ func Join(ctx context.Context, cfg ClientConfig) (*Session, error) {
 	p.start()
 	go s.readLoop()
 	return s, nil
+}
+
+// ErrImpostor is returned by Join when whoever listens at the socket path
+// could not prove that it knows our token: either its token differs from
+// ours or it is not the coordinator. It has learnt nothing secret.
+var ErrImpostor = errors.New("authentication failed: the listener did not prove it knows our token (a different token, or not the coordinator); nothing secret was sent")
+
+// handshake authenticates both ends (see wire.Version) and returns the
+// coordinator's welcome. The token itself is never sent, and join's proof
+// only after the coordinator has proved it knows the token: a listener
+// that does not learns a nonce and the container's name.
+func handshake(nc *net.UnixConn, p *peer, token, name string) (wire.Message, error) {
+	nonce := wire.NewNonce()
+	if err := wire.WriteMessage(nc, wire.Message{Type: wire.TypeHello, Name: name, Version: wire.Version, Nonce: nonce}); err != nil {
+		return wire.Message{}, fmt.Errorf("sending hello: %w", err)
+	}
+	m, err := wire.ReadMessage(p.rd)
+	if err != nil {
+		return wire.Message{}, fmt.Errorf("waiting for the coordinator's challenge: %w", err)
+	}
+	switch m.Type {
+	case wire.TypeChallenge:
+	case wire.TypeError:
+		return wire.Message{}, fmt.Errorf("%w: %s", ErrRefused, m.Error)
+	default:
+		return wire.Message{}, fmt.Errorf("expected the coordinator's challenge, got %s", m.Type)
+	}
+	if m.Version != wire.Version {
+		return wire.Message{}, fmt.Errorf("coordinator speaks protocol version %d, not %d: run the same graceful in every container", m.Version, wire.Version)
+	}
+	if !wire.ProofEqual(m.Proof, wire.CoordinatorProof(token, nonce, m.Nonce, name)) {
+		// Said, so that a real coordinator with another token logs it.
+		_ = wire.WriteMessage(nc, wire.Message{Type: wire.TypeError, Error: "authentication failed: your proof does not match my token"})
+		return wire.Message{}, ErrImpostor
+	}
+	if err := wire.WriteMessage(nc, wire.Message{Type: wire.TypeAuth, Proof: wire.JoinProof(token, nonce, m.Nonce, name)}); err != nil {
+		return wire.Message{}, fmt.Errorf("sending auth: %w", err)
+	}
+	if m, err = wire.ReadMessage(p.rd); err != nil {
+		return wire.Message{}, fmt.Errorf("waiting for the coordinator's welcome: %w", err)
+	}
+	switch m.Type {
+	case wire.TypeWelcome:
+		return m, nil
+	case wire.TypeError:
+		return wire.Message{}, fmt.Errorf("%w: %s", ErrRefused, m.Error)
+	}
+	return wire.Message{}, fmt.Errorf("expected the coordinator's welcome, got %s", m.Type)
 }
 
 // ErrStartTimeout is returned by Join when the token file or the
@@ -357,7 +393,7 @@ func (w logWriter) Write(b []byte) (int, error) {
 // ReportExit sends the job's end, after all output written before it, and
 // waits for the coordinator's acknowledgement.
 func (s *Session) ReportExit(ctx context.Context, e engine.Exit) error {
-	m := wire.Message{Type: wire.TypeExit, Code: e.Code, Signal: e.Signal, SignalNumber: e.SignalNumber, Abandoned: e.Abandoned}
+	m := wire.Message{Type: wire.TypeExit, Code: e.Code, Signal: wire.Text(e.Signal), SignalNumber: e.SignalNumber, Abandoned: e.Abandoned}
 	if m.Code < 0 || m.Code > 255 {
 		m.Code = 255
 	}

@@ -122,9 +122,9 @@ func (c *Coordinator) readLoop(p *peer, i int) string {
 			c.output(c.slots[i], m.Stream, m.Data)
 			continue
 		case m.Type == wire.TypeExit && state == StateRunning:
-			// The unfinished last lines go out first, and outside c.mu:
-			// a slow or stuck stdout must never hold up Notify, Abandon
-			// or Close, which the engine calls on its own goroutine.
+			// The unfinished last lines go out first (into the output
+			// queue, which never blocks: a stuck stdout must never hold
+			// up the exit report, nor Notify, Abandon or Close).
 			c.mu.Unlock()
 			c.flushOutput(c.slots[i])
 			exit := engine.Exit{Code: m.Code, Signal: m.Signal, SignalNumber: m.SignalNumber, Abandoned: m.Abandoned}
@@ -148,8 +148,9 @@ func (c *Coordinator) readLoop(p *peer, i int) string {
 	}
 }
 
-// output writes a log chunk to Output, line by line with the container's
-// name in front. Partial lines wait for their end (or the exit report).
+// output writes a log chunk to Output's queue, line by line with the
+// container's name in front. Partial lines wait for their end (or the exit
+// report). It never blocks on Output.
 func (c *Coordinator) output(s *slot, stream string, data []byte) {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
@@ -157,14 +158,14 @@ func (c *Coordinator) output(s *slot, stream string, data []byte) {
 	if stream == "stderr" {
 		i = 1
 	}
-	s.out[i].write(c.cfg.Output, s.name, data)
+	s.out[i].write(c.out, s.name, data)
 }
 
 func (c *Coordinator) flushOutput(s *slot) {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
 	for i := range s.out {
-		s.out[i].flush(c.cfg.Output, s.name)
+		s.out[i].flush(c.out, s.name)
 	}
 }
 

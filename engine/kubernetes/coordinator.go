@@ -19,6 +19,9 @@ import (
 const (
 	DefaultStartTimeout = 5 * time.Minute
 	helloTimeout        = 5 * time.Second
+	// DefaultOutputQueue bounds the job output the coordinator holds for
+	// a stdout that is not keeping up.
+	DefaultOutputQueue = 4 << 20
 )
 
 // ExitSkipped is the status of a job container that was told to skip
@@ -64,8 +67,14 @@ type Config struct {
 	// connect (SO_PEERCRED); a negative entry allows any uid.
 	PeerUIDs []int
 	// Output receives the job containers' output, each line prefixed with
-	// "[name] ". Nil discards it.
-	Output io.Writer
+	// "[name] ". Nil discards it. It is written behind a queue of
+	// OutputQueue bytes (zero: DefaultOutputQueue) that never blocks the
+	// reading of a container's frames: when Output stops taking lines
+	// (a stdout nobody reads) and the queue is full, lines are dropped and
+	// counted, and Close logs how many. A slow Output never delays or
+	// changes a container's status.
+	Output      io.Writer
+	OutputQueue int
 	// Logf receives the coordinator's own messages (connections,
 	// statuses). Nil discards them.
 	Logf func(format string, args ...any)
@@ -137,7 +146,8 @@ type Coordinator struct {
 	done     chan engine.Exit
 	term     chan string // Terminating
 	termOnce sync.Once
-	outMu    sync.Mutex
+	outMu    sync.Mutex     // the slots' line buffers
+	out      *engine.Outbox // Output, never blocking
 	startTmr *time.Timer
 
 	mu      sync.Mutex

@@ -6,10 +6,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/engine/kubernetes/internal/wire"
@@ -293,7 +296,7 @@ func TestClientClosingWithoutReportIsLostAtOnce(t *testing.T) {
 func TestSilentClientIsLost(t *testing.T) {
 	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}, Interval: 20 * time.Millisecond, Misses: 3})
 	nc := dialRaw(t, c)
-	wire.WriteMessage(nc, wire.Message{Type: wire.TypeHello, Token: testToken, Name: "a", Version: wire.Version})
+	rawHandshake(t, nc, testToken, "a")
 	// Read (so the coordinator's writes succeed) but never send anything.
 	go func() { _, _ = bytes.NewBuffer(nil).ReadFrom(nc) }()
 	got := done(t, c)
@@ -333,12 +336,12 @@ func TestRefusedConnections(t *testing.T) {
 		send      []byte
 		wantError string
 	}{
-		{"wrong token", mustFrame(wire.Message{Type: wire.TypeHello, Token: "guess", Name: "a", Version: 1}), "authentication failed"},
 		{"garbage", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "frame too large"},
 		{"malformed json", rawFrame(`{"type":`), "malformed"},
 		{"message before hello", mustFrame(wire.Message{Type: wire.TypeExit, Code: 0}), "expected hello, got exit"},
-		{"unknown container", mustFrame(wire.Message{Type: wire.TypeHello, Token: testToken, Name: "intruder", Version: 1}), "unknown container"},
-		{"future protocol", mustFrame(wire.Message{Type: wire.TypeHello, Token: testToken, Name: "a", Version: 99}), "version"},
+		{"future protocol", mustFrame(wire.Message{Type: wire.TypeHello, Nonce: wire.NewNonce(), Name: "a", Version: 99}), "version 99 not supported"},
+		{"protocol version 1, sending its token", mustFrame(wire.Message{Type: wire.TypeHello, Token: testToken, Name: "a", Version: 1}), "version 1 not supported"},
+		{"auth without hello", mustFrame(wire.Message{Type: wire.TypeAuth, Proof: make([]byte, wire.NonceSize)}), "expected hello, got auth"},
 	}
 	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
 	for _, tt := range tests {
@@ -362,10 +365,116 @@ func TestRefusedConnections(t *testing.T) {
 	done(t, c)
 }
 
+// rawHandshake authenticates nc as join would, with token and name, and
+// leaves the coordinator's answer to the auth (welcome or error) unread.
+func rawHandshake(t testing.TB, nc net.Conn, token, name string) {
+	t.Helper()
+	nonce := wire.NewNonce()
+	if err := wire.WriteMessage(nc, wire.Message{Type: wire.TypeHello, Name: name, Version: wire.Version, Nonce: nonce}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := wire.ReadMessage(nc)
+	if err != nil || m.Type != wire.TypeChallenge {
+		t.Fatalf("challenge: %+v, %v", m, err)
+	}
+	if err := wire.WriteMessage(nc, wire.Message{Type: wire.TypeAuth, Proof: wire.JoinProof(token, nonce, m.Nonce, name)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fakeHandshake plays the coordinator's part of the handshake on nc, with
+// testToken, for tests that stand in for the coordinator.
+func fakeHandshake(nc net.Conn) {
+	hello, err := wire.ReadMessage(nc)
+	if err != nil {
+		return
+	}
+	nonce := wire.NewNonce()
+	wire.WriteMessage(nc, wire.Message{Type: wire.TypeChallenge, Version: wire.Version, Nonce: nonce, Proof: wire.CoordinatorProof(testToken, hello.Nonce, nonce, hello.Name)})
+	wire.ReadMessage(nc) // auth
+}
+
+func TestUnknownContainerIsRefused(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
+	_, err := Join(context.Background(), ClientConfig{Socket: c.cfg.Socket, Token: testToken, Name: "intruder", StartTimeout: time.Second})
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "unknown container") {
+		t.Errorf("Join = %v, want refused as unknown", err)
+	}
+}
+
+// A wrong proof in auth, from a raw client that knows the coordinator's
+// nonce but not the token.
+func TestWrongProofIsRefused(t *testing.T) {
+	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
+	nc := dialRaw(t, c)
+	rawHandshake(t, nc, "guess", "a")
+	m, err := wire.ReadMessage(nc)
+	if err != nil || m.Type != wire.TypeError || m.Error != "authentication failed" {
+		t.Fatalf("reply %+v, %v; want authentication failed", m, err)
+	}
+}
+
+// An impostor listening at the socket path (any process of the same uid
+// can bind there before the coordinator, or replace its socket) must not
+// learn the token: join sends nothing secret before the listener has
+// proved it knows the token, and gives up when it cannot.
+func TestImpostorListenerDoesNotLearnTheToken(t *testing.T) {
+	path := filepath.Join(shortDir(t), "sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	heard := make(chan []byte, 1)
+	go func() {
+		nc, err := l.AcceptUnix()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		var all []byte
+		buf := make([]byte, 4096)
+		// The impostor's best try: a challenge with a made-up proof,
+		// then it records everything join sends until it hangs up.
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		hello, err := wire.ReadMessage(nc)
+		if err != nil {
+			heard <- nil
+			return
+		}
+		all, _ = json.Marshal(hello)
+		wire.WriteMessage(nc, wire.Message{Type: wire.TypeChallenge, Version: wire.Version, Nonce: wire.NewNonce(), Proof: wire.CoordinatorProof("guess", hello.Nonce, wire.NewNonce(), hello.Name)})
+		for {
+			n, err := nc.Read(buf)
+			all = append(all, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		heard <- all
+	}()
+	_, err = Join(context.Background(), ClientConfig{Socket: path, Token: testToken, Name: "a", StartTimeout: 5 * time.Second})
+	if !errors.Is(err, ErrImpostor) {
+		t.Errorf("Join = %v, want ErrImpostor", err)
+	}
+	select {
+	case got := <-heard:
+		if got == nil {
+			t.Fatal("no hello")
+		}
+		if bytes.Contains(got, []byte(testToken)) || bytes.Contains(got, []byte(`"proof":`)) || bytes.Contains(got, []byte(`"token":`)) {
+			t.Errorf("the impostor heard the token or a proof: %s", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("join did not hang up on the impostor")
+	}
+}
+
 func TestWrongTokenFromJoin(t *testing.T) {
 	c, _ := startCoordinator(t, Config{Jobs: []string{"a"}})
 	_, err := Join(context.Background(), ClientConfig{Socket: c.cfg.Socket, Token: "nope", Name: "a", StartTimeout: time.Second})
-	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "authentication failed") {
+	// join cannot tell a coordinator with another token from an impostor.
+	if !errors.Is(err, ErrImpostor) || !strings.Contains(err.Error(), "authentication failed") {
 		t.Errorf("Join = %v, want refused", err)
 	}
 }
@@ -380,6 +489,38 @@ func TestOutOfOrderMessageClosesConnection(t *testing.T) {
 		t.Errorf("reason %q", a.Reason())
 	}
 	waitState(t, c, "a", StateLost)
+}
+
+// A token holder's exit report whose text would forge the coordinator's
+// log lines (a newline, then a summary line; a terminal escape) is a
+// protocol error, never printed; a container sending it is lost.
+func TestForgedExitReportIsRefused(t *testing.T) {
+	for _, forged := range []wire.Message{
+		{Type: wire.TypeExit, Code: 1, Error: "x\ngraceful: summary: build exited with status 0"},
+		{Type: wire.TypeExit, Code: 1, Signal: "SIGKILL\x1b[2J", SignalNumber: 9},
+	} {
+		var logs syncBuffer
+		c, err := Listen(Config{Socket: filepath.Join(shortDir(t), "sock"), Token: testToken, Jobs: []string{"build"},
+			Logf: func(f string, a ...any) { fmt.Fprintf(&logs, f+"\n", a...) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := join(t, c, "build")
+		waitTurn(t, a)
+		a.p.send(forged)
+		waitState(t, c, "build", StateLost)
+		if e := done(t, c); e.Status() == 0 {
+			t.Errorf("job status %d after a forged report", e.Status())
+		}
+		c.Close()
+		text := logs.String()
+		if strings.Contains(text, "\ngraceful: summary") || strings.ContainsAny(text, "\x1b\ufffd") {
+			t.Errorf("forged text reached the log:\n%s", text)
+		}
+		if !strings.Contains(text, "protocol error") {
+			t.Errorf("no protocol error logged:\n%s", text)
+		}
+	}
 }
 
 func TestCoordinatorGoneEndsSession(t *testing.T) {
@@ -504,6 +645,129 @@ func TestTokenFile(t *testing.T) {
 	}
 }
 
+// A token file on the shared volume is refused, at once and with a clear
+// error, unless it is a regular file of ours: a FIFO used to hang open()
+// (the coordinator before it listened, join past its start timeout), a
+// symlink was followed, and a file planted by another uid was believed.
+func TestTokenFileMustBeOurRegularFile(t *testing.T) {
+	dir := shortDir(t)
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("s3cret\n"), 0o600)
+	link := filepath.Join(dir, "link")
+	os.Symlink(target, link)
+	big := filepath.Join(dir, "big")
+	os.WriteFile(big, bytes.Repeat([]byte("x"), 4096), 0o600)
+	tests := []struct{ name, file, want string }{
+		{"FIFO", fifo, "not a regular file (a FIFO)"},
+		{"symlink", link, "is a symlink"},
+		{"directory", dir, "not a regular file (a directory)"},
+		{"too long", big, "4096 bytes long"},
+	}
+	if os.Getuid() == 0 {
+		other := filepath.Join(dir, "other")
+		os.WriteFile(other, []byte("planted\n"), 0o600)
+		if err := os.Chown(other, 4242, 4242); err != nil {
+			t.Fatal(err)
+		}
+		tests = append(tests, struct{ name, file, want string }{"owned by another uid", other, "owned by uid 4242"})
+	} else {
+		t.Log("not root: the other-uid case is not run")
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, f := range []func() error{
+				func() error { _, err := ReadToken(tt.file); return err },
+				func() error { _, err := EnsureToken(tt.file); return err },
+				func() error {
+					_, err := Join(context.Background(), ClientConfig{Socket: filepath.Join(dir, "sock"), TokenFile: tt.file, Name: "a", StartTimeout: 2 * time.Second})
+					return err
+				},
+			} {
+				errc := make(chan error, 1)
+				go func() { errc <- f() }()
+				select {
+				case err := <-errc:
+					if err == nil || !strings.Contains(err.Error(), tt.want) {
+						t.Errorf("error %v, want %q", err, tt.want)
+					}
+				case <-time.After(time.Second):
+					t.Fatal("hangs on the token file")
+				}
+			}
+		})
+	}
+	if tok, err := ReadToken(target); err != nil || tok != "s3cret" {
+		t.Errorf("ReadToken of a good file = %q, %v", tok, err)
+	}
+}
+
+// A uid listed in --peer-uid can connect although the coordinator runs as
+// another (the socket's ACL lets it in), and runs its job; a uid not
+// listed cannot even connect.
+func TestPeerUIDOfAnotherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a client as another uid")
+	}
+	dir := shortDir(t)
+	// The peer must reach the socket's directory and the test binary,
+	// as in a pod's emptyDir.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "peer.test")
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const peerUID, strangerUID = 4242, 4343
+	c, _ := startCoordinator(t, Config{Socket: filepath.Join(dir, "sock"), Jobs: []string{"peer"}, PeerUIDs: []int{peerUID}})
+	run := func(uid uint32) (string, error) {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "GK_HELPER=peer", "GK_SOCKET="+c.cfg.Socket, "GK_NAME=peer", "GRACEFUL_TOKEN="+testToken, "GK_PEER_UIDS=0")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run(strangerUID); err == nil || !strings.Contains(out, "permission denied") {
+		t.Errorf("uid %d not listed: %v, %s; want permission denied", strangerUID, err, out)
+	}
+	if out, err := run(peerUID); err != nil {
+		t.Fatalf("uid %d listed in PeerUIDs: %v\n%s", peerUID, err, out)
+	}
+	if e := done(t, c); e.Status() != 0 {
+		t.Errorf("job status %d, want 0", e.Status())
+	}
+	if fi, err := os.Lstat(c.cfg.Socket); err != nil || fi.Mode().Perm() != 0o660 && fi.Mode().Perm() != 0o666 {
+		// With an ACL, the group bits show the ACL's mask (rw).
+		t.Errorf("socket mode %v, %v", fi.Mode().Perm(), err)
+	}
+}
+
+// The socket's mode for each --peer-uid shape: our own uid adds nothing,
+// any uid (-1) opens it to every uid (the uid check and the token remain).
+func TestSocketModeForPeerUIDs(t *testing.T) {
+	for _, tt := range []struct {
+		peers []int
+		want  os.FileMode
+	}{
+		{nil, 0o600},
+		{[]int{os.Getuid()}, 0o600},
+		{[]int{-1}, 0o666},
+	} {
+		c, _ := startCoordinator(t, Config{Jobs: []string{"a"}, PeerUIDs: tt.peers})
+		if fi, err := os.Lstat(c.cfg.Socket); err != nil || fi.Mode().Perm() != tt.want {
+			t.Errorf("PeerUIDs %v: socket %v, %v; want mode %v", tt.peers, fi.Mode().Perm(), err, tt.want)
+		}
+	}
+}
+
 func TestUIDAllowed(t *testing.T) {
 	own := uint32(os.Getuid())
 	tests := []struct {
@@ -526,12 +790,23 @@ func TestUIDAllowed(t *testing.T) {
 
 // slowWriter is a coordinator stdout that takes its time, like a container
 // runtime's log pipe under pressure.
-type slowWriter struct{ n int }
+type slowWriter struct {
+	mu sync.Mutex
+	n  int
+}
 
 func (w *slowWriter) Write(p []byte) (int, error) {
 	time.Sleep(20 * time.Millisecond)
+	w.mu.Lock()
 	w.n += len(p)
+	w.mu.Unlock()
 	return len(p), nil
+}
+
+func (w *slowWriter) written() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
 }
 
 // A job flooding output towards a slow coordinator must not make either
@@ -610,8 +885,14 @@ func floodOnce(t *testing.T, interval time.Duration, misses int) error {
 	case <-ctx.Done():
 		return fmt.Errorf("Done not reported; statuses %+v", c.Statuses())
 	}
-	if want := 48 * (wire.MaxLogChunk + len("[flood] ")); out.n != want {
-		t.Errorf("coordinator wrote %d bytes of output, want %d", out.n, want)
+	// The output is queued, not dropped: a slow stdout gets all of it,
+	// after the status.
+	want := 48 * (wire.MaxLogChunk + len("[flood] "))
+	for deadline := time.Now().Add(5 * time.Second); out.written() != want && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := out.written(); n != want {
+		t.Errorf("coordinator wrote %d bytes of output, want %d", n, want)
 	}
 	return nil
 }
@@ -665,7 +946,7 @@ func TestSilentCoordinatorIsLost(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		wire.ReadMessage(nc) // hello
+		fakeHandshake(nc)
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: 20, Name: "a"})
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeStart})
 		// ...and then nothing, while still reading.
@@ -771,7 +1052,7 @@ func TestCoordinatorNotReadingDoesNotHangJoin(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		wire.ReadMessage(nc) // hello; then never read again
+		fakeHandshake(nc) // then never read again
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: 200, Name: "a"})
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeStart})
 		tick := time.NewTicker(200 * time.Millisecond)
@@ -902,6 +1183,48 @@ func TestStuckOutputDoesNotBlockTheEngine(t *testing.T) {
 	}
 }
 
+// A coordinator stdout that takes nothing any more must not hide a
+// finished container: its exit report is processed at once and the job's
+// status is the container's 0; the lines that could not be written are
+// counted and said when the coordinator closes.
+func TestStuckOutputDoesNotHideAnExit(t *testing.T) {
+	w := &stuckWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	defer close(w.release)
+	var logs syncBuffer
+	c, err := Listen(Config{Socket: filepath.Join(shortDir(t), "sock"), Token: testToken, Jobs: []string{"build"}, Output: w, OutputQueue: 1 << 10,
+		Logf: func(f string, a ...any) { fmt.Fprintf(&logs, f+"\n", a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := join(t, c, "build")
+	waitTurn(t, a)
+	out := a.LogWriter("stdout")
+	for i := range 200 {
+		fmt.Fprintf(out, "line %d of the build\n", i)
+	}
+	<-w.entered
+	start := time.Now()
+	report(t, a, engine.Exit{})
+	select {
+	case e := <-c.Done():
+		if e.Status() != 0 {
+			t.Errorf("job status %d, want the container's 0", e.Status())
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatalf("no status 2s after the exit report; statuses %+v", c.Statuses())
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("status %v after the exit report", took)
+	}
+	if st := c.Statuses()[0]; st.State != StateExited {
+		t.Errorf("container %s, want exited", st.State)
+	}
+	c.Close()
+	if !strings.Contains(logs.String(), "line(s) of job output") {
+		t.Errorf("lost lines not said:\n%s", logs.String())
+	}
+}
+
 // With --jobs N, a container may present a name of the job-N form; one
 // that presents none must not be given the same name.
 func TestDefaultNamesDoNotCollide(t *testing.T) {
@@ -1005,7 +1328,7 @@ func TestPingsBehindStuckOutputDoNotEndTheSession(t *testing.T) {
 		if err != nil {
 			return
 		}
-		wire.ReadMessage(nc) // hello
+		fakeHandshake(nc)
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, IntervalMS: time.Hour.Milliseconds(), Name: "a"})
 		accepted <- nc
 	}()
@@ -1069,7 +1392,7 @@ func TestAckBeforeTheExitReportIsAProtocolError(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		wire.ReadMessage(nc) // hello
+		fakeHandshake(nc)
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeWelcome, Version: wire.Version, Name: "a", IntervalMS: time.Minute.Milliseconds()})
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeStart})
 		wire.WriteMessage(nc, wire.Message{Type: wire.TypeAck})

@@ -26,14 +26,14 @@ func TestArbitraryBytesAfterHello(t *testing.T) {
 	seeds := [][]byte{
 		mustFrame(wire.Message{Type: wire.TypeLog, Stream: "stdout", Data: []byte("before start\n")}),
 		append(mustFrame(wire.Message{Type: wire.TypePing, Seq: 1}), mustFrame(wire.Message{Type: wire.TypeExit, Code: 1})...),
-		mustFrame(wire.Message{Type: wire.TypeHello, Token: testToken, Name: "a", Version: 1}),
+		mustFrame(wire.Message{Type: wire.TypeHello, Nonce: make([]byte, wire.NonceSize), Name: "a", Version: wire.Version}),
+		mustFrame(wire.Message{Type: wire.TypeAuth, Proof: make([]byte, wire.NonceSize)}),
 		append(mustFrame(wire.Message{Type: wire.TypeBye}), 0xff, 0xff),
 		[]byte("\x00\x00\x00\x02{}"),
 		mustFrame(wire.Message{Type: wire.TypeExit, Signal: "SIGKILL", SignalNumber: 9}),
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	dir := shortDir(t)
-	hello := mustFrame(wire.Message{Type: wire.TypeHello, Token: testToken, Name: "a", Version: wire.Version})
 	for i := range 200 {
 		var in []byte
 		switch i % 3 {
@@ -59,7 +59,8 @@ func TestArbitraryBytesAfterHello(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nc.Write(append(append([]byte(nil), hello...), in...))
+		rawHandshake(t, nc, testToken, "a")
+		nc.Write(in)
 		nc.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 		io.Copy(io.Discard, nc)
 		nc.Close()
@@ -79,6 +80,9 @@ func TestArbitraryBytesAfterHello(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"hello","token":"abc","name":"job","version":1}`,
+		`{"type":"hello","name":"job","version":2,"nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`,
+		`{"type":"challenge","version":2,"nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","proof":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`,
+		`{"type":"auth","proof":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`,
 		`{"type":"log","stream":"stdout","data":"aGVsbG8K"}`,
 		`{"type":"exit","code":1,"signal":"SIGKILL","signal_number":9}`,
 		`{"type":"ping","seq":18446744073709551615}`,

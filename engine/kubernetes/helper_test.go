@@ -34,6 +34,9 @@ import (
 //	GK_HELPER=join         RunJoin with testJoinProfile; GK_SOCKET, GK_NAME,
 //	                       GRACEFUL_TOKEN; the job's argv follows.
 //	GK_HELPER=job          a job; see testJob.
+//	GK_HELPER=peer         Join (GK_SOCKET, GK_NAME, GRACEFUL_TOKEN,
+//	                       GK_PEER_UIDS: comma-separated), report exit 0;
+//	                       for a join running as another uid.
 func TestMain(m *testing.M) {
 	switch os.Getenv("GK_HELPER") {
 	case "":
@@ -44,6 +47,8 @@ func TestMain(m *testing.M) {
 		os.Exit(helperJoin(os.Args[1:]))
 	case "job":
 		os.Exit(testJob(os.Args[1:]))
+	case "peer":
+		os.Exit(helperPeer())
 	}
 	fmt.Fprintln(os.Stderr, "unknown GK_HELPER")
 	os.Exit(2)
@@ -126,6 +131,31 @@ func helperCoordinator() int {
 	}
 	fmt.Fprintf(os.Stderr, "RESULT outcome=%s status=%d\n", res.Outcome, res.Status)
 	return res.Status
+}
+
+func helperPeer() int {
+	var uids []int
+	for _, f := range strings.Split(os.Getenv("GK_PEER_UIDS"), ",") {
+		if u, err := strconv.Atoi(f); err == nil {
+			uids = append(uids, u)
+		}
+	}
+	ctx := context.Background()
+	s, err := Join(ctx, ClientConfig{Socket: os.Getenv("GK_SOCKET"), Token: os.Getenv("GRACEFUL_TOKEN"), Name: os.Getenv("GK_NAME"), PeerUIDs: uids, StartTimeout: 3 * time.Second})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "join as uid %d: %v\n", os.Getuid(), err)
+		return 1
+	}
+	defer s.Close()
+	if ok, err := s.WaitTurn(ctx); !ok || err != nil {
+		fmt.Fprintf(os.Stderr, "no turn: %v\n", err)
+		return 1
+	}
+	if err := s.ReportExit(ctx, engine.Exit{}); err != nil {
+		fmt.Fprintf(os.Stderr, "report: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 func helperJoin(args []string) int {

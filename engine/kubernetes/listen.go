@@ -37,6 +37,9 @@ func Listen(cfg Config) (*Coordinator, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
+	if cfg.OutputQueue <= 0 {
+		cfg.OutputQueue = DefaultOutputQueue
+	}
 	seen := map[string]bool{}
 	for _, name := range cfg.Jobs {
 		if err := wire.CheckName(name); err != nil || name == "" || seen[name] {
@@ -52,13 +55,17 @@ func Listen(cfg Config) (*Coordinator, error) {
 		sched:     newSchedule(cfg.Jobs, cfg.Count, cfg.Parallel, cfg.StartTimeout),
 		conns:     map[*peer]bool{},
 		pending:   map[*net.UnixConn]bool{},
+		out:       engine.NewOutbox(cfg.Output, cfg.OutputQueue),
 	}
 	for range c.sched.slots {
 		c.slots = append(c.slots, &slot{})
 	}
-	ln, lock, err := listenSocket(cfg.Socket)
+	ln, lock, note, err := listenSocket(cfg.Socket, cfg.PeerUIDs)
 	if err != nil {
 		return nil, err
+	}
+	if note != "" {
+		cfg.Logf("%s", note)
 	}
 	c.ln, c.lock = ln, lock
 	c.sockInfo, _ = os.Lstat(cfg.Socket)
@@ -109,19 +116,28 @@ func (c *Coordinator) Close() error {
 			p.close(errors.New("coordinator exiting"))
 		}
 	})
-	// Bounded: a goroutine stuck writing a container's output to a stdout
-	// nobody reads must not keep the coordinator past the pod's grace
-	// period. It dies with the process.
+	// Bounded: a connection that does not hang up must not keep the
+	// coordinator past the pod's grace period.
 	waited := make(chan struct{})
 	go func() { c.wg.Wait(); close(waited) }()
 	wt := time.NewTimer(closeWait)
 	select {
 	case <-waited:
 	case <-wt.C:
-		c.cfg.Logf("not waiting any longer for connections still writing output")
+		c.cfg.Logf("not waiting any longer for connections still open")
 	}
 	wt.Stop()
 	t.Stop()
+	// The job's output still queued goes out if stdout takes it soon;
+	// lines dropped because it did not are counted, and said.
+	flushed := c.out.Close(closeWait, nil)
+	if n := c.out.Lost(); n > 0 || !flushed {
+		what := fmt.Sprintf("%d line(s) of job output", n)
+		if !flushed {
+			what += ", and what was still queued,"
+		}
+		c.cfg.Logf("%s lost: the coordinator's stdout was not being read (each job container's own log has them)", what)
+	}
 	if fi, serr := os.Lstat(c.cfg.Socket); serr == nil && c.sockInfo != nil && os.SameFile(fi, c.sockInfo) {
 		// The marker first, then the socket: a join that finds no socket
 		// finds the marker, and skips instead of waiting for a
@@ -171,9 +187,10 @@ func refuse(nc *net.UnixConn, text string) {
 	nc.Close()
 }
 
-// serve runs one connection: peer credentials, then hello and token, then
-// the job container's messages (admit). Nothing about the job is sent
-// before the token has been checked.
+// serve runs one connection: peer credentials, then the handshake (hello,
+// challenge, auth: see wire.Version), then the job container's messages
+// (admit). Nothing about the job is sent before join has proved it knows
+// the token.
 func (c *Coordinator) serve(nc *net.UnixConn) {
 	// 1. Who is calling: the kernel's word, not the client's.
 	cred, err := peerCred(nc)
@@ -189,10 +206,12 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 		return
 	}
 
-	// 2. hello with the token, within a short window.
-	// Read unbuffered, so nothing past the hello is consumed before the
-	// peer (and its buffer) exists, and with a small frame limit.
-	_ = nc.SetReadDeadline(time.Now().Add(helloTimeout))
+	// 2. The handshake, within one short window: hello with join's
+	// nonce, our challenge proving we know the token, join's auth proving
+	// it does. Read unbuffered, so nothing past these frames is consumed
+	// before the peer (and its buffer) exists, and with a small frame
+	// limit.
+	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
 	hello, err := wire.ReadHello(nc)
 	switch {
 	case err != nil:
@@ -203,13 +222,38 @@ func (c *Coordinator) serve(nc *net.UnixConn) {
 		c.cfg.Logf("refused connection from %s: %s before hello", who, hello.Type)
 		refuse(nc, "expected hello, got "+hello.Type)
 		return
-	case !tokenEqual(hello.Token, c.cfg.Token):
+	case hello.Version != wire.Version:
+		c.cfg.Logf("refused connection from %s: protocol version %d", who, hello.Version)
+		refuse(nc, fmt.Sprintf("protocol version %d not supported (want %d): run the same graceful in every container", hello.Version, wire.Version))
+		return
+	}
+	nonce := wire.NewNonce()
+	challenge := wire.Message{Type: wire.TypeChallenge, Version: wire.Version, Nonce: nonce,
+		Proof: wire.CoordinatorProof(c.cfg.Token, hello.Nonce, nonce, hello.Name)}
+	if err := wire.WriteMessage(nc, challenge); err != nil {
+		c.cfg.Logf("refused connection from %s: sending the challenge: %v", who, err)
+		nc.Close()
+		return
+	}
+	auth, err := wire.ReadHello(nc)
+	switch {
+	case err != nil:
+		c.cfg.Logf("refused connection from %s: %v", who, err)
+		refuse(nc, "expected auth: "+wire.ErrorText(err))
+		return
+	case auth.Type == wire.TypeError:
+		c.cfg.Logf("refused connection from %s: wrong token (join did not accept our proof: %s)", who, auth.Error)
+		nc.Close()
+		return
+	case auth.Type != wire.TypeAuth:
+		c.cfg.Logf("refused connection from %s: %s instead of auth", who, auth.Type)
+		refuse(nc, "expected auth, got "+auth.Type)
+		return
+	case !wire.ProofEqual(auth.Proof, wire.JoinProof(c.cfg.Token, hello.Nonce, nonce, hello.Name)):
 		c.cfg.Logf("refused connection from %s: wrong token", who)
 		refuse(nc, "authentication failed")
 		return
-	case hello.Version != wire.Version:
-		refuse(nc, fmt.Sprintf("protocol version %d not supported (want %d)", hello.Version, wire.Version))
-		return
 	}
+	_ = nc.SetDeadline(time.Time{})
 	c.admit(nc, hello, who)
 }

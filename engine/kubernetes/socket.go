@@ -4,14 +4,15 @@ package kubernetes
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -40,7 +41,9 @@ func checkSocketPath(path string) error {
 	return nil
 }
 
-// listenSocket creates the coordinator's socket at path, mode 0600.
+// listenSocket creates the coordinator's socket at path, mode 0600; peers
+// (--peer-uid) other than our uid are let in by peerAccess. It returns a
+// note for the log when the access given is wider than asked.
 //
 // A socket file left by an earlier coordinator (a restarted container keeps
 // its emptyDir) is replaced; a live one, found by dialling it or by its lock
@@ -49,17 +52,17 @@ func checkSocketPath(path string) error {
 // The socket is bound inside a fresh 0700 directory next to path, chmod-ed
 // to 0600 and renamed into place, so there is no moment at which it is
 // reachable with wider permissions and no process-wide umask change.
-func listenSocket(path string) (*net.UnixListener, *os.File, error) {
+func listenSocket(path string, peers []int) (*net.UnixListener, *os.File, string, error) {
 	if err := checkSocketPath(path); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	lock, err := lockFile(path + ".lock")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	fail := func(err error) (*net.UnixListener, *os.File, error) {
+	fail := func(err error) (*net.UnixListener, *os.File, string, error) {
 		lock.Close()
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
@@ -94,11 +97,77 @@ func listenSocket(path string) (*net.UnixListener, *os.File, error) {
 		l.Close()
 		return fail(fmt.Errorf("creating socket: %w", err))
 	}
+	note, err := peerAccess(tmp, peers)
+	if err != nil {
+		l.Close()
+		return fail(fmt.Errorf("creating socket: %w", err))
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		l.Close()
 		return fail(fmt.Errorf("creating socket: %w", err))
 	}
-	return l, lock, nil
+	return l, lock, note, nil
+}
+
+// peerAccess lets the uids of --peer-uid other than ours connect to the
+// socket tmp (connect needs write permission on the socket file): by a
+// POSIX ACL granting each of them read and write, and nobody else. A
+// negative uid (any uid) makes the socket 0666. So does a file system
+// without ACLs, with a note for the log: the peer credentials checked at
+// every connection (SO_PEERCRED) remain the gate.
+func peerAccess(tmp string, peers []int) (string, error) {
+	var uids []uint32
+	for _, u := range peers {
+		switch {
+		case u < 0:
+			return "", os.Chmod(tmp, 0o666)
+		case u != os.Getuid() && !slices.Contains(uids, uint32(u)):
+			uids = append(uids, uint32(u))
+		}
+	}
+	if len(uids) == 0 {
+		return "", nil
+	}
+	slices.Sort(uids)
+	err := unix.Setxattr(tmp, "system.posix_acl_access", accessACL(uids), 0)
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		return "the socket's file system has no ACLs: socket made 0666, peers are checked by uid at connect (--peer-uid)", os.Chmod(tmp, 0o666)
+	}
+	if err != nil {
+		return "", fmt.Errorf("ACL for --peer-uid: %w", err)
+	}
+	return "", nil
+}
+
+// accessACL encodes an access ACL as the kernel's posix_acl_access
+// extended attribute holds it (little-endian: a version, then entries of
+// tag, permissions and id, in tag order): read and write for the owner and
+// for each of uids (sorted), nothing for the group and others.
+func accessACL(uids []uint32) []byte {
+	const (
+		version   = 2
+		userObj   = 0x01
+		user      = 0x02
+		groupObj  = 0x04
+		mask      = 0x10
+		other     = 0x20
+		rw        = 6
+		undefined = 0xffffffff
+	)
+	b := binary.LittleEndian.AppendUint32(nil, version)
+	entry := func(tag, perm uint16, id uint32) {
+		b = binary.LittleEndian.AppendUint16(b, tag)
+		b = binary.LittleEndian.AppendUint16(b, perm)
+		b = binary.LittleEndian.AppendUint32(b, id)
+	}
+	entry(userObj, rw, undefined)
+	for _, u := range uids {
+		entry(user, rw, u)
+	}
+	entry(groupObj, 0, undefined)
+	entry(mask, rw, undefined)
+	entry(other, 0, undefined)
+	return b
 }
 
 // bindIn listens on tmp, the name "s" in the fresh directory dir. The
@@ -165,13 +234,6 @@ func uidAllowed(uid uint32, extra []int) bool {
 	return false
 }
 
-// tokenEqual compares in constant time, independent of the lengths too.
-func tokenEqual(got, want string) bool {
-	g := sha256.Sum256([]byte(got))
-	w := sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(g[:], w[:]) == 1 && want != ""
-}
-
 // EnsureToken returns the token stored in file, creating the file (mode
 // 0600, written atomically) with a fresh random token if it does not exist.
 func EnsureToken(file string) (string, error) {
@@ -211,28 +273,70 @@ func EnsureToken(file string) (string, error) {
 	return tok, nil
 }
 
-// ReadToken reads a token file (surrounding white space is ignored). The
-// file must not be readable by group or others.
+// ReadToken reads a token file (surrounding white space is ignored).
+//
+// The file is on a volume other containers can write, so it must be a
+// regular file itself (not a symlink, a FIFO or a device), owned by our
+// uid, not readable or writable by group or others, and at most
+// wire.MaxToken bytes long. It is opened without blocking (a FIFO planted
+// at the path would otherwise hang open until a writer comes) and without
+// following a symlink, and checked on the opened file, so nothing can be
+// swapped in between the check and the read.
 func ReadToken(file string) (string, error) {
-	f, err := os.Open(file)
+	fd, err := unix.Open(file, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
-		return "", err
+		if errors.Is(err, unix.ELOOP) {
+			return "", fmt.Errorf("token file %s is a symlink; refusing to follow it: give the token by %s, or mount the Secret's key with subPath", file, TokenEnv)
+		}
+		return "", &os.PathError{Op: "open", Path: file, Err: err}
 	}
+	f := os.NewFile(uintptr(fd), file)
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", err
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return "", &os.PathError{Op: "stat", Path: file, Err: err}
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("token file %s has mode %v; it must be 0600 or stricter", file, fi.Mode().Perm())
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return "", fmt.Errorf("token file %s is not a regular file (%s); refusing it", file, fileKind(st.Mode))
+	}
+	if int(st.Uid) != os.Getuid() {
+		return "", fmt.Errorf("token file %s is owned by uid %d, not by us (uid %d); refusing a token another user could have planted", file, st.Uid, os.Getuid())
+	}
+	if perm := os.FileMode(st.Mode).Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("token file %s has mode %v; it must be 0600 or stricter", file, perm)
+	}
+	if st.Size > wire.MaxToken {
+		return "", fmt.Errorf("token file %s is %d bytes long; the limit is %d", file, st.Size, wire.MaxToken)
 	}
 	b := make([]byte, wire.MaxToken+1)
-	n, _ := f.Read(b)
+	n, err := io.ReadFull(f, b)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return "", fmt.Errorf("reading token file %s: %w", file, err)
+	}
 	tok := strings.TrimSpace(string(b[:n]))
 	if tok == "" || n > wire.MaxToken {
 		return "", fmt.Errorf("token file %s is empty or longer than %d bytes", file, wire.MaxToken)
 	}
 	return tok, nil
+}
+
+// fileKind names the type bits of a stat mode, for error messages.
+func fileKind(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFCHR:
+		return "a character device"
+	case unix.S_IFBLK:
+		return "a block device"
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFLNK:
+		return "a symlink"
+	}
+	return fmt.Sprintf("type %#o", mode&unix.S_IFMT)
 }
 
 // writeDoneMarker creates name through a temporary file renamed into place:

@@ -11,19 +11,33 @@ package wire
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
 // Version is the protocol version a client sends in hello. The coordinator
 // refuses any other.
-const Version = 1
+//
+// Version 2 authenticates both ends without sending the token: hello
+// carries join's nonce, the coordinator answers with a challenge holding
+// its own nonce and its proof (CoordinatorProof), and join, having checked
+// that proof, answers with auth and its own (JoinProof). Version 1 sent
+// the token itself in hello, to whoever listened at the socket path.
+const Version = 2
+
+// NonceSize is the length of a handshake nonce and of a proof, in bytes.
+const NonceSize = 32
 
 // Frame limits. A frame is a 4-byte big-endian length followed by that many
 // bytes of one JSON object. Log chunks are cut to MaxLogChunk bytes, so a
@@ -44,7 +58,9 @@ const MaxInterval = time.Hour
 
 // Message types.
 const (
-	TypeHello     = "hello"     // client: token, name, version
+	TypeHello     = "hello"     // client: name, version, nonce
+	TypeChallenge = "challenge" // coordinator: version, nonce, proof
+	TypeAuth      = "auth"      // client: proof
 	TypeWelcome   = "welcome"   // coordinator: authenticated; version, interval
 	TypeStart     = "start"     // coordinator: your turn, run the job
 	TypeSkip      = "skip"      // coordinator: do not run the job; reason
@@ -70,10 +86,16 @@ const (
 type Message struct {
 	Type string `json:"type"`
 
-	// hello
+	// hello (Token: version 1 only, refused by version 2 coordinators
+	// with a clear error)
 	Token   string `json:"token,omitempty"`
 	Name    string `json:"name,omitempty"`
 	Version int    `json:"version,omitempty"`
+
+	// hello, challenge: the sender's fresh random nonce; challenge, auth:
+	// the sender's proof that it knows the token (see Version).
+	Nonce []byte `json:"nonce,omitempty"`
+	Proof []byte `json:"proof,omitempty"`
 
 	// welcome: liveness interval the client should ping at, in ms.
 	IntervalMS int64 `json:"interval_ms,omitempty"`
@@ -104,7 +126,9 @@ var (
 
 // allowed lists, per type, the fields it may carry besides type.
 var allowed = map[string]map[string]bool{
-	TypeHello:       {"token": true, "name": true, "version": true},
+	TypeHello:       {"token": true, "name": true, "version": true, "nonce": true},
+	TypeChallenge:   {"version": true, "nonce": true, "proof": true},
+	TypeAuth:        {"proof": true},
 	TypeWelcome:     {"version": true, "interval_ms": true, "name": true},
 	TypeStart:       {},
 	TypeSkip:        {"reason": true},
@@ -162,6 +186,11 @@ func readMessage(r io.Reader, limit uint32) (Message, error) {
 
 // decode parses and validates one frame body.
 func decode(body []byte) (Message, error) {
+	// encoding/json turns bad UTF-8 into U+FFFD without a word; a peer
+	// sending it is refused instead.
+	if !utf8.Valid(body) {
+		return Message{}, fmt.Errorf("%w: not UTF-8", ErrMalformed)
+	}
 	// First pass: the set of keys, so that fields foreign to the type and
 	// duplicate keys are refused (encoding/json would silently accept
 	// both).
@@ -232,20 +261,36 @@ func (m Message) validate() error {
 		return fmt.Errorf("%w: %s: %s", ErrMalformed, m.Type, fmt.Sprintf(format, args...))
 	}
 	for _, s := range []string{m.Reason, m.Error, m.Signal} {
-		if len(s) > maxText || !utf8.ValidString(s) {
-			return bad("text field too long or not UTF-8")
+		if len(s) > maxText {
+			return bad("text field longer than %d bytes", maxText)
+		}
+		if err := checkText(s); err != nil {
+			return bad("%v", err)
 		}
 	}
 	switch m.Type {
 	case TypeHello:
-		if m.Token == "" || len(m.Token) > MaxToken {
-			return bad("token missing or longer than %d bytes", MaxToken)
-		}
 		if m.Version <= 0 {
 			return bad("version missing")
 		}
+		if m.Version == 1 {
+			// The old shape, decoded only to be refused clearly.
+			if m.Token == "" || len(m.Token) > MaxToken || m.Nonce != nil {
+				return bad("version 1 needs a token of at most %d bytes and no nonce", MaxToken)
+			}
+		} else if m.Token != "" || len(m.Nonce) != NonceSize {
+			return bad("needs a nonce of %d bytes and no token", NonceSize)
+		}
 		if err := CheckName(m.Name); err != nil {
 			return bad("%v", err)
+		}
+	case TypeChallenge:
+		if m.Version <= 0 || len(m.Nonce) != NonceSize || len(m.Proof) != NonceSize {
+			return bad("needs a version, a nonce and a proof of %d bytes", NonceSize)
+		}
+	case TypeAuth:
+		if len(m.Proof) != NonceSize {
+			return bad("needs a proof of %d bytes", NonceSize)
 		}
 	case TypeWelcome:
 		if m.IntervalMS < 0 || m.IntervalMS > MaxInterval.Milliseconds() {
@@ -279,6 +324,45 @@ func (m Message) validate() error {
 	}
 	return nil
 }
+
+// NewNonce returns NonceSize fresh random bytes.
+func NewNonce() []byte {
+	b := make([]byte, NonceSize)
+	if _, err := rand.Read(b); err != nil {
+		panic("wire: no randomness: " + err.Error()) // crypto/rand does not fail on Linux
+	}
+	return b
+}
+
+// CoordinatorProof is the coordinator's proof, in its challenge, that it
+// knows token: HMAC-SHA256 keyed with the token over a label naming the
+// coordinator's role, join's nonce, the coordinator's nonce and the name
+// join gave in hello.
+func CoordinatorProof(token string, joinNonce, coordNonce []byte, name string) []byte {
+	return proof(token, "graceful kubernetes v2: coordinator", joinNonce, coordNonce, name)
+}
+
+// JoinProof is join's proof, in auth, that it knows token: as
+// CoordinatorProof with join's label and the nonces the other way round,
+// so neither proof can be replayed as the other.
+func JoinProof(token string, joinNonce, coordNonce []byte, name string) []byte {
+	return proof(token, "graceful kubernetes v2: join", coordNonce, joinNonce, name)
+}
+
+func proof(token, label string, first, second []byte, name string) []byte {
+	h := hmac.New(sha256.New, []byte(token))
+	// The label ends with a NUL and the nonces are of fixed length, so
+	// the fields cannot run into each other.
+	h.Write([]byte(label))
+	h.Write([]byte{0})
+	h.Write(first)
+	h.Write(second)
+	h.Write([]byte(name))
+	return h.Sum(nil)
+}
+
+// ProofEqual compares two proofs in constant time.
+func ProofEqual(got, want []byte) bool { return hmac.Equal(got, want) }
 
 // CheckName accepts container names: empty (hello: let the coordinator
 // name it) or printable ASCII without spaces, up to 253 bytes (a DNS
@@ -319,12 +403,56 @@ func WriteMessage(w io.Writer, m Message) error {
 	return err
 }
 
-// ErrorText is err's text as a frame's text field holds it (an error
-// reply, a reason): cut to the length the decoder accepts, and valid UTF-8.
-func ErrorText(err error) string {
-	s := err.Error()
-	if len(s) > maxText {
-		s = s[:maxText]
+// checkText refuses what a text field (reason, error, signal) must not
+// hold: the coordinator prints these, and a newline, a terminal escape or
+// a bidirectional override in them could forge or hide its log lines.
+// Every rune must be printable (unicode.IsPrint: letters, marks, numbers,
+// punctuation, symbols and the ASCII space).
+func checkText(s string) error {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
+				return errors.New("text field not UTF-8")
+			}
+		}
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("text field holds the non-printable character %U", r)
+		}
 	}
-	return strings.ToValidUTF8(s, "?")
+	return nil
 }
+
+// Text makes s fit a frame's text field: every non-printable character
+// and every byte of bad UTF-8 escaped as strconv.Quote would ("\n",
+// "\x1b", "\u202e"), then cut to the length the decoder accepts,
+// never inside an escape or a character.
+func Text(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
+				if b.Len()+4 > maxText {
+					break
+				}
+				fmt.Fprintf(&b, "\\x%02x", s[i])
+				continue
+			}
+		}
+		var piece string
+		if unicode.IsPrint(r) {
+			piece = string(r)
+		} else {
+			q := strconv.QuoteRune(r)
+			piece = q[1 : len(q)-1]
+		}
+		if b.Len()+len(piece) > maxText {
+			break
+		}
+		b.WriteString(piece)
+	}
+	return b.String()
+}
+
+// ErrorText is err's text as a frame's text field holds it (an error
+// reply, a reason): see Text.
+func ErrorText(err error) string { return Text(err.Error()) }

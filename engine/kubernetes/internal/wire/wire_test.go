@@ -19,7 +19,10 @@ func rawFrame(body string) []byte { return append(frame(body), body...) }
 
 func TestRoundTrip(t *testing.T) {
 	msgs := []Message{
-		{Type: TypeHello, Token: "t0k", Name: "build", Version: Version},
+		{Type: TypeHello, Name: "build", Version: Version, Nonce: bytes.Repeat([]byte{1}, NonceSize)},
+		{Type: TypeHello, Token: "t0k", Name: "build", Version: 1},
+		{Type: TypeChallenge, Version: Version, Nonce: bytes.Repeat([]byte{2}, NonceSize), Proof: bytes.Repeat([]byte{3}, NonceSize)},
+		{Type: TypeAuth, Proof: bytes.Repeat([]byte{4}, NonceSize)},
 		{Type: TypeWelcome, Version: 1, IntervalMS: 1000, Name: "build"},
 		{Type: TypeStart},
 		{Type: TypeSkip, Reason: "container build failed"},
@@ -76,6 +79,11 @@ func TestDecodeRefuses(t *testing.T) {
 		{"duplicate key", rawFrame(`{"type":"ping","seq":1,"seq":2}`), ErrMalformed},
 		{"trailing data", rawFrame(`{"type":"ack"} {"type":"ack"}`), ErrMalformed},
 		{"hello without token", rawFrame(`{"type":"hello","version":1}`), ErrMalformed},
+		{"hello of version 2 without nonce", rawFrame(`{"type":"hello","version":2}`), ErrMalformed},
+		{"hello of version 2 with a token", rawFrame(`{"type":"hello","version":2,"token":"x","nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`), ErrMalformed},
+		{"hello with a short nonce", rawFrame(`{"type":"hello","version":2,"nonce":"AAAA"}`), ErrMalformed},
+		{"auth without proof", rawFrame(`{"type":"auth"}`), ErrMalformed},
+		{"challenge without proof", rawFrame(`{"type":"challenge","version":2,"nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`), ErrMalformed},
 		{"hello without version", rawFrame(`{"type":"hello","token":"x"}`), ErrMalformed},
 		{"hello with a name holding a newline", rawFrame(`{"type":"hello","token":"x","version":1,"name":"a\nb"}`), ErrMalformed},
 		{"log to an unknown stream", rawFrame(`{"type":"log","stream":"tty","data":"eA=="}`), ErrMalformed},
@@ -84,6 +92,12 @@ func TestDecodeRefuses(t *testing.T) {
 		{"signal name without number", rawFrame(`{"type":"exit","signal":"SIGTERM"}`), ErrMalformed},
 		{"wrong field type", rawFrame(`{"type":"ping","seq":"one"}`), ErrMalformed},
 		{"error without text", rawFrame(`{"type":"error"}`), ErrMalformed},
+		{"error text holding a newline", rawFrame(`{"type":"exit","code":1,"error":"x\ngraceful: summary: build exited with status 0"}`), ErrMalformed},
+		{"signal holding a terminal escape", rawFrame(`{"type":"exit","code":1,"signal":"SIG\u001b[2J","signal_number":9}`), ErrMalformed},
+		{"reason holding a C1 control", rawFrame(`{"type":"skip","reason":"a\u009bb"}`), ErrMalformed},
+		{"error text holding a bidi override", rawFrame(`{"type":"error","error":"a\u202eb"}`), ErrMalformed},
+		{"error text of bad UTF-8", rawFrame("{\"type\":\"error\",\"error\":\"a\xffb\"}"), ErrMalformed},
+		{"bad UTF-8 in a token", rawFrame("{\"type\":\"hello\",\"token\":\"\xc3\",\"version\":1}"), ErrMalformed},
 		{"interval that overflows the liveness window", rawFrame(`{"type":"welcome","interval_ms":9223372036854775}`), ErrMalformed},
 	}
 	for _, tt := range tests {
@@ -93,6 +107,50 @@ func TestDecodeRefuses(t *testing.T) {
 				t.Errorf("ReadMessage = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestText(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"plain text, é", "plain text, é"},
+		{"a\nb\tc", `a\nb\tc`},
+		{"\x1b[2J", `\x1b[2J`},
+		{"a\xffb", `a\xffb`},
+		{"\u202e", `\u202e`},
+	} {
+		got := Text(tt.in)
+		if got != tt.want {
+			t.Errorf("Text(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if err := checkText(got); err != nil {
+			t.Errorf("Text(%q) = %q is refused: %v", tt.in, got, err)
+		}
+	}
+	long := Text(strings.Repeat("\n", maxText))
+	if len(long) > maxText || checkText(long) != nil || strings.HasSuffix(long, `\`) {
+		t.Errorf("Text of a long text: %d bytes, ends %q", len(long), long[len(long)-4:])
+	}
+}
+
+// The two proofs differ for the same nonces (neither can be replayed as
+// the other) and depend on the token, both nonces and the name.
+func TestProofs(t *testing.T) {
+	a, b := bytes.Repeat([]byte{1}, NonceSize), bytes.Repeat([]byte{2}, NonceSize)
+	base := CoordinatorProof("tok", a, b, "build")
+	for name, other := range map[string][]byte{
+		"join's proof":        JoinProof("tok", a, b, "build"),
+		"join's, swapped":     JoinProof("tok", b, a, "build"),
+		"another token":       CoordinatorProof("tok2", a, b, "build"),
+		"another join nonce":  CoordinatorProof("tok", b, b, "build"),
+		"another coord nonce": CoordinatorProof("tok", a, a, "build"),
+		"another name":        CoordinatorProof("tok", a, b, "test"),
+	} {
+		if ProofEqual(base, other) {
+			t.Errorf("%s equals the coordinator's proof", name)
+		}
+	}
+	if !ProofEqual(base, CoordinatorProof("tok", a, b, "build")) || len(base) != NonceSize {
+		t.Error("the proof is not a 32-byte function of its inputs")
 	}
 }
 
