@@ -40,7 +40,9 @@ func TestRunReceipt(t *testing.T) {
 	dir := t.TempDir()
 	rcpt, fin := filepath.Join(dir, "receipt.json"), filepath.Join(dir, "fin.json")
 	h := startRun(t, testPolicy("1s", "3s", `cat "$GRACEFUL_RECEIPT" > `+fin),
-		"--receipt", rcpt, "--", "/bin/sh", "-c", `setsid sleep 1000 & echo ready; wait`)
+		"--receipt", rcpt, "--", "/bin/sh", "-c",
+		// ready once the daemon is in a session of its own
+		`setsid sh -c 'echo $$ > daemon; exec sleep 1000' & while [ ! -s daemon ]; do sleep 0.01; done; echo ready; wait`)
 	h.waitLine("ready")
 	h.signal(syscall.SIGTERM)
 	h.waitStderr("draining")
