@@ -290,10 +290,12 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		// short job never pays for either.
 		Started: func(supervise.Job, *engine.Engine) {
 			trim = time.AfterFunc(trimAfter, func() {
-				resident.Trim()
+				// The guardian first: starting it touches pages the
+				// trim would otherwise have to give back again.
 				if err := job.StartGuardian(); err != nil {
 					fmt.Fprintf(stderr, "graceful: guardian: %v (the job's tree will not die with graceful if graceful is SIGKILLed)\n", err)
 				}
+				resident.Trim()
 			})
 		},
 	})

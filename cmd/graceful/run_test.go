@@ -378,6 +378,19 @@ func TestRunGracefulKilledTreeDies(t *testing.T) {
 	// The harness checks that no process of the job is left.
 }
 
+// The guardian is graceful's, not the job's: a run long enough to start it
+// reports no escape, and leaves nothing behind.
+func TestRunGuardianIsNotAnEscape(t *testing.T) {
+	skipWithoutCgroup(t, "on")
+	h := startRun(t, "", "--cgroup", "on", "--", "/bin/sh", "-c", "sleep 0.6")
+	if status, _ := h.wait(); status != 0 {
+		t.Errorf("status %d; stderr:\n%s", status, h.stderr())
+	}
+	if strings.Contains(h.stderr(), "escaped") {
+		t.Errorf("the guardian was reported as an escape:\n%s", h.stderr())
+	}
+}
+
 func TestRunGracefulKilled(t *testing.T) {
 	h := startRun(t, "", append([]string{"--cgroup", "off", "--"}, jobArgv("ignore-term")...)...)
 	h.waitLine("ready")

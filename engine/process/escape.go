@@ -113,7 +113,7 @@ func (r *Runner) noteTree() {
 
 // noteEscape records one process a sweep is about to signal.
 func (r *Runner) noteEscape(st procStat) {
-	if r.leader != nil {
+	if r.leader != nil && int64(st.pid) != r.guardian.Load() {
 		r.esc.note(st, r.leader.pid, r.self)
 	}
 }

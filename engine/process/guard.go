@@ -38,6 +38,7 @@ func (r *Runner) StartGuardian() error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	r.guardian.Store(int64(cmd.Process.Pid))
 	// Not waited for: the orphan reaper (or init, once this process is
 	// gone) reaps it.
 	return cmd.Process.Release()

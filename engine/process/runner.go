@@ -108,8 +108,9 @@ type Runner struct {
 	// killing is set once the whole tree is being SIGKILLed: a sweep of
 	// another signal still running (the engine runs effects concurrently)
 	// stops then instead of walking a tree that is being killed.
-	killing atomic.Bool
-	esc     escapes // processes seen outside the job's group (Escaped)
+	killing  atomic.Bool
+	esc      escapes      // processes seen outside the job's group (Escaped)
+	guardian atomic.Int64 // the guardian's pid (StartGuardian), not the job's
 }
 
 var _ engine.Target = (*Runner)(nil)
