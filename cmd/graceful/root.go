@@ -103,6 +103,7 @@ func newRootCmd() *cobra.Command {
 		newPlanCmd(v),
 		newVersionCmd(),
 		newManCmd(),
+		newInstallCmd(),
 	)
 	registerCompletions(root)
 	return root
