@@ -121,7 +121,7 @@ func setup() (*suite, string, error) {
 	// 3. The graceful image from the repository's Containerfile, with only
 	// the binary in its context: nothing else can end up in it.
 	s.image = "localhost/graceful-containers-test:" + s.id
-	if out, err := s.podman(ctx, "build", "--pull=never", "--arch", runtime.GOARCH, "-t", s.image,
+	if out, err := s.podman(ctx, "build", "--pull=never", "--layers=false", "--arch", runtime.GOARCH, "-t", s.image,
 		"-f", filepath.Join(s.root, "Containerfile"), filepath.Join(s.dir, "context")).CombinedOutput(); err != nil {
 		return s, "", fmt.Errorf("podman build of the Containerfile: %v\n%s", err, out)
 	}
@@ -140,12 +140,20 @@ func setup() (*suite, string, error) {
 			return s, "", err
 		}
 	}
-	containerfile := fmt.Sprintf("FROM %s\nCOPY bin/ /bin/\n", s.image)
+	// /src: the example pod's job containers have workingDir /src, and
+	// podman, unlike the kubelet, does not create a missing one.
+	if err := os.MkdirAll(filepath.Join(jobs, "src"), 0o755); err != nil {
+		return s, "", err
+	}
+	if err := os.WriteFile(filepath.Join(jobs, "src", "README"), []byte("the example pod's workingDir\n"), 0o644); err != nil {
+		return s, "", err
+	}
+	containerfile := fmt.Sprintf("FROM %s\nCOPY bin/ /bin/\nCOPY src/ /src/\n", s.image)
 	if err := os.WriteFile(filepath.Join(jobs, "Containerfile"), []byte(containerfile), 0o644); err != nil {
 		return s, "", err
 	}
 	s.jobs = "localhost/graceful-containers-test-jobs:" + s.id
-	if out, err := s.podman(ctx, "build", "--pull=never", "-t", s.jobs, jobs).CombinedOutput(); err != nil {
+	if out, err := s.podman(ctx, "build", "--pull=never", "--layers=false", "-t", s.jobs, jobs).CombinedOutput(); err != nil {
 		return s, "", fmt.Errorf("podman build of the job image: %v\n%s", err, out)
 	}
 	return s, "", nil
@@ -268,4 +276,17 @@ func copyFile(src, dst string, mode os.FileMode) error {
 func lastLine(b []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return lines[len(lines)-1]
+}
+
+// logs returns the container's output so far, stdout and stderr in the
+// order they were written.
+func (s *suite) logs(t *testing.T, name string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := s.podman(ctx, "logs", name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("podman logs %s: %v: %s", name, err, out)
+	}
+	return string(out)
 }
