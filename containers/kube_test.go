@@ -43,7 +43,7 @@ func playExample(t *testing.T, s *suite, what string, jobs map[string][]string) 
 	if err := yaml.UnmarshalStrict(b, &p); err != nil {
 		t.Fatalf("%s: %v", examplePod, err)
 	}
-	p.Name = "graceful-test-" + s.id + "-" + what
+	p.Name = "graceful-test-" + s.id + "-pod-" + what
 	// podman kube play makes an emptyDir a named volume, by the volume's
 	// name, shared by every pod played with that name and kept while one
 	// of them exists: give this pod's volumes names of their own.

@@ -5,6 +5,7 @@ package containers
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -88,8 +89,8 @@ func setup() (*suite, string, error) {
 		return nil, "not root (the suite uses rootful podman with runc)", nil
 	}
 	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		return nil, "busybox not installed (apt-get install busybox-static)", nil
+	if err != nil || !isStatic(busybox) {
+		return nil, "no static busybox (apt-get install busybox-static)", nil
 	}
 	wd, err := os.Getwd()
 	if err != nil {
@@ -263,6 +264,22 @@ func (s *suite) waitLogs(t *testing.T, name, want string) string {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// isStatic reports whether the ELF file at path needs no dynamic loader:
+// only such a binary runs in an image FROM scratch.
+func isStatic(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false
+		}
+	}
+	return true
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {
