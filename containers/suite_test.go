@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -105,6 +106,8 @@ func setup() (*suite, string, error) {
 		return nil, fmt.Sprintf("podman info failed: %s", lastLine(out)), nil
 	}
 
+	s.removeStale()
+
 	// 2. The binary, as documented for containers.
 	if s.dir, err = os.MkdirTemp("", "graceful-containers-"); err != nil {
 		return nil, "", err
@@ -175,6 +178,52 @@ func (s *suite) teardown() {
 	}
 	if s.dir != "" {
 		os.RemoveAll(s.dir)
+	}
+}
+
+// removeStale removes what earlier runs of the suite left behind when they
+// were killed before cleaning up (a go test timeout): containers, pods,
+// volumes and images whose names carry the pid of a process that no
+// longer exists. Those of a run still going are left alone.
+func (s *suite) removeStale() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	kinds := []struct {
+		list, rm []string
+		prefix   string
+	}{
+		{[]string{"pod", "ps", "--format", "{{.Name}}"}, []string{"pod", "rm", "-f"}, "graceful-test-"},
+		{[]string{"ps", "-a", "--format", "{{.Names}}"}, []string{"rm", "-f"}, "graceful-test-"},
+		{[]string{"volume", "ls", "--format", "{{.Name}}"}, []string{"volume", "rm", "-f"}, "graceful-test-"},
+		{[]string{"images", "--format", "{{.Repository}}:{{.Tag}}"}, []string{"rmi", "-f"}, "localhost/graceful-containers-test"},
+	}
+	for _, k := range kinds {
+		out, err := s.podman(ctx, k.list...).Output()
+		if err != nil {
+			continue
+		}
+		for _, name := range strings.Fields(string(out)) {
+			rest, ok := strings.CutPrefix(name, k.prefix)
+			if !ok {
+				continue
+			}
+			// graceful-test-PID-... or ...-test[-jobs]:PID
+			pid := rest
+			if _, tag, ok := strings.Cut(rest, ":"); ok {
+				pid = tag
+			} else {
+				pid, _, _ = strings.Cut(rest, "-")
+			}
+			if _, err := strconv.Atoi(pid); err != nil || pid == s.id {
+				continue
+			}
+			if _, err := os.Stat("/proc/" + pid); err == nil {
+				continue // that run is still going
+			}
+			if out, err := s.podman(ctx, append(k.rm, name)...).CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "containers: removing %s left by an earlier run: %v: %s\n", name, err, out)
+			}
+		}
 	}
 }
 
