@@ -6,7 +6,7 @@
 // signalled by podman kill, and a pod played by podman kube play.
 //
 // The suite runs as part of go test ./... where rootful podman works and
-// skips with one line where it cannot; GRACEFUL_CONTAINERS=require (as
-// .ci/run sets) makes that a failure, GRACEFUL_CONTAINERS=0 skips it.
+// skips with one line where it cannot; CONTAINER_SUITE=require (as
+// .ci/run sets) makes that a failure, CONTAINER_SUITE=0 skips it.
 // See docs/containers.md.
 package containers

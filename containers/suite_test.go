@@ -21,12 +21,15 @@ import (
 )
 
 // The suite runs when podman can: as root, with podman on PATH and
-// `podman info` working. GRACEFUL_CONTAINERS changes that:
+// `podman info` working. CONTAINER_SUITE changes that:
 //
 //	unset      run if podman can run here, else skip with one line
 //	0          skip
 //	require    run, and fail (not skip) if podman cannot run (.ci/run)
-const modeEnv = "GRACEFUL_CONTAINERS"
+//
+// Not a GRACEFUL_* name: those are graceful's own configuration (viper's
+// environment), which graceful passes on and its tests check.
+const modeEnv = "CONTAINER_SUITE"
 
 // suite is what every test needs, set up once for the test binary: the
 // graceful binary built by build/release.sh, the graceful image built from
