@@ -125,7 +125,7 @@ func TestPodRunsJobsInOrder(t *testing.T) {
 	// podman keeps stdout and stderr apart (conmon reads two pipes), so
 	// only lines of one stream have an order to check.
 	logs := s.logs(t, coordinator)
-	if !strings.Contains(logs, "[test] to stderr") {
+	if countLines(logs, "[test] to stderr") != 1 {
 		t.Errorf("coordinator's log lacks the job's stderr line \"[test] to stderr\":\n%s", logs)
 	}
 	logs = s.must(t, "logs", coordinator).stdout
@@ -178,13 +178,13 @@ while :; do sleep 1; done`},
 	if code := exitCode(t, s, coordinator); code != 3 {
 		t.Errorf("coordinator: exit status %d, want 3 (the job's)\n%s", code, logs)
 	}
-	if n := strings.Count(logs, "[build] got SIGTERM"); n != 1 {
+	if n := countLines(logs, "[build] got SIGTERM"); n != 1 {
 		t.Errorf("the job got SIGTERM %d times, want once:\n%s", n, logs)
 	}
-	if !strings.Contains(logs, "[build] cleanup done") {
+	if countLines(logs, "[build] cleanup done") != 1 {
 		t.Errorf("the job's cleanup did not complete:\n%s", logs)
 	}
-	if strings.Contains(logs, "test ran") {
+	if countLines(logs, "[test] test ran") > 0 {
 		t.Errorf("the second job ran after cancellation:\n%s", logs)
 	}
 	if code := exitCode(t, s, build); code != 3 {
@@ -225,7 +225,7 @@ while :; do sleep 1; done`},
 	if code := exitCode(t, s, coordinator); code != 137 {
 		t.Errorf("coordinator: exit status %d, want 137 (the job's SIGKILL)\n%s", code, logs)
 	}
-	if n := strings.Count(logs, "[build] got SIGTERM"); n != 1 {
+	if n := countLines(logs, "[build] got SIGTERM"); n != 1 {
 		t.Errorf("the job got SIGTERM %d times, want once:\n%s", n, logs)
 	}
 	joinLogs := s.logs(t, build)

@@ -318,6 +318,19 @@ func (s *suite) waitLogs(t *testing.T, name, want string) string {
 	}
 }
 
+// countLines counts the lines of out that are line exactly (bar trailing
+// white space). Output is matched by whole lines because graceful's own
+// reports quote command lines, which hold the text the jobs print.
+func countLines(out, line string) int {
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.TrimRight(l, " \r\t") == line {
+			n++
+		}
+	}
+	return n
+}
+
 // isStatic reports whether the ELF file at path needs no dynamic loader:
 // only such a binary runs in an image FROM scratch.
 func isStatic(path string) bool {
