@@ -6,7 +6,8 @@
 // signalled by podman kill, and a pod played by podman kube play.
 //
 // The suite runs as part of go test ./... where rootful podman works and
-// skips with one line where it cannot; CONTAINER_SUITE=require (as
-// .ci/run sets) makes that a failure, CONTAINER_SUITE=0 skips it.
+// skips with one line where it cannot; CONTAINER_SUITE=require makes that
+// a failure, CONTAINER_SUITE=0 skips it. .ci/run runs it in a step of its
+// own, with require.
 // See docs/containers.md.
 package containers
