@@ -86,6 +86,11 @@ func newRootCmd() *cobra.Command {
 	runCmd, joinCmd := newRunCmd(v), newJoinCmd(v)
 	addConfigFlag(runCmd)
 	addConfigFlag(joinCmd)
+	// --version prints the line `graceful version` prints. Declared here
+	// rather than by cobra so that it has no -v shorthand (-v is verbose).
+	root.Version = readVersionInfo().String()
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.Flags().Bool("version", false, "print graceful's version and exit")
 
 	root.AddCommand(
 		runCmd,
@@ -98,6 +103,7 @@ func newRootCmd() *cobra.Command {
 		newPlanCmd(v),
 		newVersionCmd(),
 		newManCmd(),
+		newInstallCmd(),
 	)
 	registerCompletions(root)
 	return root
