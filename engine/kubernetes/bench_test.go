@@ -16,11 +16,13 @@ import (
 
 // interruptRound starts a pod of one coordinator and n job containers (in
 // parallel, each in a PID namespace of its own when possible), waits until
-// every job is ready, sends SIGTERM to the coordinator alone and returns,
+// every job is ready, sends SIGTERM to the coordinator alone (with
+// sidecar, to the job containers alone, as the kubelet does first when the
+// coordinator is a native sidecar, KEP-753) and returns,
 // per job, the time from that kill(2) to the job's receipt of SIGTERM
 // (CLOCK_MONOTONIC is shared by all namespaces). It also returns the
 // memory of the coordinator and of the largest join while the jobs run.
-func interruptRound(b *testing.B, n int) (lat []time.Duration, coordMem, joinMem memory) {
+func interruptRound(b *testing.B, n int, sidecar bool) (lat []time.Duration, coordMem, joinMem memory) {
 	p := newPod(b)
 	coord := p.coordinator("GK_COUNT="+strconv.Itoa(n), "GK_PARALLEL=1")
 	files := make([]string, n)
@@ -38,7 +40,13 @@ func interruptRound(b *testing.B, n int) (lat []time.Duration, coordMem, joinMem
 	}
 
 	t0 := monotonic()
-	syscall.Kill(coord.init, syscall.SIGTERM)
+	if sidecar {
+		for _, j := range joins {
+			syscall.Kill(j.init, syscall.SIGTERM)
+		}
+	} else {
+		syscall.Kill(coord.init, syscall.SIGTERM)
+	}
 	for _, f := range files {
 		waitFile(b, f, "terminated")
 		for _, l := range lines(f) {
@@ -102,7 +110,7 @@ func BenchmarkInterruptLatency(b *testing.B) {
 	var all []time.Duration
 	var coordMem, joinMem memory
 	for range b.N {
-		lat, c, j := interruptRound(b, 1)
+		lat, c, j := interruptRound(b, 1, false)
 		all = append(all, lat...)
 		coordMem, joinMem = coordMem.max(c), joinMem.max(j)
 	}
@@ -115,10 +123,25 @@ func BenchmarkInterrupt16(b *testing.B) {
 	var all, worst []time.Duration
 	var coordMem, joinMem memory
 	for range b.N {
-		lat, c, j := interruptRound(b, 16)
+		lat, c, j := interruptRound(b, 16, false)
 		all = append(all, lat...)
 		worst = append(worst, slices.Max(lat))
 		coordMem, joinMem = coordMem.max(c), joinMem.max(j)
 	}
 	reportLatency(b, all, worst, coordMem, joinMem)
+}
+
+// BenchmarkInterruptSidecar: the coordinator as a native sidecar. SIGTERM
+// goes to the job container (its join) only, which reports it; the
+// coordinator cancels and interrupts the job, which its join then
+// signals. From the kubelet's kill(2) to the job's receipt of SIGTERM.
+func BenchmarkInterruptSidecar(b *testing.B) {
+	var all []time.Duration
+	var coordMem, joinMem memory
+	for range b.N {
+		lat, c, j := interruptRound(b, 1, true)
+		all = append(all, lat...)
+		coordMem, joinMem = coordMem.max(c), joinMem.max(j)
+	}
+	reportLatency(b, all, all, coordMem, joinMem)
 }
