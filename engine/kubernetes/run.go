@@ -256,7 +256,14 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		}()
 		process.ReapOrphans()
 		opts := process.Options{Args: r.Args, Env: jobEnviron(), Stdout: outW, Stderr: errW, Cgroup: r.Cgroup}
+		// The job inherits oom_score_adj at the fork, so join raises its
+		// own for the moment of the fork: every process of the job has the
+		// score from its first instruction (written afterwards, a child
+		// the job forked at once kept the old one, and a job gone by then
+		// gave a spurious error).
+		restore := raiseOOMScore(r.OOMScoreAdj, logf)
 		runner, startErr := process.Start(opts)
+		restore()
 		if runner == nil {
 			var se *process.StartError
 			if !errors.As(startErr, &se) {
@@ -306,16 +313,7 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		Start:      start,
 		// The local engine is cancelled by the coordinator's interrupt,
 		// or by the coordinator's disappearance.
-		Started: func(job supervise.Job, _ *engine.Engine) {
-			if pid := job.(joinJob).Pid(); pid > 0 && r.OOMScoreAdj >= 0 {
-				adj := r.OOMScoreAdj
-				if adj == 0 {
-					adj = 1000
-				}
-				if err := os.WriteFile("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", []byte(strconv.Itoa(adj)), 0); err != nil {
-					logf("could not raise the job's oom_score_adj: %v", err)
-				}
-			}
+		Started: func(supervise.Job, *engine.Engine) {
 			go func() {
 				select {
 				case <-sess.Interrupted():
@@ -411,4 +409,31 @@ func jobEnviron() []string {
 		}
 	}
 	return out
+}
+
+// raiseOOMScore sets this process's oom_score_adj to adj (0 means 1000;
+// negative: leave it) and returns the function that puts the old value
+// back.
+func raiseOOMScore(adj int, logf func(string, ...any)) func() {
+	if adj < 0 {
+		return func() {}
+	}
+	if adj == 0 {
+		adj = 1000
+	}
+	const file = "/proc/self/oom_score_adj"
+	old, err := os.ReadFile(file)
+	if err != nil {
+		logf("could not raise the job's oom_score_adj: %v", err)
+		return func() {}
+	}
+	if err := os.WriteFile(file, []byte(strconv.Itoa(adj)), 0); err != nil {
+		logf("could not raise the job's oom_score_adj: %v", err)
+		return func() {}
+	}
+	return func() {
+		if err := os.WriteFile(file, old, 0); err != nil {
+			logf("could not lower join's oom_score_adj back to %s: %v", strings.TrimSpace(string(old)), err)
+		}
+	}
 }
