@@ -74,6 +74,15 @@ func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error
 		Cancel:     cancel,
 		KeepCaught: r.KeepSignals,
 		Logf:       logf,
+		// Once the pod runs, the coordinator mostly waits: give back the
+		// pages start-up and the first connections touched.
+		Started: func(supervise.Job, *engine.Engine) {
+			trim := time.AfterFunc(joinTrimAfter, resident.Trim)
+			go func() {
+				<-stop
+				trim.Stop()
+			}()
+		},
 		Start: func() (supervise.Job, error) {
 			resident.Trim()
 			// As its container's PID 1 the coordinator inherits the
@@ -162,6 +171,10 @@ const (
 	// coordinator vanished before our turn (engine.ExitInternal).
 	ExitJoinFailed = engine.ExitInternal
 )
+
+// joinTrimAfter is how long a job runs before join drops its start-up
+// pages from its resident set (internal/resident), as graceful run does.
+const joinTrimAfter = 200 * time.Millisecond
 
 // errSkipped ends the supervised run of a join told to skip its job.
 var errSkipped = errors.New("skipped")
@@ -314,6 +327,14 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		// The local engine is cancelled by the coordinator's interrupt,
 		// or by the coordinator's disappearance.
 		Started: func(supervise.Job, *engine.Engine) {
+			// As in graceful run: a job that lives on leaves join mostly
+			// waiting; give back the pages start-up and the handshake
+			// touched.
+			trim := time.AfterFunc(joinTrimAfter, resident.Trim)
+			go func() {
+				<-finished
+				trim.Stop()
+			}()
 			go func() {
 				select {
 				case <-sess.Interrupted():
