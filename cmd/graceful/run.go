@@ -295,6 +295,8 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 				if err := job.StartGuardian(); err != nil {
 					fmt.Fprintf(stderr, "graceful: guardian: %v (the job's tree will not die with graceful if graceful is SIGKILLed)\n", err)
 				}
+				// Steps on time even when the job keeps every core busy.
+				process.RaisePriority()
 				resident.Trim()
 			})
 		},

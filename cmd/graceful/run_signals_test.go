@@ -3,9 +3,14 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // SIGTTIN or SIGTTOU sent to graceful stop the job and graceful, as Ctrl-Z
@@ -46,5 +51,35 @@ func TestRunSaysWhatTheNextSignalDoes(t *testing.T) {
 	}
 	if !strings.Contains(h.stderr(), `graceful: profile "process" (built in)`) {
 		t.Errorf("-v does not name the profile:\n%s", h.stderr())
+	}
+}
+
+// graceful raises its own threads' priority (nice -5) so that its steps
+// run on time when the job keeps every core busy, but nothing it starts
+// inherits that: the job and the finalisation run at nice 0.
+func TestRunPriorityIsGracefulsOnly(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("raising the priority needs CAP_SYS_NICE")
+	}
+	if out, _ := exec.Command("sh", "-c", "cut -d' ' -f19 /proc/self/stat").Output(); strings.TrimSpace(string(out)) != "0" {
+		t.Skip("the test does not run at nice 0")
+	}
+	h := startRun(t, testPolicy("300ms", "5s", "cut -d' ' -f19 /proc/self/stat > fin.nice"),
+		"--", "/bin/sh", "-c", "echo ready; sleep 0.6; cut -d' ' -f19 /proc/self/stat")
+	h.waitLine("ready")
+	time.Sleep(400 * time.Millisecond) // past the raise at 200 ms
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", h.cmd.pid))
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	if len(f) < 17 || f[16] != "-5" {
+		t.Errorf("graceful's nice %v, want -5", f[16:17])
+	}
+	if status, _ := h.wait(); status != 0 {
+		t.Fatalf("status %d; stderr:\n%s", status, h.stderr())
+	}
+	if out := h.stdout(); len(out) < 2 || out[1] != "0" {
+		t.Errorf("the job's child ran at nice %q, want 0", out)
+	}
+	if b, err := os.ReadFile(filepath.Join(h.dir, "fin.nice")); err != nil || strings.TrimSpace(string(b)) != "0" {
+		t.Errorf("the finalisation ran at nice %q (%v), want 0", b, err)
 	}
 }

@@ -330,7 +330,10 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 			// As in graceful run: a job that lives on leaves join mostly
 			// waiting; give back the pages start-up and the handshake
 			// touched.
-			trim := time.AfterFunc(joinTrimAfter, resident.Trim)
+			trim := time.AfterFunc(joinTrimAfter, func() {
+				process.RaisePriority() // the local timeline, on time under load
+				resident.Trim()
+			})
 			go func() {
 				<-finished
 				trim.Stop()
