@@ -109,38 +109,35 @@ func (s *stalledRun) drain() string {
 // ends it.
 const fillAndIgnoreTerm = `head -c 200000 /dev/zero >&2 & trap '' TERM; sleep 60`
 
-// A paused terminal or a stderr pipe nobody reads must not hold up the
-// timeline: the SIGKILL step and the deadline fire on time and graceful
-// exits with the timeout's 124, its own lines lost (and counted), never
-// waited for.
-func TestRunStalledStderrKeepsTheTimeline(t *testing.T) {
-	t.Parallel()
-	policy := writePolicy(t, testPolicy("1s", "2s", ""))
-	s := startStalled(t, false, "run", "--policy", policy, "--profile", "test", "-v",
-		"--timeout", "500ms", "--", "/bin/bash", "-c", fillAndIgnoreTerm)
-	// Timeout 0.5 s + SIGKILL at 1 s: the job is dead at 1.5 s. Generous
-	// bound for a loaded machine; without the fix graceful never exits.
-	status, took := s.wait(15 * time.Second)
-	if status != 124 {
-		t.Errorf("status %d, want 124 (timeout, job killed at the kill step)", status)
-	}
-	if took > 10*time.Second {
-		t.Errorf("graceful took %v; the kill step is due at 1.5 s", took)
-	}
-}
-
-// The same with --events - into the same stalled pipe.
-func TestRunStalledEventsKeepTheTimeline(t *testing.T) {
-	t.Parallel()
-	policy := writePolicy(t, testPolicy("1s", "2s", ""))
-	s := startStalled(t, true, "run", "--policy", policy, "--profile", "test", "--events", "-",
-		"--timeout", "500ms", "--", "/bin/bash", "-c", fillAndIgnoreTerm)
-	status, took := s.wait(15 * time.Second)
-	if status != 124 {
-		t.Errorf("status %d, want 124", status)
-	}
-	if took > 10*time.Second {
-		t.Errorf("graceful took %v; the kill step is due at 1.5 s", took)
+// A paused terminal or a pipe nobody reads, on stderr or on --events -,
+// must not hold up the timeline: the SIGKILL step and the deadline fire on
+// time and graceful exits with the timeout's 124, its own lines lost (and
+// counted), never waited for.
+func TestRunStalledOutputKeepsTheTimeline(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		alsoStdout bool
+		flag       string
+	}{
+		{"stderr", false, "-v"},
+		{"events on stdout", true, "--events=-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			policy := writePolicy(t, testPolicy("1s", "2s", ""))
+			s := startStalled(t, tc.alsoStdout, "run", "--policy", policy, "--profile", "test", tc.flag,
+				"--timeout", "500ms", "--", "/bin/bash", "-c", fillAndIgnoreTerm)
+			// Timeout 0.5 s + SIGKILL at 1 s: the job is dead at 1.5 s.
+			// Generous bound for a loaded machine; before, graceful never
+			// exited.
+			status, took := s.wait(15 * time.Second)
+			if status != 124 {
+				t.Errorf("status %d, want 124 (timeout, job killed at the kill step)", status)
+			}
+			if took > 10*time.Second {
+				t.Errorf("graceful took %v; the kill step is due at 1.5 s", took)
+			}
+		})
 	}
 }
 
