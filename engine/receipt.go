@@ -41,9 +41,24 @@ type ReceiptDoc struct {
 	// Escaped lists processes that had left the job's process group,
 	// as the runner reports them (the process runner's escape report).
 	Escaped []ReceiptEscape `json:"escaped"`
+	// Containers are the job containers of a kubernetes pod, in start
+	// order, each with the receipt its join reported (the coordinator's
+	// receipt only).
+	Containers []ReceiptContainer `json:"containers,omitempty"`
 	// Complete is false in the receipt given to the finalisation (the run
 	// is not over yet) and true in the final one.
 	Complete bool `json:"complete"`
+}
+
+// ReceiptContainer is one job container in a pod's receipt.
+type ReceiptContainer struct {
+	Name   string `json:"name"`
+	State  string `json:"state"`
+	Status int    `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	// Receipt is the receipt its join reported, absent when none came
+	// (skipped, lost, never connected).
+	Receipt json.RawMessage `json:"receipt,omitempty"`
 }
 
 // ReceiptTrigger is what started cancellation.

@@ -143,7 +143,8 @@ func TestCoordinatorCommand(t *testing.T) {
 		return e, &out
 	}
 	defer proctest.AssertNoneLeft(t, marker, 2*time.Second)
-	coord, coordOut := start("run", "--profile", "kubernetes", "--socket", socket, "--job", "build", "--start-timeout", "20s")
+	podReceipt := filepath.Join(dir, "pod.json")
+	coord, coordOut := start("run", "--profile", "kubernetes", "--socket", socket, "--job", "build", "--start-timeout", "20s", "--receipt", podReceipt)
 	defer coord.cmd.Process.Kill()
 	select {
 	case <-coord.done:
@@ -167,6 +168,21 @@ func TestCoordinatorCommand(t *testing.T) {
 	}
 	if n := strings.Count(coordOut.String(), "[build] got SIGTERM\n"); n != 1 {
 		t.Errorf("job got SIGTERM %d times, want once:\n%s", n, coordOut.String())
+	}
+	// The pod's receipt: the coordinator's timeline and each container
+	// with the receipt its join reported.
+	m := checkReceipt(t, compileSchema(t, "receipt.schema.json"), podReceipt)
+	cs, _ := m["containers"].([]any)
+	if len(cs) != 1 {
+		t.Fatalf("receipt containers %v, want build", m["containers"])
+	}
+	c, _ := cs[0].(map[string]any)
+	jr, _ := c["receipt"].(map[string]any)
+	if c["name"] != "build" || c["state"] != "exited" || c["status"] != float64(7) || jr["outcome"] != "cancelled" || jr["status"] != float64(7) {
+		t.Errorf("the pod's receipt of build: %v", c)
+	}
+	if m["outcome"] != "cancelled" || m["status"] != float64(7) {
+		t.Errorf("the pod's receipt: outcome %v status %v", m["outcome"], m["status"])
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/kubernetes"
 	"github.com/graceful-sh/graceful/engine/process"
 )
 
@@ -16,9 +17,10 @@ import (
 // GRACEFUL_RECEIPT as soon as the outcome is decided (then the document
 // says complete: false).
 type receiptFile struct {
-	sink *engine.Receipt
-	path string // "" when neither --receipt nor a command needs one
-	temp bool   // created for the commands only: removed at the end
+	sink       *engine.Receipt
+	containers []engine.ReceiptContainer // a coordinator's job containers
+	path       string                    // "" when neither --receipt nor a command needs one
+	temp       bool                      // created for the commands only: removed at the end
 }
 
 // newReceiptFile returns nil when there is nothing to write.
@@ -77,7 +79,23 @@ func (r *receiptFile) finish(res engine.Result, out *outputs, escaped []process.
 	for _, e := range escaped {
 		esc = append(esc, engine.ReceiptEscape{PID: e.PID, Command: e.Command, How: e.How})
 	}
-	return writeJSON(r.path, r.sink.Doc(res, lost, esc))
+	doc := r.sink.Doc(res, lost, esc)
+	doc.Containers = r.containers
+	return writeJSON(r.path, doc)
+}
+
+// podContainers turns a coordinator's summary into the receipt's
+// containers.
+func podContainers(statuses []kubernetes.ContainerStatus, receipts [][]byte) []engine.ReceiptContainer {
+	out := make([]engine.ReceiptContainer, 0, len(statuses))
+	for i, st := range statuses {
+		c := engine.ReceiptContainer{Name: st.Name, State: string(st.State), Status: st.Exit.Status(), Reason: st.Reason}
+		if i < len(receipts) && receipts[i] != nil {
+			c.Receipt = receipts[i]
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func (r *receiptFile) cleanup() {

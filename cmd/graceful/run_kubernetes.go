@@ -56,6 +56,15 @@ func runCoordinator(cmd *cobra.Command, v *viper.Viper, prof *engine.Profile) er
 	if err != nil {
 		return withStatus(exitInternal, err)
 	}
+	// The pod's receipt: the coordinator's timeline, and each job
+	// container with the receipt its join reported.
+	var rcpt *receiptFile
+	if name := v.GetString("receipt"); name != "" {
+		if rcpt, err = newReceiptFile(prof, name); err != nil {
+			return withStatus(exitInternal, fmt.Errorf("--receipt: %w", err))
+		}
+		sinks = append(sinks, rcpt.sink)
+	}
 	res, err := kubernetes.RunCoordinator(cmd.Context(), kubernetes.CoordinatorRun{
 		Coordinator: kubernetes.Config{
 			Socket:       socket,
@@ -74,12 +83,20 @@ func runCoordinator(cmd *cobra.Command, v *viper.Viper, prof *engine.Profile) er
 		Stderr:  out.stderr,
 		// graceful exits next: a late SIGTERM must not change its status.
 		KeepSignals: true,
+		OnSummary: func(st []kubernetes.ContainerStatus, receipts [][]byte) {
+			if rcpt != nil {
+				rcpt.containers = podContainers(st, receipts)
+			}
+		},
 	})
 	if err != nil {
 		return withStatus(exitInternal, err)
 	}
 	if res.FinalizeErr != nil {
 		fmt.Fprintf(out.stderr, "graceful: finalize: %v\n", res.FinalizeErr)
+	}
+	if err := rcpt.finish(res, out, nil); err != nil {
+		fmt.Fprintf(out.stderr, "graceful: --receipt: %v\n", err)
 	}
 	if res.Status == 0 {
 		return nil

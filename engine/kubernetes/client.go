@@ -64,6 +64,8 @@ type Session struct {
 	interrupted chan struct{}
 	gone        chan struct{}
 
+	receipt atomic.Pointer[[]byte] // SetReceipt
+
 	mu       sync.Mutex
 	reason   string // of the interrupt, skip, or end of connection
 	once     sync.Once
@@ -390,6 +392,10 @@ func (w logWriter) Write(b []byte) (int, error) {
 	return n, nil
 }
 
+// SetReceipt attaches the job's termination receipt (JSON) to the exit
+// report; one over wire.MaxReceipt is left out.
+func (s *Session) SetReceipt(b []byte) { s.receipt.Store(&b) }
+
 // ReportExit sends the job's end, after all output written before it, and
 // waits for the coordinator's acknowledgement.
 func (s *Session) ReportExit(ctx context.Context, e engine.Exit) error {
@@ -399,6 +405,9 @@ func (s *Session) ReportExit(ctx context.Context, e engine.Exit) error {
 	}
 	if e.Err != nil {
 		m.Error = wire.ErrorText(e.Err)
+	}
+	if r := s.receipt.Load(); r != nil && len(*r) <= wire.MaxReceipt {
+		m.Receipt = *r
 	}
 	s.exitSent.Store(true)
 	if err := s.p.sendData(m, false, ctx.Done()); err != nil {

@@ -132,6 +132,9 @@ func (c *Coordinator) readLoop(p *peer, i int) string {
 				exit.Err = errors.New(m.Error)
 			}
 			c.mu.Lock()
+			if len(m.Receipt) > 0 {
+				c.slots[i].receipt = append([]byte(nil), m.Receipt...)
+			}
 			acts, ok := c.sched.exited(i, exit)
 			if !ok { // abandoned meanwhile
 				state = c.sched.slots[i].State

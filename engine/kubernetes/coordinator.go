@@ -123,9 +123,10 @@ func (s ContainerStatus) Succeeded() bool {
 // slot is the coordinator's side of a job container's place in the
 // schedule (same index): its connection and its unfinished output lines.
 type slot struct {
-	name string // its output's prefix
-	peer *peer
-	out  [2]lineBuffer // stdout, stderr
+	name    string // its output's prefix
+	receipt []byte // the job's receipt from the exit report, if any
+	peer    *peer
+	out     [2]lineBuffer // stdout, stderr
 }
 
 // Coordinator serves the socket and is the engine.Target for the job
@@ -164,6 +165,18 @@ func (c *Coordinator) Statuses() []ContainerStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]ContainerStatus(nil), c.sched.slots...)
+}
+
+// Receipts returns the job containers' receipts (JSON, nil where none came)
+// in the order of Statuses.
+func (c *Coordinator) Receipts() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([][]byte, len(c.slots))
+	for i, s := range c.slots {
+		out[i] = s.receipt
+	}
+	return out
 }
 
 // perform carries out the schedule's acts in their order: it tells the

@@ -4,6 +4,7 @@ package kubernetes
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,10 @@ type CoordinatorRun struct {
 	// RunCoordinator returns, for a process about to exit: see
 	// supervise.Spec.KeepCaught.
 	KeepSignals bool
+	// OnSummary, when set, is called at the end with the job containers'
+	// statuses and the receipts their joins reported (nil where none), in
+	// start order: the pod's receipt is made of them.
+	OnSummary func([]ContainerStatus, [][]byte)
 }
 
 // RunCoordinator serves the socket and drives the profile's engine against
@@ -107,6 +112,9 @@ func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error
 	})
 	if err != nil {
 		return engine.Result{}, err
+	}
+	if r.OnSummary != nil {
+		r.OnSummary(c.Statuses(), c.Receipts())
 	}
 	// Summary, one line per container, in start order.
 	for _, s := range c.Statuses() {
@@ -201,16 +209,17 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		r.Client.Logf = logf
 	}
 	var (
-		said     atomic.Bool
-		termMu   sync.Mutex
-		termSig  string // the kubelet's first signal, to report once connected
-		sess     *Session
-		status   = ExitJoinFailed
-		copies   sync.WaitGroup
-		outR     *os.File
-		errR     *os.File
-		cancel   = make(chan string, 1)
-		finished = make(chan struct{})
+		said      atomic.Bool
+		termMu    sync.Mutex
+		termSig   string // the kubelet's first signal, to report once connected
+		jobRunner *process.Runner
+		sess      *Session
+		status    = ExitJoinFailed
+		copies    sync.WaitGroup
+		outR      *os.File
+		errR      *os.File
+		cancel    = make(chan string, 1)
+		finished  = make(chan struct{})
 	)
 	defer close(finished)
 	defer func() {
@@ -288,8 +297,11 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		}
 		outW.Close()
 		errW.Close()
+		jobRunner = runner
 		return joinJob{runner}, startErr
 	}
+	// The job's receipt goes to the coordinator with the exit report.
+	rcpt := engine.NewReceipt(r.Profile)
 	res, err := supervise.Run(ctx, supervise.Spec{
 		Profile: r.Profile,
 		Signals: supervise.Plan{
@@ -319,7 +331,7 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 			},
 			Forward: joinForwarded,
 		},
-		Sinks:      r.Sinks,
+		Sinks:      append(append([]engine.Sink(nil), r.Sinks...), rcpt),
 		Cancel:     cancel,
 		KeepCaught: r.KeepSignals,
 		Logf:       logf,
@@ -370,6 +382,15 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		// Nobody to report to; join said so when the coordinator went.
 		return res.Status, nil
 	default:
+	}
+	var escaped []engine.ReceiptEscape
+	if jobRunner != nil {
+		for _, e := range jobRunner.Escaped() {
+			escaped = append(escaped, engine.ReceiptEscape{PID: e.PID, Command: e.Command, How: e.How})
+		}
+	}
+	if b, err := json.Marshal(rcpt.Doc(res, 0, escaped)); err == nil {
+		sess.SetReceipt(b)
 	}
 	ackCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()

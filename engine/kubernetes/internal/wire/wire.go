@@ -109,6 +109,9 @@ type Message struct {
 	Signal       string `json:"signal,omitempty"`
 	SignalNumber int    `json:"signal_number,omitempty"`
 	Abandoned    bool   `json:"abandoned,omitempty"`
+	// Receipt is join's termination receipt of the job (engine.ReceiptDoc
+	// as JSON, at most MaxReceipt bytes), for the pod's receipt.
+	Receipt json.RawMessage `json:"receipt,omitempty"`
 
 	// ping, pong
 	Seq uint64 `json:"seq,omitempty"`
@@ -133,7 +136,7 @@ var allowed = map[string]map[string]bool{
 	TypeStart:       {},
 	TypeSkip:        {"reason": true},
 	TypeLog:         {"stream": true, "data": true},
-	TypeExit:        {"code": true, "signal": true, "signal_number": true, "abandoned": true, "error": true},
+	TypeExit:        {"code": true, "signal": true, "signal_number": true, "abandoned": true, "error": true, "receipt": true},
 	TypeAck:         {},
 	TypeInterrupt:   {"reason": true},
 	TypePing:        {"seq": true},
@@ -313,6 +316,9 @@ func (m Message) validate() error {
 		if m.SignalNumber < 0 || m.SignalNumber > 64 || (m.Signal == "") != (m.SignalNumber == 0) {
 			return bad("signal and signal_number must be given together, 1-64")
 		}
+		if len(m.Receipt) > MaxReceipt || (len(m.Receipt) > 0 && (m.Receipt[0] != '{' || !json.Valid(m.Receipt))) {
+			return bad("receipt must be a JSON object of at most %d bytes", MaxReceipt)
+		}
 	case TypeError:
 		if m.Error == "" {
 			return bad("error text missing")
@@ -363,6 +369,9 @@ func proof(token, label string, first, second []byte, name string) []byte {
 
 // ProofEqual compares two proofs in constant time.
 func ProofEqual(got, want []byte) bool { return hmac.Equal(got, want) }
+
+// MaxReceipt bounds the receipt an exit report may carry.
+const MaxReceipt = 32 << 10
 
 // CheckName accepts container names: empty (hello: let the coordinator
 // name it) or printable ASCII without spaces, up to 253 bytes (a DNS

@@ -76,6 +76,8 @@ func TestDecodeRefuses(t *testing.T) {
 		{"unknown type", rawFrame(`{"type":"exec","argv":["sh"]}`), ErrMalformed},
 		{"field foreign to type", rawFrame(`{"type":"ping","token":"x"}`), ErrMalformed},
 		{"unknown field", rawFrame(`{"type":"ack","env":{}}`), ErrMalformed},
+		{"receipt not an object", rawFrame(`{"type":"exit","receipt":[1]}`), ErrMalformed},
+		{"receipt too large", rawFrame(`{"type":"exit","receipt":{"x":"` + strings.Repeat("a", MaxReceipt) + `"}}`), ErrMalformed},
 		{"duplicate key", rawFrame(`{"type":"ping","seq":1,"seq":2}`), ErrMalformed},
 		{"trailing data", rawFrame(`{"type":"ack"} {"type":"ack"}`), ErrMalformed},
 		{"hello without token", rawFrame(`{"type":"hello","version":1}`), ErrMalformed},
