@@ -503,16 +503,15 @@ func (r *Runner) Close(timeout time.Duration) error {
 func (r *Runner) close(timeout time.Duration) error {
 	defer r.restoreForeground()
 	r.killing.Store(true)
-	if r.cg != nil {
-		r.noteTree() // the sweep below notes the rest as it goes
-	}
 	deadline := time.Now().Add(timeout)
 	var errs []error
 	if r.leader != nil && r.cg != nil {
 		_ = r.leader.signalGroup(syscall.SIGKILL)
 		// An empty leaf stays empty: only its own processes could
-		// fork into it.
+		// fork into it. (A job that is all gone, the usual end, costs
+		// one read; the group's members are no escapes.)
 		if r.cg.populated() {
+			r.noteTree() // the sweep below notes the rest as it goes
 			if !r.cg.killAll(time.Until(deadline)) {
 				errs = append(errs, fmt.Errorf("cgroup %s still populated", r.cg.dir))
 			}
