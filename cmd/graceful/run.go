@@ -282,7 +282,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 			}
 			job = r
 			markStarted()
-			return runnerJob{r}, err
+			return r.Job(closeTimeout), err
 		},
 		// A job that lives on leaves graceful mostly waiting: give back
 		// the executable's start-up pages then, and start the guardian
@@ -331,12 +331,6 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	}
 	return silentStatus(res.Status)
 }
-
-// runnerJob is a process Runner as a supervise.Job: nothing of the job
-// survives graceful (closeTimeout bounds the wait for the kernel).
-type runnerJob struct{ *process.Runner }
-
-func (j runnerJob) Close() error { return j.Runner.Close(closeTimeout) }
 
 // noteworthy keeps the quiet log to what a person must see: signals
 // received, cancellation and everything after t0, actions, failures.

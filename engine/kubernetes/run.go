@@ -298,7 +298,7 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		outW.Close()
 		errW.Close()
 		jobRunner = runner
-		return joinJob{runner}, startErr
+		return runner.Job(5 * time.Second), startErr
 	}
 	// The job's receipt goes to the coordinator with the exit report.
 	rcpt := engine.NewReceipt(r.Profile)
@@ -399,11 +399,6 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 	}
 	return res.Status, nil
 }
-
-// joinJob is join's process Runner as a supervise.Job.
-type joinJob struct{ *process.Runner }
-
-func (j joinJob) Close() error { return j.Runner.Close(5 * time.Second) }
 
 // reportFailure tells the coordinator that the job could not be started,
 // so the container is not counted as lost, and returns err.

@@ -120,7 +120,7 @@ func Run(ctx context.Context, p *engine.Profile, argv []string, o RunOptions) (e
 			}
 			// Commands (Exec) still write to the pipes: close our copy
 			// of the job's ends only after the run.
-			return closer{r, o.CloseTimeout}, err
+			return r.Job(o.CloseTimeout), err
 		},
 	}
 	if o.CatchSignals {
@@ -132,7 +132,10 @@ func Run(ctx context.Context, p *engine.Profile, argv []string, o RunOptions) (e
 	return res, err
 }
 
-// closer is a Runner as a supervise.Job: Close with a bound.
+// Job is r as a supervise.Job whose Close waits at most timeout for the
+// job to be gone (Runner.Close). run, join and Run supervise a Runner so.
+func (r *Runner) Job(timeout time.Duration) supervise.Job { return closer{r, timeout} }
+
 type closer struct {
 	*Runner
 	timeout time.Duration
