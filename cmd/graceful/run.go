@@ -28,10 +28,6 @@ import (
 // only the time the kernel takes to clean up).
 const closeTimeout = 5 * time.Second
 
-// trimAfter is how long a job runs before graceful drops its start-up pages
-// from its resident set (internal/resident).
-const trimAfter = 200 * time.Millisecond
-
 // newRunCmd builds `graceful run`.
 func newRunCmd(v *viper.Viper) *cobra.Command {
 	cmd := &cobra.Command{
@@ -251,12 +247,6 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	}
 	// A job that lives on leaves graceful mostly waiting: give back the
 	// executable's start-up pages then. A short job never pays for it.
-	var trim *time.Timer
-	defer func() {
-		if trim != nil {
-			trim.Stop()
-		}
-	}()
 	res, err := supervise.Run(cmd.Context(), supervise.Spec{
 		Profile:    prof,
 		Signals:    plan,
@@ -284,21 +274,19 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 			markStarted()
 			return r.Job(closeTimeout), err
 		},
-		// A job that lives on leaves graceful mostly waiting: give back
-		// the executable's start-up pages then, and start the guardian
-		// that kills the job's leaf should graceful be SIGKILLed. A
-		// short job never pays for either.
-		Started: func(supervise.Job, *engine.Engine) {
-			trim = time.AfterFunc(trimAfter, func() {
-				// The guardian first: starting it touches pages the
-				// trim would otherwise have to give back again.
-				if err := job.StartGuardian(); err != nil {
-					fmt.Fprintf(stderr, "graceful: guardian: %v (the job's tree will not die with graceful if graceful is SIGKILLed)\n", err)
-				}
-				// Steps on time even when the job keeps every core busy.
-				process.RaisePriority()
-				resident.Trim()
-			})
+		// A job that lives on leaves graceful mostly waiting: start the
+		// guardian that kills the job's leaf should graceful be
+		// SIGKILLed, raise graceful's priority so that steps are on time
+		// even when the job keeps every core busy, and give back the
+		// executable's start-up pages. A short job never pays for these.
+		Settle: func() {
+			// The guardian first: starting it touches pages the trim
+			// would otherwise have to give back again.
+			if err := job.StartGuardian(); err != nil {
+				fmt.Fprintf(stderr, "graceful: guardian: %v (the job's tree will not die with graceful if graceful is SIGKILLed)\n", err)
+			}
+			process.RaisePriority()
+			resident.Trim()
 		},
 	})
 	if err != nil {

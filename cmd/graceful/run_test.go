@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/graceful-sh/graceful/engine/process"
+	"github.com/graceful-sh/graceful/engine/supervise"
 	"github.com/graceful-sh/graceful/internal/proctest"
 )
 
@@ -370,7 +371,7 @@ func TestRunGracefulKilledTreeDies(t *testing.T) {
 	skipWithoutCgroup(t, "on")
 	h := startRun(t, "", "--cgroup", "on", "--", "/bin/sh", "-c", "setsid sleep 1000 & echo ready; sleep 1000")
 	h.waitLine("ready")
-	time.Sleep(trimAfter + 300*time.Millisecond) // the guardian starts with the trim
+	time.Sleep(supervise.SettleAfter + 300*time.Millisecond) // the guardian starts then
 	h.signal(syscall.SIGKILL)
 	if status, _ := h.wait(); status != 137 {
 		t.Errorf("graceful status %d, want 137", status)

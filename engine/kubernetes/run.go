@@ -81,13 +81,7 @@ func RunCoordinator(ctx context.Context, r CoordinatorRun) (engine.Result, error
 		Logf:       logf,
 		// Once the pod runs, the coordinator mostly waits: give back the
 		// pages start-up and the first connections touched.
-		Started: func(supervise.Job, *engine.Engine) {
-			trim := time.AfterFunc(joinTrimAfter, resident.Trim)
-			go func() {
-				<-stop
-				trim.Stop()
-			}()
-		},
+		Settle: resident.Trim,
 		Start: func() (supervise.Job, error) {
 			resident.Trim()
 			// As its container's PID 1 the coordinator inherits the
@@ -179,10 +173,6 @@ const (
 	// coordinator vanished before our turn (engine.ExitInternal).
 	ExitJoinFailed = engine.ExitInternal
 )
-
-// joinTrimAfter is how long a job runs before join drops its start-up
-// pages from its resident set (internal/resident), as graceful run does.
-const joinTrimAfter = 200 * time.Millisecond
 
 // errSkipped ends the supervised run of a join told to skip its job.
 var errSkipped = errors.New("skipped")
@@ -338,18 +328,14 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		Start:      start,
 		// The local engine is cancelled by the coordinator's interrupt,
 		// or by the coordinator's disappearance.
+		// As in graceful run: a job that lives on leaves join mostly
+		// waiting; its local timeline is raised to be on time under load,
+		// and the pages start-up and the handshake touched go back.
+		Settle: func() {
+			process.RaisePriority()
+			resident.Trim()
+		},
 		Started: func(supervise.Job, *engine.Engine) {
-			// As in graceful run: a job that lives on leaves join mostly
-			// waiting; give back the pages start-up and the handshake
-			// touched.
-			trim := time.AfterFunc(joinTrimAfter, func() {
-				process.RaisePriority() // the local timeline, on time under load
-				resident.Trim()
-			})
-			go func() {
-				<-finished
-				trim.Stop()
-			}()
 			go func() {
 				select {
 				case <-sess.Interrupted():

@@ -26,6 +26,11 @@ import (
 // LateAfter is how long into a run the Plan's Late signals are caught.
 const LateAfter = 5 * time.Millisecond
 
+// SettleAfter is how long into a run Spec.Settle is called: a job that
+// lives on leaves its supervisor mostly waiting, and a short one never
+// pays for what Settle does.
+const SettleAfter = 200 * time.Millisecond
+
 // Job is a started job: the engine's Target, and how to clean up after it.
 type Job interface {
 	engine.Target
@@ -66,6 +71,10 @@ type Spec struct {
 	// Started, when set, is called with the job once it started and the
 	// engine exists, before the engine runs.
 	Started func(Job, *engine.Engine)
+	// Settle, when set, is called (on a goroutine of its own) once the
+	// job has run SettleAfter, unless the run is over by then: run and
+	// join give back their start-up pages and raise their priority then.
+	Settle func()
 }
 
 // Run carries out s: the numbered steps below. It returns the engine's
@@ -132,6 +141,9 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	}
 	if s.Timeout > 0 {
 		g.afterFunc(s.Timeout, func() { eng.Cancel(engine.CauseTimeout) })
+	}
+	if s.Settle != nil {
+		g.afterFunc(SettleAfter, s.Settle)
 	}
 	if s.Cancel != nil {
 		g.add(func(stop <-chan struct{}) {

@@ -147,3 +147,25 @@ func TestRunFeedsTheEngine(t *testing.T) {
 		})
 	}
 }
+
+// Settle runs once the job has run SettleAfter, and never for a shorter run.
+func TestSettle(t *testing.T) {
+	p := &engine.Profile{Name: "settle", Deadline: 5 * time.Second}
+	for _, tc := range []struct {
+		job  string
+		want int32
+	}{{"exits-at=10ms", 0}, {"exits-at=500ms", 1}} {
+		var closed, settled atomic.Int32
+		_, err := supervise.Run(context.Background(), supervise.Spec{
+			Profile: p,
+			Start:   startSim(t, tc.job, &closed),
+			Settle:  func() { settled.Add(1) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := settled.Load(); got != tc.want {
+			t.Errorf("%s: Settle called %d times, want %d", tc.job, got, tc.want)
+		}
+	}
+}
