@@ -65,34 +65,29 @@ func goExec(m *machine, id int, argv, env []string) func() {
 // finalisation is reaped before graceful exits but a runner that never
 // returns cannot hold the exit.
 func (m *machine) collectCut(wait time.Duration) {
-	var t Timer
-	var tick <-chan time.Time
+	var tick <-chan time.Time // nil until the first wait: never ready
 	for m.cmds.done != nil {
+		var r execResult
 		select {
-		case r := <-m.cmds.done:
-			if r.real {
-				m.cmds.running--
-			}
-			m.cmds.list[r.id].running = false
-			continue
+		case r = <-m.cmds.done:
 		default:
-		}
-		if m.cmds.running == 0 || wait <= 0 {
-			break
-		}
-		if t == nil {
-			t = m.clock.NewTimer(wait)
-			defer t.Stop()
-			tick = t.C()
-		}
-		select {
-		case r := <-m.cmds.done:
-			if r.real {
-				m.cmds.running--
+			if m.cmds.running == 0 || wait <= 0 {
+				return
 			}
-			m.cmds.list[r.id].running = false
-		case <-tick:
-			return
+			if tick == nil {
+				t := m.clock.NewTimer(wait)
+				defer t.Stop()
+				tick = t.C()
+			}
+			select {
+			case r = <-m.cmds.done:
+			case <-tick:
+				return
+			}
 		}
+		if r.real {
+			m.cmds.running--
+		}
+		m.cmds.list[r.id].running = false
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"io"
 	"strconv"
 	"sync"
@@ -67,15 +68,7 @@ func (o *Outbox) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func lines(p []byte) int {
-	n := 0
-	for _, b := range p {
-		if b == '\n' {
-			n++
-		}
-	}
-	return max(n, 1)
-}
+func lines(p []byte) int { return max(bytes.Count(p, []byte{'\n'}), 1) }
 
 // drain writes the queue out until it is empty.
 func (o *Outbox) drain() {

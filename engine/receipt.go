@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -214,9 +215,7 @@ func trigger(cause string, drained bool, at time.Duration) *ReceiptTrigger {
 		f := strings.Fields(cause) // signal SIGTERM #2
 		if len(f) == 3 {
 			t.Signal = f[1]
-			for _, c := range strings.TrimPrefix(f[2], "#") {
-				t.Count = t.Count*10 + int(c-'0')
-			}
+			t.Count, _ = strconv.Atoi(strings.TrimPrefix(f[2], "#"))
 		}
 	case cause == CauseTimeout:
 		t.Kind = "timeout"
