@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
+	"encoding/json"
+
 	"sigs.k8s.io/yaml"
 )
 
@@ -71,12 +70,49 @@ func yamlError(err error) string {
 	for _, p := range []string{"error unmarshaling JSON: ", "while decoding JSON: ", "json: "} {
 		msg = strings.TrimPrefix(msg, p)
 	}
+	// "into Go struct field podSpec.spec.x" names graceful's Go type;
+	// the manifest's author knows the field by its path.
+	if i := strings.Index(msg, "Go struct field "); i >= 0 {
+		rest := msg[i+len("Go struct field "):]
+		if dot := strings.IndexByte(rest, '.'); dot >= 0 && !strings.ContainsAny(rest[:dot], " ") {
+			rest = rest[dot+1:]
+		}
+		msg = msg[:i] + "field " + rest
+	}
 	return msg
 }
 
-// podSpecOf decodes one document with the real API types and returns its
-// pod spec, or nil for a kind that has none (a Service beside the pod).
-func podSpecOf(doc []byte) (*corev1.PodSpec, error) {
+// podSpec is the part of a Kubernetes pod spec that validate --pod reads.
+// graceful does not link the Kubernetes API types: their package
+// initialisation alone cost every graceful run about 1 ms at start-up.
+// Fields it does not read are not checked (kubectl's --dry-run does that);
+// the fields it reads are decoded with the API's JSON names and types.
+type podSpec struct {
+	TerminationGracePeriodSeconds *int64         `json:"terminationGracePeriodSeconds"`
+	InitContainers                []podContainer `json:"initContainers"`
+	Containers                    []podContainer `json:"containers"`
+}
+
+type podContainer struct {
+	Name          string   `json:"name"`
+	Command       []string `json:"command"`
+	Args          []string `json:"args"`
+	RestartPolicy *string  `json:"restartPolicy"`
+	Lifecycle     *struct {
+		PreStop    *json.RawMessage `json:"preStop"`
+		StopSignal *string          `json:"stopSignal"`
+	} `json:"lifecycle"`
+}
+
+// podTemplate is a template holding a pod spec, as in a PodTemplate and
+// the workload kinds.
+type podTemplate struct {
+	Spec podSpec `json:"spec"`
+}
+
+// podSpecOf decodes one document and returns its pod spec, or nil for a
+// kind that has none (a Service beside the pod).
+func podSpecOf(doc []byte) (*podSpec, error) {
 	var meta struct {
 		Kind string `json:"kind"`
 	}
@@ -85,28 +121,32 @@ func podSpecOf(doc []byte) (*corev1.PodSpec, error) {
 	}
 	switch meta.Kind {
 	case "Pod":
-		var o corev1.Pod
+		var o struct {
+			Spec podSpec `json:"spec"`
+		}
 		return &o.Spec, yaml.Unmarshal(doc, &o)
 	case "PodTemplate":
-		var o corev1.PodTemplate
+		var o struct {
+			Template podTemplate `json:"template"`
+		}
 		return &o.Template.Spec, yaml.Unmarshal(doc, &o)
-	case "Deployment":
-		var o appsv1.Deployment
-		return &o.Spec.Template.Spec, yaml.Unmarshal(doc, &o)
-	case "StatefulSet":
-		var o appsv1.StatefulSet
-		return &o.Spec.Template.Spec, yaml.Unmarshal(doc, &o)
-	case "DaemonSet":
-		var o appsv1.DaemonSet
-		return &o.Spec.Template.Spec, yaml.Unmarshal(doc, &o)
-	case "ReplicaSet":
-		var o appsv1.ReplicaSet
-		return &o.Spec.Template.Spec, yaml.Unmarshal(doc, &o)
-	case "Job":
-		var o batchv1.Job
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job":
+		var o struct {
+			Spec struct {
+				Template podTemplate `json:"template"`
+			} `json:"spec"`
+		}
 		return &o.Spec.Template.Spec, yaml.Unmarshal(doc, &o)
 	case "CronJob":
-		var o batchv1.CronJob
+		var o struct {
+			Spec struct {
+				JobTemplate struct {
+					Spec struct {
+						Template podTemplate `json:"template"`
+					} `json:"spec"`
+				} `json:"jobTemplate"`
+			} `json:"spec"`
+		}
 		return &o.Spec.JobTemplate.Spec.Template.Spec, yaml.Unmarshal(doc, &o)
 	case "":
 		return nil, errors.New("no kind; is this a Kubernetes manifest?")

@@ -25,7 +25,7 @@ func TestPodBudget(t *testing.T) {
 		{"not a manifest", "hello: world\n", 0, "no kind"},
 		{"wrong type", "kind: Pod\nspec:\n  terminationGracePeriodSeconds: soon\n", 0, "document 1"},
 		{"negative grace", "kind: Pod\nspec:\n  terminationGracePeriodSeconds: -1\n", 0, "negative"},
-		{"a YAML error is not told in JSON's words", "kind: Pod\nspec:\n  terminationGracePeriodSeconds: \"20\"\n", 0, "pod.yaml: document 1: cannot unmarshal string into Go struct field PodSpec.spec.terminationGracePeriodSeconds of type int64"},
+		{"a YAML error is not told in JSON's words", "kind: Pod\nspec:\n  terminationGracePeriodSeconds: \"20\"\n", 0, "pod.yaml: document 1: cannot unmarshal string into field spec.terminationGracePeriodSeconds of type int64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -75,14 +74,14 @@ func ReadPods(path string) ([]Pod, error) {
 			}
 			p.Grace, p.GraceSet = time.Duration(*s)*time.Second, true
 		}
-		add := func(c corev1.Container, init bool) {
+		add := func(c podContainer, init bool) {
 			gc, ok := gracefulContainer(c)
 			if !ok {
 				p.NotGrace = append(p.NotGrace, c.Name)
 				return
 			}
 			gc.Init = init
-			gc.Sidecar = init && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+			gc.Sidecar = init && c.RestartPolicy != nil && *c.RestartPolicy == "Always"
 			p.Graceful = append(p.Graceful, gc)
 		}
 		for _, c := range spec.InitContainers {
@@ -101,7 +100,7 @@ func ReadPods(path string) ([]Pod, error) {
 
 // gracefulContainer reads a container's command and args as graceful's
 // command line: a program named graceful, then run or join.
-func gracefulContainer(c corev1.Container) (PodContainer, bool) {
+func gracefulContainer(c podContainer) (PodContainer, bool) {
 	argv := append(append([]string(nil), c.Command...), c.Args...)
 	i := 0
 	for i < len(argv) && filepath.Base(argv[i]) != "graceful" {

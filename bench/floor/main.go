@@ -33,9 +33,6 @@ import (
 	_ "github.com/zclconf/go-cty/cty/function/stdlib"
 	_ "golang.org/x/sys/unix"
 	_ "golang.org/x/term"
-	_ "k8s.io/api/apps/v1"
-	_ "k8s.io/api/batch/v1"
-	_ "k8s.io/api/core/v1"
 	_ "sigs.k8s.io/yaml"
 )
 
