@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -39,11 +40,11 @@ var examples = map[string]string{
 }
 
 var (
-	missingArg       = regexp.MustCompile(`^The argument "([^"]+)" is required`)
-	unsupportedArg   = regexp.MustCompile(`^An argument named "([^"]+)" is not expected here\.`)
-	unsupportedBlock = regexp.MustCompile(`^Blocks of type "([^"]+)" are not expected here\.`)
-	extraneousJSON   = regexp.MustCompile(`^No argument or block type is named "([^"]+)"\.`)
-	unknownVariable  = regexp.MustCompile(`^There is no variable named "([^"]+)"\.`)
+	missingArg       = lazyRegexp(`^The argument "([^"]+)" is required`)
+	unsupportedArg   = lazyRegexp(`^An argument named "([^"]+)" is not expected here\.`)
+	unsupportedBlock = lazyRegexp(`^Blocks of type "([^"]+)" are not expected here\.`)
+	extraneousJSON   = lazyRegexp(`^No argument or block type is named "([^"]+)"\.`)
+	unknownVariable  = lazyRegexp(`^There is no variable named "([^"]+)"\.`)
 )
 
 // addHints appends a how-to-fix sentence to the details of HCL's own
@@ -67,25 +68,25 @@ func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
 	}
 	switch d.Summary {
 	case "Missing required argument":
-		if m := missingArg.FindStringSubmatch(d.Detail); m != nil {
+		if m := missingArg().FindStringSubmatch(d.Detail); m != nil {
 			if ex, ok := examples[m[1]]; ok {
 				return "For example: " + ex + "."
 			}
 		}
 	case "Unsupported argument":
-		if m := unsupportedArg.FindStringSubmatch(d.Detail); m != nil {
+		if m := unsupportedArg().FindStringSubmatch(d.Detail); m != nil {
 			if home, ok := homes[m[1]]; ok {
 				return fmt.Sprintf("The %s argument belongs in %s.", m[1], home)
 			}
 		}
 	case "Unsupported block type":
-		if m := unsupportedBlock.FindStringSubmatch(d.Detail); m != nil {
+		if m := unsupportedBlock().FindStringSubmatch(d.Detail); m != nil {
 			if home, ok := homes[m[1]]; ok {
 				return fmt.Sprintf("A %s block belongs in %s.", m[1], home)
 			}
 		}
 	case "Extraneous JSON object property": // the JSON syntax's form of both
-		if m := extraneousJSON.FindStringSubmatch(d.Detail); m != nil {
+		if m := extraneousJSON().FindStringSubmatch(d.Detail); m != nil {
 			if home, ok := homes[m[1]]; ok {
 				return fmt.Sprintf("%q belongs in %s.", m[1], home)
 			}
@@ -114,12 +115,12 @@ func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
 		// block header.
 		if r := d.Subject; r != nil {
 			line := lineAt(sources[r.Filename], r.Start.Byte)
-			if m := argWithoutEquals.FindStringSubmatch(line); m != nil && isArgument(m[1]) {
+			if m := argWithoutEquals().FindStringSubmatch(line); m != nil && isArgument(m[1]) {
 				return fmt.Sprintf("%s is an argument, not a block: write %s = %s.", m[1], m[1], strings.TrimSpace(m[2]))
 			}
 		}
 	case "Unknown variable":
-		if m := unknownVariable.FindStringSubmatch(d.Detail); m != nil {
+		if m := unknownVariable().FindStringSubmatch(d.Detail); m != nil {
 			// var.x, env.X, self.y: a reference, not a bare word.
 			if r := d.Subject; r != nil && r.End.Byte < len(sources[r.Filename]) && sources[r.Filename][r.End.Byte] == '.' {
 				return "Only local.NAME can be referred to: a policy has no input variables; read the environment with env(\"NAME\", DEFAULT), and share values with a locals block."
@@ -140,7 +141,7 @@ func hintFor(d *hcl.Diagnostic, sources map[string][]byte) string {
 }
 
 // argWithoutEquals is a line "NAME VALUE" with no "=".
-var argWithoutEquals = regexp.MustCompile(`^\s*([a-z_]+)\s+([^={]+?)\s*$`)
+var argWithoutEquals = lazyRegexp(`^\s*([a-z_]+)\s+([^={]+?)\s*$`)
 
 // isArgument reports whether name is an argument of some block.
 func isArgument(name string) bool {
@@ -216,3 +217,11 @@ func unquotedDuration(src []byte, at int) string {
 
 func isDigit(b byte) bool  { return b >= '0' && b <= '9' }
 func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
+
+// lazyRegexp compiles expr on first use. The expressions here serve
+// diagnostics and hints only; compiled at package initialisation they cost
+// every graceful run, which loads a policy but rarely reports on one,
+// about 0.1 ms of start-up.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}

@@ -3,7 +3,6 @@ package policies
 import (
 	"fmt"
 	"math/big"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -257,14 +256,14 @@ func numberAsDuration(attr *hcl.Attribute, n string) string {
 
 // looksLikeExpression matches a reference or a function call written as
 // plain text: "local.grace", "seconds(10)".
-var looksLikeExpression = regexp.MustCompile(`^(local\.[A-Za-z_][A-Za-z0-9_-]*|[a-z_]+\(.*\))$`)
+var looksLikeExpression = lazyRegexp(`^(local\.[A-Za-z_][A-Za-z0-9_-]*|[a-z_]+\(.*\))$`)
 
 // expressionHint returns how to write s as an expression when it looks
 // like one that was quoted (native syntax) or not put in a template (JSON
 // syntax), else otherwise.
 func expressionHint(attr *hcl.Attribute, s, otherwise string) string {
 	t := strings.TrimSpace(s)
-	if !looksLikeExpression.MatchString(t) {
+	if !looksLikeExpression().MatchString(t) {
 		return otherwise
 	}
 	if IsJSON(attr.Expr.Range().Filename) {
@@ -274,7 +273,7 @@ func expressionHint(attr *hcl.Attribute, s, otherwise string) string {
 }
 
 // unitWords are spelt-out units people write for Go's unit symbols.
-var unitWords = regexp.MustCompile(`(?i)([0-9.])\s*(milliseconds?|millis|msecs?|seconds?|secs?|minutes?|mins?|hours?|hrs?)\b`)
+var unitWords = lazyRegexp(`(?i)([0-9.])\s*(milliseconds?|millis|msecs?|seconds?|secs?|minutes?|mins?|hours?|hrs?)\b`)
 
 // durationHint says how to write s as a duration: the Go duration it was
 // probably meant as ("10" -> "10s", "9 seconds" -> "9s"), or the syntax.
@@ -283,8 +282,8 @@ func durationHint(s string) string {
 	if f, err := strconv.ParseFloat(t, 64); err == nil && f >= 0 {
 		return fmt.Sprintf("A duration needs a unit: write %q for seconds (or %q, %q).", t+"s", t+"ms", t+"m")
 	}
-	t = unitWords.ReplaceAllStringFunc(t, func(m string) string {
-		sub := unitWords.FindStringSubmatch(m)
+	t = unitWords().ReplaceAllStringFunc(t, func(m string) string {
+		sub := unitWords().FindStringSubmatch(m)
 		u := strings.ToLower(sub[2])
 		switch {
 		case strings.HasPrefix(u, "m") && (strings.HasPrefix(u, "milli") || strings.HasPrefix(u, "msec")):
