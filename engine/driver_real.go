@@ -53,7 +53,7 @@ func (d *realDriver) run(m *machine, ctx context.Context) Result {
 		}
 	}
 	if timer != nil {
-		timer.Stop()
+		closeTimer(timer)
 	}
 	d.settle(m, cutWait)
 	return m.res
@@ -134,7 +134,7 @@ func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
 		wake = due.Add(-earlyWake)
 	}
 	if *timer == nil {
-		*timer = m.clock.NewTimer(wake.Sub(m.clock.Now()))
+		*timer = loopTimer(m.clock, wake.Sub(m.clock.Now()))
 	} else if !wake.Equal(*armed) {
 		if !(*timer).Stop() {
 			select { // a custom Clock may have left a value behind

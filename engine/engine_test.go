@@ -528,3 +528,39 @@ func TestFinalisationEnvironment(t *testing.T) {
 		t.Errorf("argv (-want +got):\n%s", diff)
 	}
 }
+
+// An engine on a PreciseClock runs the same timeline in real time: steps in
+// order, none before its due time (a scaled-down process profile, SIGKILL
+// at 60ms, deadline 200ms, a job that ignores SIGTERM).
+func TestPreciseClockTimeline(t *testing.T) {
+	p := processProfile()
+	p.Steps[1].At = 60 * time.Millisecond
+	p.Deadline = 200 * time.Millisecond
+	b, _ := sim.ParseBehaviour("never")
+	job := sim.NewJob(b, engine.RealClock{})
+	rec := &recorder{}
+	e, err := engine.New(engine.Config{Profile: p, Target: job, Clock: engine.PreciseClock{}, Sinks: []engine.Sink{rec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Cancel("test")
+	res := e.Run(context.Background())
+	var got []string
+	var killAt time.Duration
+	for _, x := range rec.evs {
+		got = append(got, x.To)
+		if x.To == "step:terminate" {
+			killAt = x.At
+		}
+	}
+	want := []string{"running", "cancelling", "step:interrupt", "step:terminate", "done"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("states (-want +got):\n%s", diff)
+	}
+	if killAt < 60*time.Millisecond {
+		t.Errorf("SIGKILL step at %v, before its due 60ms", killAt)
+	}
+	if res.Status != 137 {
+		t.Errorf("status %d, want 137", res.Status)
+	}
+}

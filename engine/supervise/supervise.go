@@ -124,7 +124,7 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	}()
 
 	// 3. The engine.
-	eng, err := engine.New(engine.Config{Profile: s.Profile, Target: job, Sinks: s.Sinks, Env: s.Env})
+	eng, err := engine.New(engine.Config{Profile: s.Profile, Target: job, Sinks: s.Sinks, Env: s.Env, Clock: engine.PreciseClock{}})
 	if err != nil {
 		_ = job.Abandon()
 		return engine.Result{}, err

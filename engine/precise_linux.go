@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// kernelTimer is a Timer on a timerfd (CLOCK_MONOTONIC, as Go's own
+// timers). The descriptor is non-blocking, so os.File reads it through the
+// runtime's poller: a goroutine parks on it and turns each expiry into a
+// value on c, as a runtime timer's channel would.
+type kernelTimer struct {
+	fd int
+	f  *os.File
+	c  chan time.Time
+}
+
+func newKernelTimer(d time.Duration) Timer {
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		return nil
+	}
+	t := &kernelTimer{fd: fd, f: os.NewFile(uintptr(fd), "timerfd"), c: make(chan time.Time, 1)}
+	go t.read()
+	t.Reset(d)
+	return t
+}
+
+// read forwards expiries until the file is closed. A value left in c by an
+// expiry nobody took is replaced, as a runtime timer keeps only one.
+func (t *kernelTimer) read() {
+	var buf [8]byte
+	for {
+		if _, err := t.f.Read(buf[:]); err != nil {
+			return
+		}
+		now := time.Now()
+		select {
+		case <-t.c:
+		default:
+		}
+		t.c <- now
+	}
+}
+
+func (t *kernelTimer) C() <-chan time.Time { return t.c }
+
+// Stop disarms the timer and reports whether it was armed. An expiry
+// already read may still arrive on C, as the Timer interface allows.
+func (t *kernelTimer) Stop() bool {
+	var old unix.ItimerSpec
+	var off unix.ItimerSpec
+	if err := unix.TimerfdSettime(t.fd, 0, &off, &old); err != nil {
+		return false
+	}
+	return old.Value.Sec != 0 || old.Value.Nsec != 0
+}
+
+// Reset arms the timer to expire once, d from now (at once for d <= 0).
+func (t *kernelTimer) Reset(d time.Duration) {
+	d = max(d, time.Nanosecond) // a zero it_value would disarm it
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
+	if err := unix.TimerfdSettime(t.fd, 0, &spec, nil); err != nil {
+		// Cannot happen with a valid fd and value; fire now rather than
+		// never, so that the loop looks at its due time.
+		select {
+		case t.c <- time.Now():
+		default:
+		}
+	}
+}
+
+func (t *kernelTimer) close() { t.f.Close() }
