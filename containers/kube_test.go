@@ -20,6 +20,26 @@ const examplePod = "../examples/kubernetes/pod.yaml"
 // exampleImage is the graceful image the example pod names.
 const exampleImage = "ghcr.io/graceful-sh/graceful:latest"
 
+// shape is where a pod's coordinator runs; docs/kubernetes.md shows both.
+type shape int
+
+const (
+	// regular: the coordinator is one of the pod's containers, as in
+	// examples/kubernetes/pod.yaml.
+	regular shape = iota
+	// sidecar: the coordinator is a native sidecar (KEP-753), an init
+	// container with restartPolicy: Always, after install-graceful.
+	sidecar
+)
+
+// prefix sets the names of a shape's pods apart.
+func (sh shape) prefix() string {
+	if sh == sidecar {
+		return "sidecar-"
+	}
+	return ""
+}
+
 // pod is a played copy of the example pod.
 type pod struct {
 	s    *suite
@@ -32,55 +52,12 @@ type pod struct {
 // the one the suite built, the job images by the busybox one, and each job
 // container's command (after join's "--") by jobs[name]. Everything else
 // (securityContext, volumes, the coordinator's flags, the grace period) is
-// the example's own. The pod is removed when the test ends.
-func playExample(t *testing.T, s *suite, what string, jobs map[string][]string) *pod {
+// the example's own. In the sidecar shape the coordinator container moves,
+// as it is, to the end of the init containers with restartPolicy: Always.
+// The pod is removed when the test ends.
+func playExample(t *testing.T, s *suite, what string, sh shape, jobs map[string][]string) *pod {
 	t.Helper()
-	b, err := os.ReadFile(examplePod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p corev1.Pod
-	if err := yaml.UnmarshalStrict(b, &p); err != nil {
-		t.Fatalf("%s: %v", examplePod, err)
-	}
-	p.Name = "graceful-test-" + s.id + "-pod-" + what
-	// podman kube play makes an emptyDir a named volume, by the volume's
-	// name, shared by every pod played with that name and kept while one
-	// of them exists: give this pod's volumes names of their own.
-	var volumes []string
-	for i := range p.Spec.Volumes {
-		p.Spec.Volumes[i].Name = p.Name + "-" + p.Spec.Volumes[i].Name
-		volumes = append(volumes, p.Spec.Volumes[i].Name)
-	}
-	replaced := map[string]bool{}
-	for _, list := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
-		for i := range list {
-			c := &list[i]
-			for j := range c.VolumeMounts {
-				c.VolumeMounts[j].Name = p.Name + "-" + c.VolumeMounts[j].Name
-			}
-			if c.Image == exampleImage {
-				c.Image = s.image
-				continue
-			}
-			argv, ok := jobs[c.Name]
-			if !ok {
-				t.Fatalf("%s: no command given for job container %s", examplePod, c.Name)
-			}
-			dash := slices.Index(c.Command, "--")
-			if dash < 0 {
-				t.Fatalf("%s: container %s: no \"--\" in its command %q", examplePod, c.Name, c.Command)
-			}
-			c.Image = s.jobs
-			c.Command = append(c.Command[:dash+1:dash+1], argv...)
-			replaced[c.Name] = true
-		}
-	}
-	for name := range jobs {
-		if !replaced[name] {
-			t.Fatalf("%s: no job container %s", examplePod, name)
-		}
-	}
+	p, volumes := exampleFor(t, "graceful-test-"+s.id+"-pod-"+what, s.image, s.jobs, sh, jobs)
 	out, err := yaml.Marshal(&p)
 	if err != nil {
 		t.Fatal(err)
@@ -105,8 +82,89 @@ func playExample(t *testing.T, s *suite, what string, jobs map[string][]string) 
 	return pd
 }
 
+// exampleFor returns examples/kubernetes/pod.yaml as playExample plays it:
+// named name, with the graceful image, the job images and the job
+// commands replaced, in the shape sh; and its volumes' names.
+func exampleFor(t *testing.T, name, image, jobsImage string, sh shape, jobs map[string][]string) (corev1.Pod, []string) {
+	t.Helper()
+	b, err := os.ReadFile(examplePod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p corev1.Pod
+	if err := yaml.UnmarshalStrict(b, &p); err != nil {
+		t.Fatalf("%s: %v", examplePod, err)
+	}
+	p.Name = name
+	if sh == sidecar {
+		i := slices.IndexFunc(p.Spec.Containers, func(c corev1.Container) bool { return c.Name == "coordinator" })
+		if i < 0 {
+			t.Fatalf("%s: no container named coordinator", examplePod)
+		}
+		c := p.Spec.Containers[i]
+		always := corev1.ContainerRestartPolicyAlways
+		c.RestartPolicy = &always
+		p.Spec.Containers = slices.Delete(p.Spec.Containers, i, i+1)
+		p.Spec.InitContainers = append(p.Spec.InitContainers, c)
+	}
+	// podman kube play makes an emptyDir a named volume, by the volume's
+	// name, shared by every pod played with that name and kept while one
+	// of them exists: give this pod's volumes names of their own.
+	var volumes []string
+	for i := range p.Spec.Volumes {
+		p.Spec.Volumes[i].Name = p.Name + "-" + p.Spec.Volumes[i].Name
+		volumes = append(volumes, p.Spec.Volumes[i].Name)
+	}
+	replaced := map[string]bool{}
+	for _, list := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for i := range list {
+			c := &list[i]
+			for j := range c.VolumeMounts {
+				c.VolumeMounts[j].Name = p.Name + "-" + c.VolumeMounts[j].Name
+			}
+			if c.Image == exampleImage {
+				c.Image = image
+				continue
+			}
+			argv, ok := jobs[c.Name]
+			if !ok {
+				t.Fatalf("%s: no command given for job container %s", examplePod, c.Name)
+			}
+			dash := slices.Index(c.Command, "--")
+			if dash < 0 {
+				t.Fatalf("%s: container %s: no \"--\" in its command %q", examplePod, c.Name, c.Command)
+			}
+			c.Image = jobsImage
+			c.Command = append(c.Command[:dash+1:dash+1], argv...)
+			replaced[c.Name] = true
+		}
+	}
+	for job := range jobs {
+		if !replaced[job] {
+			t.Fatalf("%s: no job container %s", examplePod, job)
+		}
+	}
+	return p, volumes
+}
+
 // container returns the name podman gave the pod's container c.
 func (p *pod) container(c string) string { return p.name + "-" + c }
+
+// logReports logs whether a join reported the runtime's SIGTERM to the
+// coordinator (the terminating frame; the coordinator logs the first).
+// With podman pod stop signalling every container at once, the
+// coordinator's own SIGTERM and the report race, and cancellation starts
+// on whichever comes first: logged, not checked.
+func logReports(t *testing.T, coordinatorLogs string) {
+	t.Helper()
+	for _, l := range strings.Split(coordinatorLogs, "\n") {
+		if strings.HasSuffix(l, "from the kubelet: cancelling") {
+			t.Logf("a join reported its SIGTERM: %s", l)
+			return
+		}
+	}
+	t.Logf("no join's report of its SIGTERM in the coordinator's log")
+}
 
 // TestPodRunsJobsInOrder plays the example pod with two short jobs: they
 // run one after the other in the declared order, the coordinator's log has
@@ -114,7 +172,11 @@ func (p *pod) container(c string) string { return p.name + "-" + c }
 func TestPodRunsJobsInOrder(t *testing.T) {
 	s := need(t)
 	t.Parallel()
-	p := playExample(t, s, "order", map[string][]string{
+	podRunsJobsInOrder(t, s, regular)
+}
+
+func podRunsJobsInOrder(t *testing.T, s *suite, sh shape) {
+	p := playExample(t, s, sh.prefix()+"order", sh, map[string][]string{
 		"build": {"sh", "-c", "echo building; sleep 1; echo built"},
 		"test":  {"sh", "-c", "echo testing; echo tested; echo to stderr >&2"},
 	})
@@ -158,7 +220,11 @@ func TestPodRunsJobsInOrder(t *testing.T) {
 func TestPodStop(t *testing.T) {
 	s := need(t)
 	t.Parallel()
-	p := playExample(t, s, "stop", map[string][]string{
+	podStop(t, s, regular)
+}
+
+func podStop(t *testing.T, s *suite, sh shape) {
+	p := playExample(t, s, sh.prefix()+"stop", sh, map[string][]string{
 		"build": {"sh", "-c", `trap 'echo got SIGTERM; echo cleaning up; sleep 1; echo cleanup done; exit 3' TERM
 echo ready
 while :; do sleep 1; done`},
@@ -175,6 +241,7 @@ while :; do sleep 1; done`},
 		t.Errorf("podman pod stop took %v, want far less than the 60s grace period", stop.elapsed)
 	}
 	logs := s.logs(t, coordinator)
+	logReports(t, logs)
 	if code := exitCode(t, s, coordinator); code != 3 {
 		t.Errorf("coordinator: exit status %d, want 3 (the job's)\n%s", code, logs)
 	}
@@ -201,7 +268,11 @@ while :; do sleep 1; done`},
 func TestPodStopJobIgnoringTERM(t *testing.T) {
 	s := need(t)
 	t.Parallel()
-	p := playExample(t, s, "ignores-term", map[string][]string{
+	podStopJobIgnoringTERM(t, s, regular)
+}
+
+func podStopJobIgnoringTERM(t *testing.T, s *suite, sh shape) {
+	p := playExample(t, s, sh.prefix()+"ignores-term", sh, map[string][]string{
 		"build": {"sh", "-c", `trap 'echo got SIGTERM' TERM
 echo ready
 while :; do sleep 1; done`},
@@ -222,6 +293,7 @@ while :; do sleep 1; done`},
 		t.Errorf("podman pod stop took %v, want about 9s (join's kill step)", stop.elapsed)
 	}
 	logs := s.logs(t, coordinator)
+	logReports(t, logs)
 	if code := exitCode(t, s, coordinator); code != 137 {
 		t.Errorf("coordinator: exit status %d, want 137 (the job's SIGKILL)\n%s", code, logs)
 	}

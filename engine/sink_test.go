@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -82,21 +83,6 @@ func TestStatusText(t *testing.T) {
 	}
 }
 
-func TestStatusLineClearsAtTheEnd(t *testing.T) {
-	var buf bytes.Buffer
-	s := NewStatusLine(&buf)
-	s.Emit(Event{To: StateDraining, LastSignal: "SIGINT", NextSignal: "cancel"})
-	s.Emit(Event{From: StateDraining, To: StateDone})
-	s.Emit(Event{To: StateDraining}) // after the end: nothing
-	want := "\r\x1b[Kdraining: waiting for the job to finish; Ctrl-C again to cancel\r\x1b[K"
-	if got := buf.String(); got != want {
-		t.Errorf("got %q, want %q", got, want)
-	}
-	if strings.Count(buf.String(), "\r") != 2 {
-		t.Errorf("want one draw and one clear")
-	}
-}
-
 // syncBuffer is a bytes.Buffer safe for the status line's ticker.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -115,24 +101,132 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func TestStatusLineCountsDown(t *testing.T) {
+// Under TERM=dumb (no width): plain lines, each once the status has held
+// for statusSettle; a state passed through at once (a step due now) is
+// not printed, the same status is not printed twice, nothing after the
+// end.
+func TestStatusLinePlainLines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var buf syncBuffer
-		s := NewStatusLine(&buf)
-		s.Emit(Event{Cancelled: true, To: "step:interrupt", Next: time.Second, NextAction: "SIGKILL", LastSignal: "SIGINT", NextSignal: "exit"})
-		time.Sleep(350 * time.Millisecond)
-		s.Emit(Event{Cancelled: true, Since: time.Second, From: "step:interrupt", To: StateDone})
-		time.Sleep(time.Second) // the ticker has stopped: nothing more is drawn
+		s := NewStatusLine(&buf, nil)
+		s.Emit(Event{To: StateDraining, LastSignal: "SIGINT", NextSignal: "cancel"})
+		time.Sleep(time.Second)
+		s.Emit(Event{To: StateDraining, LastSignal: "SIGINT", NextSignal: "cancel", Cause: "signal SIGHUP #1", Result: "ignored"})
+		time.Sleep(time.Second)
+		// The second Ctrl-C: cancelling, with the first step due now, then
+		// the step, with the next one 1.5 s away.
+		s.Emit(Event{Cancelled: true, To: StateCancelling, Next: 0, NextAction: "SIGTERM", LastSignal: "SIGINT", NextSignal: "exit"})
+		s.Emit(Event{Cancelled: true, To: "step:interrupt", Next: 1500 * time.Millisecond, NextAction: "SIGKILL", LastSignal: "SIGINT", NextSignal: "exit"})
+		time.Sleep(1400 * time.Millisecond)
+		s.Emit(Event{Cancelled: true, Since: 1500 * time.Millisecond, To: "step:kill", Next: 5 * time.Second, NextAction: "deadline", LastSignal: "SIGINT", NextSignal: "exit"})
+		time.Sleep(10 * time.Millisecond)
+		s.Emit(Event{Cancelled: true, Since: 1510 * time.Millisecond, From: "step:kill", To: StateDone})
+		s.Emit(Event{To: StateDraining, LastSignal: "SIGINT", NextSignal: "cancel"})
+		time.Sleep(time.Minute)
 		synctest.Wait()
-		want := strings.Join([]string{
-			"\r\x1b[KSIGKILL in 1.0s; Ctrl-C again to exit now",
-			"\r\x1b[KSIGKILL in 0.9s; Ctrl-C again to exit now",
-			"\r\x1b[KSIGKILL in 0.8s; Ctrl-C again to exit now",
-			"\r\x1b[KSIGKILL in 0.7s; Ctrl-C again to exit now",
-			"\r\x1b[K",
-		}, "")
+		want := "graceful: draining: waiting for the job to finish; Ctrl-C again to cancel\n" +
+			"graceful: SIGKILL in 1.4s; Ctrl-C again to exit now\n"
+		if diff := cmp.Diff(want, buf.String()); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+}
+
+// A long countdown is printed again when a minute and ten seconds are
+// left; a short one is not.
+func TestStatusLineReminders(t *testing.T) {
+	for _, tc := range []struct {
+		next time.Duration
+		want []string
+	}{
+		{5 * time.Minute, []string{"SIGKILL in 299.9s", "SIGKILL in 60.0s", "SIGKILL in 10.0s"}},
+		{30 * time.Second, []string{"SIGKILL in 29.9s", "SIGKILL in 10.0s"}},
+		{15 * time.Second, []string{"SIGKILL in 14.9s"}},
+	} {
+		t.Run(tc.next.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var buf syncBuffer
+				s := NewStatusLine(&buf, nil)
+				s.Emit(Event{Cancelled: true, To: "step:interrupt", Next: tc.next, NextAction: "SIGKILL"})
+				time.Sleep(tc.next)
+				s.Emit(Event{Cancelled: true, Since: tc.next, To: StateDone})
+				synctest.Wait()
+				var want string
+				for _, l := range tc.want {
+					want += "graceful: " + l + "\n"
+				}
+				if diff := cmp.Diff(want, buf.String()); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
+
+// On a terminal of known width every line, the status line's and those
+// written through Wrap, begins with freshLine, in the same Write.
+func TestStatusLineFreshLine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var w writes
+		s := NewStatusLine(&w, func() int { return 40 })
+		log := s.Wrap(&w)
+		s.Emit(Event{To: StateDraining, LastSignal: "SIGINT", NextSignal: "cancel"})
+		time.Sleep(time.Second)
+		if _, err := io.WriteString(log, "  +0.000s step:interrupt\n"); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		fresh := strings.Repeat(" ", 40) + "\r\x1b[K"
+		want := []string{
+			fresh + "graceful: draining: waiting for the job to finish; Ctrl-C again to cancel\n",
+			fresh + "  +0.000s step:interrupt\n",
+		}
+		if diff := cmp.Diff(want, w.all()); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+}
+
+// writes keeps each Write apart.
+type writes struct {
+	mu sync.Mutex
+	w  []string
+}
+
+func (w *writes) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.w = append(w.w, string(p))
+	return len(p), nil
+}
+
+func (w *writes) all() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w
+}
+
+// Events that do not change what the status says (a signal ignored, -v's
+// events) neither print it again nor put it off.
+func TestStatusLineSameStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var buf syncBuffer
+		s := NewStatusLine(&buf, nil)
+		draining := Event{To: StateDraining, LastSignal: "SIGINT", NextSignal: "cancel"}
+		s.Emit(draining)
+		time.Sleep(60 * time.Millisecond)
+		s.Emit(draining)
+		time.Sleep(60 * time.Millisecond)
+		synctest.Wait()
+		want := "graceful: draining: waiting for the job to finish; Ctrl-C again to cancel\n"
 		if got := buf.String(); got != want {
-			t.Errorf("got  %q\nwant %q", got, want)
+			t.Errorf("after 120 ms: got %q, want %q", got, want)
+		}
+		s.Emit(draining)
+		time.Sleep(time.Second)
+		s.Close()
+		if got := buf.String(); got != want {
+			t.Errorf("got %q, want %q", got, want)
 		}
 	})
 }

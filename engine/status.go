@@ -8,34 +8,53 @@ import (
 	"time"
 )
 
-// StatusLine is a Sink that keeps one updating line on a terminal: the
-// countdown to the next step and what another Ctrl-C would do,
+// StatusLine is a Sink that tells the person at a terminal what the next
+// step is and what another Ctrl-C would do, in whole lines of their own:
 //
-//	SIGKILL in 6.9s; Ctrl-C again to exit now
+//	graceful: draining: waiting for the job to finish; Ctrl-C again to cancel
+//	graceful: SIGKILL in 6.9s; Ctrl-C again to exit now
 //
-// re-rendered about ten times a second while a countdown runs, and cleared
-// when the run ends. It writes terminal control sequences: use it only when
-// w is a terminal (the caller decides; the engine does not look).
+// The job writes to the same terminal, and graceful cannot see its writes
+// (the job inherits the terminal). So the status is never a line that
+// stays under the cursor and is redrawn in place: the job's next line
+// would run into it, or be overwritten by it. Instead each line is
+// written once, when the status changes (after it has held for
+// statusSettle, so that a state the engine passes through at once is not
+// printed), with reminders of a long countdown when a minute and ten
+// seconds are left (statusReminders).
+//
+// Each line, and each write through Wrap, starts on a line of its own even
+// when the job has left the cursor in the middle of one: see freshLine.
+// That takes the terminal's width and VT100-style control characters;
+// without a width (TERM=dumb, or the size is unknown) lines are written
+// as they are, with no control characters at all.
 type StatusLine struct {
 	mu      sync.Mutex
 	w       io.Writer
+	columns func() int
 	now     func() time.Time
 	ev      Event
 	at      time.Time // wall time when ev arrived
-	shown   bool      // a line is on screen
-	text    string
-	ticking bool
-	stop    chan struct{}
+	key     string    // what the status says (statusKey), printed or about to be
+	gen     int       // bumped by each change: older timers do nothing
+	timer   *time.Timer
 	closed  bool
 }
 
-// NewStatusLine returns a status line writing to w.
-func NewStatusLine(w io.Writer) *StatusLine {
-	return &StatusLine{w: w, now: time.Now}
+// NewStatusLine returns a status line writing to w. columns reports the
+// width of the terminal w writes to; nil, or a 0 from it, means that w
+// must get no control characters (TERM=dumb) or that its width is
+// unknown: lines are then written as they are.
+func NewStatusLine(w io.Writer, columns func() int) *StatusLine {
+	return &StatusLine{w: w, columns: columns, now: time.Now}
 }
 
-// statusTick is how often a running countdown is redrawn.
-const statusTick = 100 * time.Millisecond
+// statusSettle is how long a status must hold before it is printed.
+const statusSettle = 100 * time.Millisecond
+
+// statusReminders are the times left at which a countdown is printed
+// again, each only when the countdown began at least twice as far out.
+var statusReminders = []time.Duration{time.Minute, 10 * time.Second}
 
 // Emit implements Sink.
 func (s *StatusLine) Emit(e Event) {
@@ -48,38 +67,69 @@ func (s *StatusLine) Emit(e Event) {
 		s.closeLocked()
 		return
 	}
-	s.ev, s.at = e, s.now()
-	s.drawLocked()
-	if s.countingDown() && !s.ticking {
-		s.ticking = true
-		s.stop = make(chan struct{})
-		go s.tick(s.stop)
+	key := statusKey(e)
+	if key == s.key {
+		return // the line printed or about to be says it; its reminders stand
 	}
+	s.ev, s.at, s.key = e, s.now(), key
+	s.gen++
+	if key == "" {
+		if s.timer != nil {
+			s.timer.Stop()
+		}
+		return
+	}
+	s.after(statusSettle, s.gen)
 }
 
-func (s *StatusLine) tick(stop chan struct{}) {
-	t := time.NewTicker(statusTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
+// after prints the status d from now unless it changed since gen.
+func (s *StatusLine) after(d time.Duration, gen int) {
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timer = time.AfterFunc(d, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed || s.gen != gen {
 			return
-		case <-t.C:
-			s.mu.Lock()
-			if s.closed {
-				s.mu.Unlock()
-				return
-			}
-			s.drawLocked()
-			s.mu.Unlock()
+		}
+		s.printLocked()
+	})
+}
+
+// printLocked prints the status now and schedules the next reminder.
+func (s *StatusLine) printLocked() {
+	age := s.now().Sub(s.at)
+	text := statusText(s.ev, age)
+	if text == "" {
+		return
+	}
+	left := time.Duration(-1)
+	if s.countingDown() {
+		left = s.ev.Next - s.ev.Since - age
+		if left < statusSettle {
+			return // the step is due: its own event follows
+		}
+	}
+	_, _ = s.writeLocked(s.w, []byte("graceful: "+text+"\n")) // best effort, as all of graceful's output
+	for _, r := range statusReminders {
+		if left >= 2*r {
+			s.after(left-r, s.gen)
+			break
 		}
 	}
 }
 
 func (s *StatusLine) countingDown() bool { return s.ev.Cancelled && s.ev.NextAction != "" }
 
-// Close clears the line and stops redrawing. Emitting the final event does
-// the same; Close is for runs that end otherwise.
+// statusKey is what the line for e says, whatever the time left.
+func statusKey(e Event) string {
+	e.Since = 0
+	return statusText(e, 0)
+}
+
+// Close stops the reminders; nothing is printed after it. Emitting the
+// final event does the same; Close is for runs that end otherwise.
 func (s *StatusLine) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -87,40 +137,47 @@ func (s *StatusLine) Close() {
 }
 
 func (s *StatusLine) closeLocked() {
-	if s.closed {
-		return
-	}
 	s.closed = true
-	if s.ticking {
-		close(s.stop)
-		s.ticking = false
-	}
-	s.clearLocked()
-}
-
-func (s *StatusLine) clearLocked() {
-	if s.shown {
-		io.WriteString(s.w, "\r\x1b[K") //nolint:errcheck // best effort on a terminal
-		s.shown = false
+	s.gen++
+	if s.timer != nil {
+		s.timer.Stop()
 	}
 }
 
-func (s *StatusLine) drawLocked() {
-	text := statusText(s.ev, s.now().Sub(s.at))
-	if text == s.text && s.shown {
-		return
+// writeLocked writes p to w in one Write, on a line of its own.
+func (s *StatusLine) writeLocked(w io.Writer, p []byte) (int, error) {
+	cols := 0
+	if s.columns != nil {
+		cols = s.columns()
 	}
-	s.text = text
-	if text == "" {
-		s.clearLocked()
-		return
+	if cols <= 0 {
+		return w.Write(p)
 	}
-	io.WriteString(s.w, "\r\x1b[K"+text) //nolint:errcheck // best effort on a terminal
-	s.shown = true
+	b := make([]byte, 0, cols+len(freshLineEnd)+len(p))
+	b = append(b, freshLine(cols)...)
+	if _, err := w.Write(append(b, p...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
-// Wrap returns a writer for log lines that share the terminal with the
-// status line: each write clears the line, writes, and draws it again.
+// freshLineEnd ends freshLine: back to the first column, erase the line.
+const freshLineEnd = "\r\x1b[K"
+
+// freshLine moves the cursor of a terminal cols columns wide to the start
+// of an empty line without ending a line the job is in the middle of, the
+// way zsh (PROMPT_SP) and fish start their prompt: cols spaces fill the
+// rest of the cursor's line and, unless the cursor was in the first
+// column, wrap onto the next; a carriage return goes to the first column
+// of the line the spaces ended on and CSI K erases them. From the first
+// column the spaces stay on the cursor's line (the terminal holds the
+// cursor at the last column until the next character), so no empty line
+// is left behind; what stood on that line is erased, which only a job that
+// redraws its own line with a carriage return leaves there.
+func freshLine(cols int) string { return strings.Repeat(" ", cols) + freshLineEnd }
+
+// Wrap returns a writer for graceful's own lines on the terminal the job
+// shares: each write is one Write to w, on a line of its own.
 func (s *StatusLine) Wrap(w io.Writer) io.Writer { return statusWriter{s, w} }
 
 type statusWriter struct {
@@ -129,16 +186,9 @@ type statusWriter struct {
 }
 
 func (sw statusWriter) Write(p []byte) (int, error) {
-	s := sw.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.clearLocked()
-	n, err := sw.w.Write(p)
-	if !s.closed {
-		s.text = ""
-		s.drawLocked()
-	}
-	return n, err
+	sw.s.mu.Lock()
+	defer sw.s.mu.Unlock()
+	return sw.s.writeLocked(sw.w, p)
 }
 
 // statusText is the line for event e, age after it arrived.

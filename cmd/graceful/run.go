@@ -100,22 +100,23 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	// timeline: a stalled reader loses lines, counted) and pipeSafe.
 	out := newOutputs()
 	defer out.close()
-	stderr := out.stderr
+	var stderr io.Writer = out.stderr
 
 	// 1. Sinks: what happened, on stderr (only signals and cancellation
-	// unless --verbose), a live status line when stderr is a terminal,
-	// and every event as JSON to --events.
+	// unless --verbose), status lines when stderr is a terminal, and
+	// every event as JSON to --events.
 	var sinks []engine.Sink
-	var textW io.Writer = stderr
 	var status *engine.StatusLine
 	// No status line when the job has the terminal (--foreground): Ctrl-C
 	// goes to the job then, so "Ctrl-C again to ..." would be wrong.
 	if term.IsTerminal(int(os.Stderr.Fd())) && !v.GetBool("foreground") {
-		status = engine.NewStatusLine(stderr)
+		status = engine.NewStatusLine(stderr, terminalColumns(os.Getenv, os.Stderr))
 		defer status.Close()
-		textW = status.Wrap(stderr)
+		// The job writes to this terminal too: graceful's own lines
+		// start on a line of their own as well.
+		stderr = status.Wrap(stderr)
 	}
-	text := engine.NewTextSink(textW)
+	text := engine.NewTextSink(stderr)
 	if v.GetBool("verbose") {
 		sinks = append(sinks, text)
 	} else {
@@ -318,6 +319,22 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		return nil
 	}
 	return silentStatus(res.Status)
+}
+
+// terminalColumns returns what tells a StatusLine the width of the
+// terminal f: nil when TERM is "dumb" or unset, so that such a terminal
+// gets no control characters.
+func terminalColumns(getenv func(string) string, f *os.File) func() int {
+	if t := getenv("TERM"); t == "" || t == "dumb" {
+		return nil
+	}
+	return func() int {
+		w, _, err := term.GetSize(int(f.Fd()))
+		if err != nil {
+			return 0
+		}
+		return w
+	}
 }
 
 // noteworthy keeps the quiet log to what a person must see: signals

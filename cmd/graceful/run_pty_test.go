@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +43,13 @@ func startPtyRun(t *testing.T, args ...string) (*ptyRun, string) {
 
 func startPtyRunPolicy(t *testing.T, policy string, args ...string) (*ptyRun, string) {
 	t.Helper()
+	return startPtyRunEnv(t, nil, policy, args...)
+}
+
+// startPtyRunEnv is startPtyRunPolicy with more environment variables for
+// graceful (and the job). TERM is xterm-256color unless env sets it.
+func startPtyRunEnv(t *testing.T, env []string, policy string, args ...string) (*ptyRun, string) {
+	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "policy.hcl")
 	if err := os.WriteFile(file, []byte(policy), 0o644); err != nil {
@@ -49,7 +57,8 @@ func startPtyRunPolicy(t *testing.T, policy string, args ...string) (*ptyRun, st
 	}
 	marker := "GRACEFUL_TEST_MARKER=" + strings.ReplaceAll(t.Name(), "/", "_") + time.Now().Format("150405.000000000")
 	cmd := gracefulCmd(append([]string{"run", "--policy", file, "--profile", "test"}, args...)...)
-	cmd.Env = append(cmd.Env, marker)
+	cmd.Env = append(cmd.Env, "TERM=xterm-256color", marker)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Dir = dir
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 120})
 	if err != nil {
@@ -295,5 +304,236 @@ func TestRunPtyForegroundRestoredAfterFailedStart(t *testing.T) {
 	m := regexp.MustCompile(`fg:(\d+):(\d+):end`).FindStringSubmatch(p.output())
 	if m == nil || m[1] != m[2] {
 		t.Errorf("the terminal's foreground group is not graceful's (fg:TPGID:PGID %q); terminal:\n%s", m, p.output())
+	}
+}
+
+// tickJob prints "ready", then "tick N" lines until it is killed, ignoring
+// SIGTERM. With split, each line is written in two pieces, the text and,
+// 30 ms later, the newline: the job is in the middle of a line most of
+// the time, so graceful's lines come mostly while it is.
+func tickJob(split bool) []string {
+	line := `echo "tick $i"; sleep 0.02`
+	if split {
+		line = `printf 'tick %d' $i; sleep 0.03; echo`
+	}
+	return []string{"/bin/sh", "-c", `trap '' TERM; echo ready; i=0; while :; do i=$((i+1)); ` + line + `; done`}
+}
+
+// countdownWithJobLines starts tickJob under graceful on a terminal, types
+// Ctrl-C twice (drain, cancel: SIGTERM, which the job ignores, then
+// SIGKILL 1.5 s later) and returns what the terminal showed.
+func countdownWithJobLines(t *testing.T, env []string, split bool) string {
+	t.Helper()
+	p, _ := startPtyRunEnv(t, env, testPolicy("1500ms", "5s", ""), append([]string{"--"}, tickJob(split)...)...)
+	p.waitFor("ready")
+	p.typeKeys("\x03")
+	p.waitFor("Ctrl-C again to cancel")
+	p.typeKeys("\x03")
+	p.waitFor("Ctrl-C again to exit now")
+	if code := p.exitCode(); code != 137 {
+		t.Errorf("exit %d, want 137 (SIGKILL); terminal:\n%s", code, p.output())
+	}
+	return p.output()
+}
+
+// The job's lines printed during the Ctrl-C countdown reach the screen
+// intact, and graceful's status never runs into them (issue 13). graceful
+// cannot see the job's writes (the job inherits the terminal), so it must
+// not leave a line of its own under the cursor for the job to write on.
+// The bytes the terminal got are rendered in a small screen model.
+func TestRunPtyJobLinesDuringCountdown(t *testing.T) {
+	out := countdownWithJobLines(t, nil, true)
+	sc := newScreen(120)
+	sc.write(out)
+	if len(sc.unknown) != 0 {
+		t.Errorf("control sequences the screen model does not know: %q", sc.unknown)
+	}
+	rows := sc.text()
+	checkJobLines(t, out, rows)
+	// The test saw what it is about: job lines after the countdown began,
+	// on a screen that shows the countdown.
+	after := -1
+	for i, r := range rows {
+		if strings.Contains(r, "Ctrl-C again to exit now") {
+			after = i
+			break
+		}
+	}
+	if after < 0 {
+		t.Fatalf("the screen does not show the countdown:\n%s", strings.Join(rows, "\n"))
+	}
+	n := 0
+	for _, r := range rows[after:] {
+		if strings.HasPrefix(r, "tick ") {
+			n++
+		}
+	}
+	if n < 3 {
+		t.Errorf("only %d job lines after the countdown began; screen:\n%s", n, strings.Join(rows, "\n"))
+	}
+}
+
+// checkJobLines checks that every "tick N" the job wrote (as the bytes out
+// show) is a row of the screen of its own, exactly once. The "^C" the
+// terminal itself echoes for Ctrl-C, where the cursor is, is not
+// graceful's and is taken out first.
+func checkJobLines(t *testing.T, out string, rows []string) {
+	t.Helper()
+	rows = slices.Clone(rows)
+	for i := range rows {
+		rows[i] = strings.ReplaceAll(rows[i], "^C", "")
+	}
+	wrote := map[string]int{}
+	for _, m := range regexp.MustCompile(`tick (\d+)`).FindAllStringSubmatch(out, -1) {
+		wrote[m[1]]++
+	}
+	line := regexp.MustCompile(`^tick (\d+)$`)
+	shown := map[string]int{}
+	for _, r := range rows {
+		if !strings.Contains(r, "tick") {
+			continue
+		}
+		m := line.FindStringSubmatch(r)
+		if m == nil {
+			t.Errorf("a job line was run into or overwritten on screen: %q", r)
+			continue
+		}
+		shown[m[1]]++
+	}
+	for n, c := range wrote {
+		if c != 1 || shown[n] != 1 {
+			t.Errorf("tick %s: written %d times, shown %d times on its own row", n, c, shown[n])
+		}
+	}
+	if len(wrote) == 0 {
+		t.Errorf("the job wrote no lines")
+	}
+	if t.Failed() {
+		t.Logf("screen:\n%s\nbytes:\n%q", strings.Join(rows, "\n"), out)
+	}
+}
+
+// With TERM=dumb graceful writes no control sequences at all: its status
+// is plain lines (the terminal's own CR LF for a newline is all the CRs).
+func TestRunPtyCountdownDumbTerminal(t *testing.T) {
+	out := countdownWithJobLines(t, []string{"TERM=dumb"}, false)
+	plain := strings.ReplaceAll(out, "\r\n", "\n")
+	if strings.ContainsAny(plain, "\r\x1b") {
+		t.Errorf("control sequences under TERM=dumb:\n%q", out)
+	}
+	rows := strings.Split(plain, "\n")
+	checkJobLines(t, out, rows)
+	found := false
+	for _, r := range rows {
+		if strings.HasPrefix(r, "graceful: ") && strings.HasSuffix(r, "Ctrl-C again to exit now") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no line of its own says what the next Ctrl-C does:\n%s", plain)
+	}
+}
+
+// screen is a small model of a terminal width columns wide with endless
+// rows: enough of a VT100 to render what graceful and the job write
+// (text, CR, LF, BS, TAB, BEL, and CSI K, erase in line). Other control
+// sequences are collected in unknown, so that one the model does not
+// render cannot pass unnoticed.
+type screen struct {
+	width    int
+	rows     [][]rune
+	row, col int
+	wrap     bool // the last column was written: the next character goes on the next row
+	unknown  []string
+}
+
+func newScreen(width int) *screen { return &screen{width: width, rows: [][]rune{nil}} }
+
+func (s *screen) line() []rune {
+	for len(s.rows) <= s.row {
+		s.rows = append(s.rows, nil)
+	}
+	for len(s.rows[s.row]) < s.width {
+		s.rows[s.row] = append(s.rows[s.row], ' ')
+	}
+	return s.rows[s.row]
+}
+
+func (s *screen) write(out string) {
+	rs := []rune(out)
+	for i := 0; i < len(rs); i++ {
+		switch c := rs[i]; {
+		case c == '\r':
+			s.col, s.wrap = 0, false
+		case c == '\n':
+			s.row, s.wrap = s.row+1, false
+			s.line()
+		case c == '\b':
+			s.col, s.wrap = max(s.col-1, 0), false
+		case c == '\t':
+			s.col = min((s.col/8+1)*8, s.width-1)
+		case c == '\a':
+		case c == 0x1b && i+1 < len(rs) && rs[i+1] == '[':
+			j := i + 2
+			for j < len(rs) && (rs[j] < 0x40 || rs[j] > 0x7e) {
+				j++
+			}
+			if j == len(rs) {
+				s.unknown = append(s.unknown, string(rs[i:]))
+				return
+			}
+			seq, params := rs[j], string(rs[i+2:j])
+			i = j
+			if seq != 'K' {
+				s.unknown = append(s.unknown, "\x1b["+params+string(seq))
+				continue
+			}
+			l := s.line()
+			from, to := s.col, s.width
+			switch params {
+			case "", "0":
+			case "1":
+				from, to = 0, s.col+1
+			case "2":
+				from = 0
+			default:
+				s.unknown = append(s.unknown, "\x1b["+params+"K")
+				continue
+			}
+			for k := from; k < to; k++ {
+				l[k] = ' '
+			}
+		case c < 0x20 || c == 0x7f:
+			s.unknown = append(s.unknown, string(c))
+		default:
+			if s.wrap {
+				s.row, s.col, s.wrap = s.row+1, 0, false
+			}
+			s.line()[s.col] = c
+			if s.col == s.width-1 {
+				s.wrap = true
+			} else {
+				s.col++
+			}
+		}
+	}
+}
+
+// text returns the rows, without trailing blanks.
+func (s *screen) text() []string {
+	var rows []string
+	for _, r := range s.rows {
+		rows = append(rows, strings.TrimRight(string(r), " "))
+	}
+	return rows
+}
+
+// TERM=dumb, or no TERM, gets no width, and so no control characters.
+func TestTerminalColumns(t *testing.T) {
+	for term, want := range map[string]bool{"": false, "dumb": false, "xterm-256color": true, "linux": true} {
+		got := terminalColumns(func(string) string { return term }, os.Stderr) != nil
+		if got != want {
+			t.Errorf("TERM=%q: width given %v, want %v", term, got, want)
+		}
 	}
 }
