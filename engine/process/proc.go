@@ -80,7 +80,9 @@ func startProc(path string, argv []string, attr *syscall.ProcAttr, h hooks) (*pr
 		a.Sys = &sys
 
 		children.Lock()
+		restore := lowerNproc()
 		pid, err := syscall.ForkExec(path, argv, &a)
+		restore()
 		if err == nil {
 			children.pids[pid] = true
 		}

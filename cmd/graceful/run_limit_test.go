@@ -1,0 +1,177 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// limitJob forks sleepers that ignore SIGTERM until fork fails, then waits
+// (bash: dash gives up at the first failed fork).
+const limitJob = `trap '' TERM; i=0; while [ $i -lt 300 ]; do sleep 30 & i=$((i+1)); done 2>/dev/null; wait`
+
+// limitPolicy escalates quickly, so that the test need not wait 9 s.
+const limitPolicy = `
+profile "limit" {
+  runner = "process"
+  on "SIGTERM" { actions = ["cancel", "exit"] }
+  cancel {
+    step "interrupt" {
+      at     = "0s"
+      signal = "SIGTERM"
+      target = "group"
+    }
+    step "kill" {
+      at     = "300ms"
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = "3s"
+  }
+}
+`
+
+// A job that forks until its process limit is used up must not take
+// graceful down with it: the Go runtime aborts ("pthread_create failed",
+// exit 134 or 2) when it needs a thread and cannot start one, which left
+// the job's processes running. Before the fix, 2 runs of 4 aborted in a
+// pids cgroup of 60 and 1 of 4 with ulimit -u 80. graceful now starts the
+// job with a lower soft RLIMIT_NPROC than its own and has its threads in
+// hand before the job can fork (engine/process/nproc.go): the timeline
+// runs, the job is killed, the status is 124 and nothing is left.
+func TestRunJobUsesUpProcessLimit(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: a fresh uid for RLIMIT_NPROC, a pids cgroup")
+	}
+	if testing.Short() {
+		t.Skip("forks to the limit several times")
+	}
+	// The test binary where another uid may run it.
+	dir, err := os.MkdirTemp("", "gtest-limit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	exe, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "graceful")
+	if err := os.WriteFile(bin, exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pol := filepath.Join(dir, "limit.hcl")
+	if err := os.WriteFile(pol, []byte(limitPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	args := []string{bin, "run", "--policy", pol, "--profile", "limit", "--timeout", "1s", "--", bash, "-c", limitJob}
+
+	t.Run("ulimit -u", func(t *testing.T) {
+		setpriv, err := exec.LookPath("setpriv")
+		if err != nil {
+			t.Skip("no setpriv")
+		}
+		// A uid of its own: RLIMIT_NPROC counts every process of the
+		// uid on the machine.
+		prlimit, err := exec.LookPath("prlimit")
+		if err != nil {
+			t.Skip("no prlimit")
+		}
+		uid := 61000 + os.Getpid()%4000
+		for i := range 3 {
+			cmd := exec.Command(setpriv, append([]string{"--reuid=" + strconv.Itoa(uid), "--regid=" + strconv.Itoa(uid), "--clear-groups", prlimit, "--nproc=80:80"}, args...)...)
+			checkLimitRun(t, i, cmd, func() int { return uidProcs(uid) }, func() { killUID(uid) })
+		}
+	})
+
+	t.Run("pids cgroup", func(t *testing.T) {
+		root := "/sys/fs/cgroup/pids" // a v1 pids hierarchy (hybrid machines)
+		if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); err != nil {
+			t.Skip("no v1 pids hierarchy at " + root)
+		}
+		cg := filepath.Join(root, fmt.Sprintf("gtest-limit-%d", os.Getpid()))
+		if err := os.Mkdir(cg, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(cg)
+		if err := os.WriteFile(filepath.Join(cg, "pids.max"), []byte("60"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		count := func() int {
+			b, _ := os.ReadFile(filepath.Join(cg, "pids.current"))
+			n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			return n
+		}
+		kill := func() {
+			b, _ := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+		defer kill()
+		for i := range 4 {
+			cmd := exec.Command("/bin/sh", append([]string{"-c", `echo $$ > "$1/cgroup.procs" && shift && exec "$@"`, "sh", cg}, args...)...)
+			checkLimitRun(t, i, cmd, count, kill)
+		}
+	})
+}
+
+// checkLimitRun runs cmd (graceful under a limit) and checks its status and
+// that nothing it started is left.
+func checkLimitRun(t *testing.T, i int, cmd *exec.Cmd, left func() int, kill func()) {
+	t.Helper()
+	cmd.Dir = "/"
+	cmd.Env = append(os.Environ(), "GRACEFUL_TEST_HELPER=1", "GORACE=atexit_sleep_ms=0")
+	out, _ := cmd.CombinedOutput()
+	code := cmd.ProcessState.ExitCode()
+	n := -1
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if n = left(); n == 0 {
+			break
+		}
+	}
+	if n != 0 {
+		kill()
+	}
+	if code != 124 || n != 0 {
+		t.Errorf("run %d: %q: exit %d with %d processes left, want 124 and none; output (%d bytes):\n%s", i, cmd.Args, code, n, len(out), tail(string(out), 2000))
+	}
+}
+
+// uidProcs counts the processes of uid.
+func uidProcs(uid int) int {
+	n := 0
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if info, err := os.Stat("/proc/" + e.Name()); err == nil {
+			if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) == uid {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func killUID(uid int) {
+	_ = exec.Command("pkill", "-9", "-U", strconv.Itoa(uid)).Run()
+}
