@@ -189,6 +189,21 @@ func TestRunFaultSignalsFromUserIgnored(t *testing.T) {
 	}
 }
 
+// A fault signal sent with kill the moment the job starts (before, within
+// graceful's first 5 ms, it ended graceful with a goroutine dump and exit
+// 2, 3 runs of 3, and left the job running) is logged and ignored like a
+// later one: the job runs to its end and graceful exits with its status.
+func TestRunFaultSignalAtOnce(t *testing.T) {
+	for i := range 3 {
+		cmd := gracefulCmd("run", "--", "/bin/sh", "-c", `kill -SEGV $PPID; echo sent; sleep 0.3; echo alive; exit 7`)
+		out, _ := cmd.CombinedOutput()
+		code := cmd.ProcessState.ExitCode()
+		if code != 7 || !strings.Contains(string(out), "alive") || strings.Contains(string(out), "goroutine ") {
+			t.Errorf("run %d: exit %d, want the job's 7 and no goroutine dump; output:\n%s", i, code, tail(string(out), 2000))
+		}
+	}
+}
+
 // waitLateCatch waits, sending SIGUSR2 until graceful logs it, for the
 // late catch (lateSignals) to have run.
 func (h *harness) waitLateCatch(deadline time.Time) {

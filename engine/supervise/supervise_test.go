@@ -51,8 +51,11 @@ func TestProfilePlan(t *testing.T) {
 			t.Errorf("%s caught: deliver %v, late %v", name, plan.Deliver, plan.Late)
 		}
 	}
-	if slices.Contains(plan.Late, "SIGUSR1") || !slices.Contains(plan.Late, "SIGUSR2") || !slices.Contains(plan.Late, "SIGSEGV") {
-		t.Errorf("late %v: want the Late and Fault signals the profile does not name", plan.Late)
+	if slices.Contains(plan.Late, "SIGUSR1") || !slices.Contains(plan.Late, "SIGUSR2") || slices.Contains(plan.Late, "SIGSEGV") {
+		t.Errorf("late %v: want the Late signals the profile does not name", plan.Late)
+	}
+	if !slices.Contains(plan.Deliver, "SIGSEGV") || !slices.Contains(plan.Deliver, "SIGABRT") {
+		t.Errorf("deliver %v: want the Fault signals from the start", plan.Deliver)
 	}
 	if supervise.ReservedReason("SIGURG") == "" || supervise.ReservedReason("SIGTERM") != "" {
 		t.Error("ReservedReason")
