@@ -306,13 +306,17 @@ func TestCoordinatorGoneCancelsJob(t *testing.T) {
 	}
 }
 
+// Only SIGUSR1 and the timeline's SIGTERM reach the job; the kubelet's
+// signals are swallowed, and fault signals sent with kill (SIGSEGV,
+// SIGABRT) are logged and ignored, where before they ended join with the
+// Go runtime's goroutine dump.
 func TestJoinForwardsOnlyMeaningfulSignals(t *testing.T) {
 	p := newPod(t)
 	jobFile := filepath.Join(p.dir, "job")
 	coord := p.coordinator("GK_JOBS=build")
 	build := p.join("build", nil, jobArgv("trap", jobFile, "0")...)
 	waitFile(t, jobFile, "ready")
-	for _, s := range []syscall.Signal{syscall.SIGWINCH, syscall.SIGURG, syscall.SIGCHLD, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGUSR1} {
+	for _, s := range []syscall.Signal{syscall.SIGWINCH, syscall.SIGURG, syscall.SIGCHLD, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGSEGV, syscall.SIGABRT, syscall.SIGUSR1} {
 		syscall.Kill(build.init, s)
 	}
 	waitFile(t, jobFile, "user defined signal 1")

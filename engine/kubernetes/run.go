@@ -320,6 +320,9 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 				termMu.Unlock()
 			},
 			Forward: joinForwarded,
+			// A fault signal sent with kill is logged and ignored, as
+			// under run, instead of the Go runtime's dump and exit 2.
+			Deliver: supervise.FaultSignals(),
 		},
 		Sinks:      append(append([]engine.Sink(nil), r.Sinks...), rcpt),
 		Cancel:     cancel,

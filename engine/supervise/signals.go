@@ -177,6 +177,18 @@ func ProfilePlan(p *engine.Profile) Plan {
 	return plan
 }
 
+// FaultSignals are the Fault signals, for a plan of its own (join) to
+// deliver from the start.
+func FaultSignals() []string {
+	var names []string
+	for _, name := range engine.SignalNames() {
+		if Of(name) == Fault {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 // ignoredAtStart records, the first time a signal is looked at (before
 // graceful catches it), whether it was ignored: signal.Ignored reports the
 // current state, which catching changes.
