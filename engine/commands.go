@@ -53,6 +53,7 @@ func (m *machine) startExec(now time.Time, argv []string, cause string, finalize
 	if timeout > 0 {
 		m.cmds.list[id].cutAt = now.Add(timeout)
 	}
+	m.flush() // the receipt the command's environment names is written
 	m.cmds.list[id].cancel = m.drv.exec(m, id, argv, m.outcomeEnv(now, step))
 }
 

@@ -564,3 +564,57 @@ func TestPreciseClockTimeline(t *testing.T) {
 		t.Errorf("status %d, want 137", res.Status)
 	}
 }
+
+// clockForSim is a Clock that a simulated job can run on too.
+type clockForSim interface {
+	engine.Clock
+	sim.Clock
+}
+
+// signalSpy is a job that records how many events a sink had seen when
+// each signal was sent.
+type signalSpy struct {
+	*sim.Job
+	rec  *recorder
+	seen []int
+}
+
+func (s *signalSpy) Signal(sig string, scope engine.Scope) error {
+	s.seen = append(s.seen, len(s.rec.evs))
+	return s.Job.Signal(sig, scope)
+}
+
+// A cancel's first signal goes out before the sinks hear of the cancel:
+// the events of a pass are held until its effects are out, so rendering
+// them is not on the way to the kill. They keep their order.
+func TestEffectBeforeItsEvents(t *testing.T) {
+	for _, clk := range []struct {
+		name string
+		new  func() clockForSim
+	}{
+		{"VirtualClock", func() clockForSim { return engine.NewVirtualClock(sim.Start()) }},
+		{"PreciseClock", func() clockForSim { return engine.PreciseClock{} }},
+	} {
+		t.Run(clk.name, func(t *testing.T) {
+			c := clk.new()
+			p := processProfile()
+			p.Steps[1].At = 50 * time.Millisecond
+			p.Deadline = time.Second
+			b, _ := sim.ParseBehaviour("exits-on-term")
+			rec := &recorder{}
+			spy := &signalSpy{Job: sim.NewJob(b, c), rec: rec}
+			e, err := engine.New(engine.Config{Profile: p, Target: spy, Clock: c, Sinks: []engine.Sink{rec}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.Cancel("test")
+			e.Run(context.Background())
+			if len(spy.seen) == 0 || spy.seen[0] != 1 {
+				t.Errorf("the sink had %v events when SIGTERM went out, want 1 (only the start)", spy.seen)
+			}
+			if got := states(rec.evs); len(got) < 3 || got[1] != "cancelling" || got[2] != "step:interrupt" {
+				t.Errorf("events %v", got)
+			}
+		})
+	}
+}

@@ -80,9 +80,41 @@ func (m *machine) emitSlow(now time.Time, from, to string, w *what) {
 			}
 		}
 	}
+	if m.holding {
+		m.held = append(m.held, ev)
+		return
+	}
 	for _, s := range m.sinks {
 		s.Emit(ev)
 	}
+}
+
+// During a pass of step, events are held and given to the sinks at its
+// end, or before a command starts (whose environment may point at what a
+// sink wrote, GRACEFUL_RECEIPT). So a signal that cancels reaches the job
+// before graceful renders the "cancelling" and step events: rendering
+// them (fmt, the receipt, the outbox) is most of the code that runs on a
+// first cancel, and after the start-up pages were trimmed each page of it
+// is a page fault on the way to the kill. The events keep their order and
+// their times; only their delivery waits, for at most the pass (an
+// effect's hold, 20 ms, at worst).
+func (m *machine) hold() { m.holding = true }
+
+// flush gives the held events to the sinks.
+func (m *machine) flush() {
+	for i := range m.held {
+		for _, s := range m.sinks {
+			s.Emit(m.held[i])
+		}
+		m.held[i] = Event{}
+	}
+	m.held = m.held[:0]
+}
+
+// release ends holding and flushes.
+func (m *machine) release() {
+	m.holding = false
+	m.flush()
 }
 
 func result(err error) string {

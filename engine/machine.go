@@ -46,9 +46,13 @@ type machine struct {
 	clock  Clock
 	drv    driver
 	sinks  []Sink
-	env    []string
-	fsm    *fsm.FSM
-	steps  []stepInfo
+	// held are the events of a pass of step not yet given to the sinks
+	// (events.go: an effect goes out before the events that led to it).
+	held    []Event
+	holding bool
+	env     []string
+	fsm     *fsm.FSM
+	steps   []stepInfo
 
 	// The inbox is the only state shared with other goroutines.
 	inbox inbox

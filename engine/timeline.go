@@ -25,6 +25,12 @@ func (m *machine) begin(ctx context.Context, now time.Time) {
 // Inputs go first: a job that has already stopped, or a signal that has
 // already arrived, wins over a timer due at the same instant.
 func (m *machine) step(now time.Time) {
+	m.hold()
+	m.stepHeld(now)
+	m.release()
+}
+
+func (m *machine) stepHeld(now time.Time) {
 	for {
 		m.poll(now)
 		m.fire(now)
