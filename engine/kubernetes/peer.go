@@ -219,8 +219,12 @@ func (p *peer) writer() {
 	defer tick.Stop()
 	var seq uint64
 	buf := make([]byte, 0, 4<<10)
+	// batch is reused, as buf is: a ping every interval allocates
+	// nothing (see wire's liveness frames).
+	batch := make([]outFrame, 0, 32)
 	for {
-		var batch []outFrame
+		clear(batch) // no frame or channel kept alive by the last batch
+		batch = batch[:0]
 		select {
 		case f := <-p.ctl:
 			batch = append(batch, f)

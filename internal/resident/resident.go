@@ -24,9 +24,16 @@ import (
 // pages would count in the resident set (and the OOM killer's view of the
 // process) for the whole run. The executable's read-only mappings are clean
 // copies of the file: MADV_DONTNEED drops them from our page tables (the
-// page cache keeps them, so touching one again is a minor fault), and
-// MADV_RANDOM stops fault-around from mapping neighbours back in. Writable
+// page cache keeps them, so touching one again is a minor fault). Writable
 // mappings are never touched. Errors are ignored: this is an optimisation.
+//
+// MADV_RANDOM only turns off read-ahead from the file; it does not stop
+// fault-around (measured on Linux 6.18: one page touched after the trim
+// maps the 16 pages of its aligned 64 KiB back in). So what a process
+// keeps touching after Trim costs 64 KiB per distinct window of the
+// executable it touches: a waiting process must keep its periodic work off
+// code and data spread across the binary (encoding/json and reflect are;
+// see the liveness frames of the kubernetes runner's wire package).
 func Trim() {
 	exe, err := os.Executable()
 	if err != nil || !trimmable(exe) {

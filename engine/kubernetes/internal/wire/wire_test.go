@@ -178,3 +178,104 @@ func TestLongestHelloFitsTheHelloLimit(t *testing.T) {
 		t.Errorf("ReadHello refuses the longest hello: %v", err)
 	}
 }
+
+// TestLivenessFramesAsEncodingJSON checks the hand-written ping and pong
+// codec against encoding/json: the same bytes out, the same message (or
+// the general path) in.
+func TestLivenessFramesAsEncodingJSON(t *testing.T) {
+	for _, typ := range []string{TypePing, TypePong} {
+		for _, seq := range []uint64{0, 1, 9, 10, 99, 100, 12345, 1<<63 - 1, 1 << 63, 1<<64 - 1} {
+			m := Message{Type: typ, Seq: seq}
+			if !m.isLiveness() {
+				t.Fatalf("%+v: not taken as liveness", m)
+			}
+			want, err := appendJSON([]byte("x"), m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendLiveness([]byte("x"), m); !bytes.Equal(got, want) {
+				t.Errorf("%+v: wrote %q, encoding/json %q", m, got, want)
+			}
+			got, ok := decodeLiveness(want[5:])
+			if !ok || !cmp.Equal(got, m) {
+				t.Errorf("%q: decoded %+v, %v", want[5:], got, ok)
+			}
+		}
+	}
+	for _, m := range []Message{
+		{Type: TypePing, Seq: 1, Reason: "x"},
+		{Type: TypePong, Data: []byte{}}, // omitempty: as liveness
+		{Type: TypeAck},
+		{Type: TypePing, Error: "e"},
+	} {
+		want, _ := appendJSON(nil, m)
+		got, _ := AppendFrame(nil, m)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%+v: AppendFrame wrote %q, encoding/json %q", m, got, want)
+		}
+	}
+	// Anything but the canonical spelling goes to encoding/json, which
+	// accepts or refuses it as it always did.
+	for _, body := range []string{
+		`{"type":"ping"}`, `{"type":"pong","seq":0}`, `{"type":"ping","seq":00}`,
+		`{"type":"ping","seq":01}`, `{"type":"ping","seq":-1}`, `{"type":"ping","seq":1.0}`,
+		`{"type":"ping","seq":18446744073709551616}`, `{"type":"ping","seq":99999999999999999999}`,
+		`{"type":"ping","seq":184467440737095516150}`, `{"type":"ping","seq":}`,
+		`{"type":"ping","seq":1}x`, `{"type":"ping","seq":1} `, `{"type":"ping" ,"seq":1}`,
+		`{"type":"pinG","seq":1}`, `{"type":"pings"}`, `{"type":"ping","seq":1,"seq":2}`,
+		`{"type":"ping","Seq":1}`, `{"type":"ping","seq":"1"}`, `{"type":"ping"}}`, `{"type":"p`,
+		`{"type":"ping","seq":1e3}`, `{"type":"pong","seq":1}`,
+	} {
+		want, wantErr := decodeJSON([]byte(body))
+		got, gotErr := decode([]byte(body))
+		if !cmp.Equal(got, want) || (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) {
+			t.Errorf("%s: decoded %+v, %v; encoding/json %+v, %v", body, got, gotErr, want, wantErr)
+		}
+	}
+}
+
+// FuzzLiveness: whatever the liveness decoder accepts, encoding/json
+// decodes to the same message, and the encoder writes it back unchanged.
+func FuzzLiveness(f *testing.F) {
+	for _, s := range []string{`{"type":"ping","seq":1}`, `{"type":"pong"}`, `{"type":"ping","seq":18446744073709551615}`, `{"type":"ping","seq":0}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, ok := decodeLiveness(body)
+		if !ok {
+			return
+		}
+		want, err := decodeJSON(body)
+		if err != nil || !cmp.Equal(m, want) {
+			t.Fatalf("%q: liveness %+v; encoding/json %+v, %v", body, m, want, err)
+		}
+		if m.Seq != 0 {
+			if b := appendLiveness(nil, m); !bytes.Equal(b[4:], body) {
+				t.Fatalf("%q: written back as %q", body, b[4:])
+			}
+		}
+	})
+}
+
+// TestLivenessFramesAllocateNothing: the frames exchanged every interval
+// while a job runs stay off encoding/json (which allocates, and whose code
+// and type data, touched every interval, kept about 2 MiB of a waiting
+// join's executable resident: docs/performance.md, "Per-container cost
+// (join)").
+func TestLivenessFramesAllocateNothing(t *testing.T) {
+	buf := make([]byte, 0, 64)
+	for _, m := range []Message{{Type: TypePing, Seq: 12345}, {Type: TypePong, Seq: 1<<64 - 1}, {Type: TypePing}} {
+		body, err := appendJSON(nil, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = body[4:]
+		var encErr, decErr error
+		if n := testing.AllocsPerRun(100, func() { buf, encErr = AppendFrame(buf[:0], m) }); n != 0 || encErr != nil {
+			t.Errorf("AppendFrame(%+v): %v allocations, %v", m, n, encErr)
+		}
+		if n := testing.AllocsPerRun(100, func() { _, decErr = decode(body) }); n != 0 || decErr != nil {
+			t.Errorf("decode(%s): %v allocations, %v", body, n, decErr)
+		}
+	}
+}
