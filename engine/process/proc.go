@@ -146,6 +146,7 @@ func (p *proc) wait() {
 	children.Lock()
 	delete(children.pids, p.pid)
 	children.Unlock()
+	wakeReaper()
 	close(p.done)
 	if p.onExit != nil {
 		p.onExit(ws)

@@ -57,22 +57,27 @@ func ReapOrphans() {
 				// wait for another SIGCHLD.
 				for reapZombies() > 0 {
 				}
-				<-ch
+				select {
+				case <-ch:
+				case <-reapAgain:
+				}
 			}
 		})
 	})
 }
 
 // reapZombies reaps the zombie children that are not registered in
-// children. The registry lock is held across the scan so a child being
-// started cannot be taken for an orphan.
+// children. The registry lock is held throughout so a child being started
+// cannot be taken for an orphan. waitid names a waitable child without
+// reaping it; it is reaped unless it is one of ours, and waitid is asked
+// again: one system call pair per orphan, however many children there
+// are. When the child named is one of ours, orphans may wait behind it:
+// its own goroutine reaps it at once and then wakes the reaper again
+// (reapAgain), so no scan of the children is needed here.
 func reapZombies() int {
 	children.Lock()
 	defer children.Unlock()
 	n := 0
-	// Fast path: waitid names a waitable child without reaping it; reap
-	// it unless it is one of ours, and ask again. One system call pair per
-	// orphan, however many children there are.
 	for {
 		var si unix.Siginfo
 		err := unix.Waitid(unix.P_ALL, 0, &si, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT|unix.WALL, nil)
@@ -81,49 +86,25 @@ func reapZombies() int {
 		}
 		pid := int(siginfoPid(&si))
 		if err != nil || pid <= 0 || children.pids[pid] {
-			break // none left, or ours first in line: the scan below
+			return n // none left, or ours first in line (reapAgain)
 		}
 		var ws syscall.WaitStatus
 		if p, _ := syscall.Wait4(pid, &ws, syscall.WNOHANG|syscall.WALL, nil); p != pid {
-			break
+			return n
 		}
 		n++
 	}
-	// The scan finds the orphans that wait behind a child of ours (only
-	// in a /proc of our own).
-	if !procIsOurs() {
-		return n
-	}
-	for _, pid := range childPids() {
-		if children.pids[pid] {
-			continue
-		}
-		st, ok := readStat(pid)
-		if !ok || st.state != 'Z' {
-			continue
-		}
-		var ws syscall.WaitStatus
-		if p, _ := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); p == pid {
-			n++
-		}
-	}
-	return n
 }
 
-// childPids lists this process's children (from its tasks' children
-// files; a full /proc scan where the kernel has none).
-func childPids() []int {
-	self := os.Getpid()
-	if haveChildrenFiles() {
-		return childrenOf(self, 0)
+// reapAgain wakes the reaper once a child of ours was reaped: an orphan's
+// zombie may have been waiting behind it.
+var reapAgain = make(chan struct{}, 1)
+
+func wakeReaper() {
+	select {
+	case reapAgain <- struct{}{}:
+	default:
 	}
-	var pids []int
-	for pid, st := range scanProcs() {
-		if st.ppid == self {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 // noChildren reports whether this process has no child at all, running,
