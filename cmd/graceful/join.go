@@ -45,6 +45,10 @@ bad flags, could not connect, refused, coordinator gone before our turn.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// The threads kept for a job that uses up its pids limit
+			// are made while the policy loads; the job's start waits
+			// for them (engine/process/nproc.go).
+			process.ReserveThreads()
 			return runJoin(cmd, v, args)
 		},
 	}

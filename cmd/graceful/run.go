@@ -46,6 +46,10 @@ exit status.`,
 		// usage errors included, as 125, so they cannot be mistaken for
 		// the job's status.
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// The threads kept for a job that uses up its pids limit
+			// are made while the policy loads; the job's start waits
+			// for them (engine/process/nproc.go).
+			process.ReserveThreads()
 			return runRun(cmd, v, args)
 		},
 	}

@@ -3,7 +3,11 @@
 package process
 
 import (
+	"path"
+	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -20,9 +24,12 @@ import (
 //     commands. graceful lowers its own soft limit for the fork and
 //     restores it at once; the job inherits the lowered value and may
 //     raise it again up to the hard limit, as any process may.
-//   - reserveThreads starts, before the job, enough threads that the
+//   - ReserveThreads starts, before the job, enough threads that the
 //     runtime has idle ones to hand when a pids cgroup (which no rlimit
-//     reaches) is full.
+//     reaches) is full. Made while the job starts, they lost the race to
+//     a job that forked at once on a loaded machine, and the runtime's
+//     own failure to start one of them was the crash; they are now made
+//     from the start of run and join and waited for before the fork.
 const nprocReserve = 32
 
 // nprocMu serialises the lowering and restoring of the soft limit, which is
@@ -56,10 +63,40 @@ func lowerNproc() (restore func()) {
 // it does not need to start another while the job has the limit used up.
 const threadReserve = 12
 
+var reserve struct {
+	once sync.Once
+	done chan struct{}
+}
+
+// ReserveThreads starts making the threads graceful keeps in hand for when
+// a job has used up its pids limit, on a goroutine of its own. Start waits
+// for them before it forks the job (a thread the runtime cannot start is
+// fatal, so they must exist before the job can take the limit): call
+// ReserveThreads as early as possible, so that the waiting costs nothing,
+// as run and join do before they read their policy. It is idempotent.
+func ReserveThreads() {
+	reserve.once.Do(func() {
+		reserve.done = make(chan struct{})
+		go func() {
+			reserveThreads()
+			close(reserve.done)
+		}()
+	})
+}
+
+// threadsReserved waits for ReserveThreads, starting it if nobody did.
+func threadsReserved() {
+	ReserveThreads()
+	<-reserve.done
+}
+
 // reserveThreads makes the runtime start threads until the process has
 // about threadReserve: each of n goroutines holds a thread of its own
 // until all have one, and then lets it go back to the runtime's idle list.
 func reserveThreads() {
+	if !pidsLimited() {
+		return // RLIMIT_NPROC is handled by lowerNproc alone
+	}
 	n := threadReserve - threadCount()
 	if n <= 0 {
 		return
@@ -88,4 +125,71 @@ func threadCount() int {
 	}
 	st, _ := parseStat(0, b)
 	return st.threads
+}
+
+// pidsLimited reports whether a pids limit (a pids.max other than "max")
+// applies to this process: in its cgroup v2 or v1 pids hierarchy, at its
+// own cgroup or any above. When it cannot tell, it says yes. Most
+// machines have one (systemd's TasksMax on user slices, a pod's pids
+// limit); a run without one need not make threads it will not use.
+func pidsLimited() bool {
+	cg, err := readFile("/proc/self/cgroup")
+	if err != nil {
+		return true
+	}
+	mi, err := readFile("/proc/self/mountinfo")
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(cg), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		var mount string
+		switch {
+		case parts[0] == "0" && parts[1] == "":
+			mount = cgroupMount(mi, "cgroup2", "")
+		case slices.Contains(strings.Split(parts[1], ","), "pids"):
+			mount = cgroupMount(mi, "cgroup", "pids")
+		default:
+			continue
+		}
+		if mount == "" {
+			continue
+		}
+		if !pathExists(filepath.Join(mount, parts[2])) {
+			return true // not where mountinfo says: cannot tell
+		}
+		for p := parts[2]; ; p = path.Dir(p) {
+			b, err := readFile(filepath.Join(mount, p, "pids.max"))
+			if err == nil && strings.TrimSpace(string(b)) != "max" {
+				return true
+			}
+			if p == "/" || p == "." || p == "" {
+				break
+			}
+		}
+	}
+	return false
+}
+
+// cgroupMount returns the mount point of the first mount of type fstype in
+// mountinfo mi whose super options include opt (any, when opt is empty).
+func cgroupMount(mi []byte, fstype, opt string) string {
+	for _, line := range strings.Split(string(mi), "\n") {
+		// 35 25 0:30 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok {
+			continue
+		}
+		pf, qf := strings.Fields(pre), strings.Fields(post)
+		if len(pf) < 5 || len(qf) < 3 || qf[0] != fstype {
+			continue
+		}
+		if opt == "" || slices.Contains(strings.Split(qf[2], ","), opt) {
+			return unescapeMount(pf[4])
+		}
+	}
+	return ""
 }

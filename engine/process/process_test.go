@@ -53,6 +53,9 @@ func helper(mode string, args []string) int {
 	case "env":
 		fmt.Println(os.Getenv(args[0]))
 		return 0
+	case "pids-limited":
+		fmt.Println(pidsLimited())
+		return 0
 	case "cgroup-of-job", "cgroup-on-job":
 		// Run a job that prints its own cgroup, as /proc shows it here.
 		cg := CgroupAuto

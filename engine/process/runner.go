@@ -198,10 +198,8 @@ func start(opts Options) (*Runner, error) {
 	}
 
 	// Threads in hand for when the job has used up a pids limit
-	// (nproc.go), made while the job starts: doing it first would add
-	// about half a millisecond to every start, and a job cannot fork
-	// before its exec has finished, which takes longer.
-	go reserveThreads()
+	// (nproc.go): they must exist before the job can fork.
+	threadsReserved()
 
 	// 2. The job's own process group, its stdio as is, SIGKILL if we die.
 	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
