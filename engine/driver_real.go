@@ -76,10 +76,14 @@ func (d *realDriver) settle(m *machine, wait time.Duration) {
 }
 
 // do runs the effect on a goroutine and waits for its answer for at most
-// effectHold, less when the next item falls due sooner.
+// effectHold, less when the next item falls due sooner; a quick signal
+// (QuickSignaller) it sends itself.
 func (d *realDriver) do(m *machine, now time.Time, e effect, ev what) (error, bool) {
-	answer := make(chan error, 1)
 	target := m.target
+	if quick(target, e) {
+		return e.perform(target), false
+	}
+	answer := make(chan error, 1)
 	d.effects.Add(1)
 	go func() {
 		defer d.effects.Done()
@@ -175,4 +179,18 @@ func (m *machine) wait(ctx context.Context, tick <-chan time.Time) (w woke, fire
 	case <-ctx.Done():
 	}
 	return w, fired
+}
+
+// quick reports whether e is a signal the target sends without waiting.
+func quick(t Target, e effect) bool {
+	q, ok := t.(QuickSignaller)
+	switch {
+	case !ok:
+		return false
+	case e.kind == effSignal:
+		return q.QuickSignal(e.scope)
+	case e.kind == effForward:
+		return q.QuickSignal(ScopeGroup)
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -614,6 +615,56 @@ func TestEffectBeforeItsEvents(t *testing.T) {
 			}
 			if got := states(rec.evs); len(got) < 3 || got[1] != "cancelling" || got[2] != "step:interrupt" {
 				t.Errorf("events %v", got)
+			}
+		})
+	}
+}
+
+// slowSignals is a job whose signals take 60 ms to send; quick says
+// whether it declares them quick (engine.QuickSignaller).
+type slowSignals struct {
+	*sim.Job
+	quick bool
+}
+
+func (s *slowSignals) Signal(sig string, scope engine.Scope) error {
+	time.Sleep(60 * time.Millisecond)
+	return s.Job.Signal(sig, scope)
+}
+
+func (s *slowSignals) QuickSignal(engine.Scope) bool { return s.quick }
+
+// A signal the target calls quick is sent from Run's goroutine and its
+// answer waited for, however long it takes (here longer than the 20 ms an
+// effect on a goroutine of its own is waited for, after which its event
+// says "pending"); any other is sent from a goroutine of its own.
+func TestQuickSignalsAreSentInline(t *testing.T) {
+	for _, quick := range []bool{true, false} {
+		t.Run(fmt.Sprint("quick=", quick), func(t *testing.T) {
+			p := processProfile()
+			p.Steps[1].At = time.Second
+			p.Deadline = 2 * time.Second
+			b, _ := sim.ParseBehaviour("exits-on-term")
+			rec := &recorder{}
+			job := &slowSignals{Job: sim.NewJob(b, engine.RealClock{}), quick: quick}
+			e, err := engine.New(engine.Config{Profile: p, Target: job, Clock: engine.PreciseClock{}, Sinks: []engine.Sink{rec}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.Cancel("test")
+			e.Run(context.Background())
+			var got string
+			for _, x := range rec.evs {
+				if x.To == "step:interrupt" {
+					got = x.Result
+				}
+			}
+			want := "ok"
+			if !quick {
+				want = "pending"
+			}
+			if got != want {
+				t.Errorf("step:interrupt result %q, want %q; events %v", got, want, rec.evs)
 			}
 		})
 	}

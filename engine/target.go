@@ -45,6 +45,17 @@ type Forwarder interface {
 	Forward(sig string) error
 }
 
+// QuickSignaller is implemented by a Target whose Signal to some scopes
+// (and Forward, which goes to the group) is a few system calls that never
+// wait: a kill(2) of a process group. The real-time driver then sends such
+// a signal from Run's own goroutine instead of a goroutine of its own with
+// a bounded wait for the answer: one thread wake-up less between a due
+// step, or a forwarded signal, and the job. A scope whose signalling may
+// take long (a walk of /proc for a tree) must answer false.
+type QuickSignaller interface {
+	QuickSignal(scope Scope) bool
+}
+
 // Errors a Target may return.
 var (
 	ErrNotSupported = errors.New("not supported by this runner")

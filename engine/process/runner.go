@@ -348,6 +348,13 @@ func (r *Runner) Signal(name string, scope engine.Scope) error {
 	return err
 }
 
+// QuickSignal reports that a signal to the leader or the group is a
+// kill(2) or two that never waits (engine.QuickSignaller); the tree's is a
+// walk of /proc or of the cgroup, which may take long.
+func (r *Runner) QuickSignal(scope engine.Scope) bool {
+	return scope == engine.ScopeLeader || scope == engine.ScopeGroup
+}
+
 // Forward passes a forwarded signal to the job's process group, alone:
 // unlike Signal, never followed by SIGCONT (see engine.Forwarder).
 func (r *Runner) Forward(name string) error {
