@@ -17,6 +17,24 @@ var linuxSignals = map[string]int{
 // ("SIGTERM" is 15), or 0 for a name it does not know.
 func SignalNumber(name string) int { return linuxSignals[name] }
 
+// signalByNumber is linuxSignals inverted: signalByNumber[n] names signal n.
+var signalByNumber = func() []string {
+	names := make([]string, len(linuxSignals)+1)
+	for name, n := range linuxSignals {
+		names[n] = name
+	}
+	return names
+}()
+
+// SignalName returns the name of Linux signal n ("SIGTERM" for 15), or ""
+// for a number SignalNumber does not know.
+func SignalName(n int) string {
+	if n < 1 || n >= len(signalByNumber) {
+		return ""
+	}
+	return signalByNumber[n]
+}
+
 // SignalNames returns the signal names SignalNumber knows, in number order
 // (SignalNames()[n-1] is signal n).
 func SignalNames() []string {

@@ -8,7 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/graceful-sh/graceful/engine"
 )
 
 func TestCgroupMount(t *testing.T) {
@@ -70,5 +75,19 @@ func TestPidsLimited(t *testing.T) {
 	}
 	if got := run(); got != "false\n" {
 		t.Errorf("under pids.max max: pidsLimited says %q", got)
+	}
+}
+
+// The engine's table of signal numbers, which process.SignalNumber and
+// supervise.Catch use, is the platform's (the generic Linux numbering;
+// mips, sparc and alpha number some signals differently).
+func TestSignalTablesAgree(t *testing.T) {
+	for _, name := range engine.SignalNames() {
+		if got, want := engine.SignalNumber(name), int(unix.SignalNum(name)); got != want {
+			t.Errorf("%s: engine %d, platform %d", name, got, want)
+		}
+		if got := SignalName(syscall.Signal(engine.SignalNumber(name))); got != name {
+			t.Errorf("SignalName(%d) = %q, want %q", engine.SignalNumber(name), got, name)
+		}
 	}
 }

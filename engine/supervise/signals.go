@@ -109,8 +109,8 @@ func Catch(ch chan<- os.Signal, names ...string) {
 // Name is the name of a signal Catch delivered ("SIGTERM").
 func Name(s os.Signal) string {
 	if n, ok := s.(syscall.Signal); ok {
-		if names := engine.SignalNames(); int(n) >= 1 && int(n) <= len(names) {
-			return names[n-1]
+		if name := engine.SignalName(int(n)); name != "" {
+			return name
 		}
 	}
 	return s.String()
