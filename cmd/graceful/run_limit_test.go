@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/graceful-sh/graceful/internal/proctest"
 )
 
 // limitJob forks sleepers that ignore SIGTERM until fork fails, then waits
@@ -55,23 +57,8 @@ func TestRunJobUsesUpProcessLimit(t *testing.T) {
 		t.Skip("forks to the limit several times")
 	}
 	// The test binary where another uid may run it.
-	dir, err := os.MkdirTemp("", "gtest-limit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	exe, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "graceful")
-	if err := os.WriteFile(bin, exe, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	pol := filepath.Join(dir, "limit.hcl")
+	bin := proctest.ExecutableForAll(t, "graceful")
+	pol := filepath.Join(filepath.Dir(bin), "limit.hcl")
 	if err := os.WriteFile(pol, []byte(limitPolicy), 0o644); err != nil {
 		t.Fatal(err)
 	}

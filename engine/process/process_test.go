@@ -622,23 +622,9 @@ func TestCgroupCloneRefusedFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The test binary where nobody may run it.
-	bin, err := os.MkdirTemp("", "gtest-deleg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(bin)
-	exe, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(bin, "helper"), exe, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	helper := proctest.ExecutableForAll(t, "helper")
 	cmd := exec.Command("/bin/sh", "-c", `echo $$ > "$1/cgroup.procs" && exec "$2" --reuid="$3" --regid="$3" --clear-groups "$4"`,
-		"sh", dir, setpriv, nobody.Uid, filepath.Join(bin, "helper"))
+		"sh", dir, setpriv, nobody.Uid, helper)
 	cmd.Dir = "/"
 	cmd.Env = append(os.Environ(), "GRACEFUL_PROCESS_HELPER=cgroup-of-job")
 	out, err := cmd.CombinedOutput()

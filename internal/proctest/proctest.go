@@ -78,3 +78,28 @@ func AssertNoneLeft(t testing.TB, marker string, grace time.Duration) {
 	}
 	t.Errorf("%d processes left behind:\n%s", len(left), strings.Join(desc, "\n"))
 }
+
+// ExecutableForAll copies the running test binary into a directory of its
+// own that every user may enter, so that a test can run it as another uid
+// (go test's own build directory is private). The copy goes when the test
+// ends.
+func ExecutableForAll(t testing.TB, name string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "gtest-exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	exe, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
