@@ -242,6 +242,15 @@ while :; do sleep 1; done`},
 	}
 	logs := s.logs(t, coordinator)
 	logReports(t, logs)
+	checkCancelledPod(t, s, logs, coordinator, build, p.container("test"))
+}
+
+// checkCancelledPod checks the end of a pod whose first job (build) was
+// cancelled while it ran: it got SIGTERM once and finished its cleanup,
+// it and the coordinator exit with its status 3, and the second job
+// (test) was skipped (122).
+func checkCancelledPod(t *testing.T, s *suite, logs, coordinator, build, test string) {
+	t.Helper()
 	if code := exitCode(t, s, coordinator); code != 3 {
 		t.Errorf("coordinator: exit status %d, want 3 (the job's)\n%s", code, logs)
 	}
@@ -257,8 +266,8 @@ while :; do sleep 1; done`},
 	if code := exitCode(t, s, build); code != 3 {
 		t.Errorf("job container build: exit status %d, want 3\n%s", code, s.logs(t, build))
 	}
-	if code := exitCode(t, s, p.container("test")); code != 122 {
-		t.Errorf("job container test: exit status %d, want 122 (skipped)\n%s", code, s.logs(t, p.container("test")))
+	if code := exitCode(t, s, test); code != 122 {
+		t.Errorf("job container test: exit status %d, want 122 (skipped)\n%s", code, s.logs(t, test))
 	}
 }
 

@@ -243,27 +243,10 @@ while :; do sleep 1; done`},
 	}
 
 	logs := s.logs(t, coordinator)
-	if code := exitCode(t, s, coordinator); code != 3 {
-		t.Errorf("coordinator: exit status %d, want 3 (the job's)\n%s", code, logs)
-	}
 	if n := strings.Count(logs, "got SIGTERM from the kubelet: cancelling"); n != 1 {
 		t.Errorf("the coordinator logged %d joins' reports of SIGTERM, want the first only:\n%s", n, logs)
 	}
-	if n := countLines(logs, "[build] got SIGTERM"); n != 1 {
-		t.Errorf("the job got SIGTERM %d times, want once:\n%s", n, logs)
-	}
-	if countLines(logs, "[build] cleanup done") != 1 {
-		t.Errorf("the job's cleanup did not complete:\n%s", logs)
-	}
-	if countLines(logs, "[test] test ran") > 0 {
-		t.Errorf("the second job ran after cancellation:\n%s", logs)
-	}
-	if code := exitCode(t, s, build); code != 3 {
-		t.Errorf("job container build: exit status %d, want 3\n%s", code, s.logs(t, build))
-	}
-	if code := exitCode(t, s, test); code != 122 {
-		t.Errorf("job container test: exit status %d, want 122 (skipped)\n%s", code, s.logs(t, test))
-	}
+	checkCancelledPod(t, s, logs, coordinator, build, test)
 }
 
 // waitExited waits up to within for the container to exit and returns its
