@@ -11,7 +11,8 @@
 # Sizes can be set one by one: RUNS, FWD_N, ESC_N, ROUNDS (see below),
 # GUARD_RUNS (start-up with the guardian, per command), ESC9_N, ESC60_N,
 # ESC_LANES (long escalation), TEAR_N (zombie leader, SIGKILLed
-# supervisor), REAP_ROUNDS, REAP_SECS (orphan churn).
+# supervisor), REAP_ROUNDS, REAP_SECS (orphan churn). SECTIONS="reap
+# guardkill" runs only those sections (names at want() below).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -32,7 +33,7 @@ esc9_n=${ESC9_N:-$([ -n "$quick" ] && echo 2 || echo 20)}
 esc60_n=${ESC60_N:-$([ -n "$quick" ] && echo 0 || echo 5)}
 esc_lanes=${ESC_LANES:-$([ -n "$quick" ] && echo 2 || echo 4)}
 tear_n=${TEAR_N:-$([ -n "$quick" ] && echo 1 || echo 5)}
-reap_rounds=${REAP_ROUNDS:-$([ -n "$quick" ] && echo 1 || echo 3)}
+reap_rounds=${REAP_ROUNDS:-$([ -n "$quick" ] && echo 1 || echo 5)}
 reap_secs=${REAP_SECS:-$([ -n "$quick" ] && echo 1 || echo 3)}
 
 # 1. Peers.
@@ -82,6 +83,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cd "$work"
 
+# want NAME: whether section NAME runs (SECTIONS="NAME ...", default all:
+# startup guard forward escalate long tree zombie guardkill reap rss).
+want() { [ -z "${SECTIONS:-}" ] || [[ " $SECTIONS " == *" $1 "* ]]; }
+
 # kv FILE EXPR: the probe's "mode key=value ..." lines of FILE as a list r
 # of dicts (numbers where they parse, "never" as infinity), with med(xs)
 # and mx(xs) and f(x) (a number, or "never"); prints EXPR's value.
@@ -106,9 +111,10 @@ PY
 {
 echo "## Process runner: benchmark run of $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "Machine: $(nproc) cores, $(uname -r), $(go version | cut -d' ' -f3). Command: \`bash bench/run.sh\`."
+echo "Machine: $(nproc) cores, $(uname -r), $(go version | cut -d' ' -f3). Command: \`$(for v in QUICK LONG SECTIONS; do [ -n "${!v:-}" ] && printf '%s="%s" ' "$v" "${!v}"; done)bash bench/run.sh\`."
 echo
 
+if want startup; then
 # 3. Start-up overhead. The machine may be shared: the runs are split into
 # rounds, each running every command (in alternating order), and the
 # medians pool all rounds, so a slow minute weighs on every command alike.
@@ -149,6 +155,9 @@ print("graceful / tini = %.2fx, graceful / floor = %.2fx (target <= 1.2x; per ro
 print()
 PY
 
+fi
+
+if want guard; then
 # 3b. Start-up with the guardian: graceful starts it 200 ms into a run
 # (cgroup mode only), so the job must outlive that: sleep 0.3. The same
 # interleaved rounds. A 300 ms job hides the cost in its wall time, so the
@@ -200,6 +209,9 @@ print("Wall time graceful / floor = %.3fx. Over the bare job (start-up plus exit
 print()
 PY
 
+fi
+
+if want forward; then
 # 4. Signal forwarding latency.
 echo "### Signal forwarding: SIGTERM to the supervisor until the job's handler runs ($fwd_n signals)"
 echo
@@ -214,6 +226,9 @@ fwd "stack floor (Go, os/signal)" "$bin/floor"
 echo "| (none: SIGTERM to the job itself) | $("$bin/probe" forward "$fwd_n" -- env | awk '{split($3,a,"=");split($4,b,"="); printf "%s | %s", a[2], b[2]}') |"
 echo
 
+fi
+
+if want escalate; then
 # 5. Escalation precision.
 echo "### Escalation: job ignores SIGTERM, SIGKILL due 500 ms after SIGTERM ($esc_n runs; lateness of the death)"
 echo
@@ -224,6 +239,9 @@ esc graceful "$g" run --policy "$pol" --profile escalate --
 esc "timeout -k 0.5s" timeout -k 0.5s 1000s
 echo
 
+fi
+
+if want long; then
 # 5b. Escalation at real grace periods: 9 s (the built-in profiles') and
 # 60 s. The SIGTERM comes 1 s after the start (after graceful's 200 ms
 # settle, as a real cancel does). The runs mostly sleep, so they run in
@@ -260,6 +278,9 @@ else
   done
 fi
 
+fi
+
+if want tree; then
 # 6. Tree teardown.
 echo "### Tree teardown: 100 descendants, half setsid + ignoring SIGTERM; one SIGTERM to the supervisor"
 echo
@@ -277,6 +298,9 @@ echo
 echo "(never: the supervisor had not exited 3.5 s after the SIGTERM; the probe SIGKILLed it, then counted. \"left\" counts the job's leader too: 101 is everything.)"
 echo
 
+fi
+
+if want zombie; then
 # 6b. Tree teardown with a zombie leader.
 if [ -z "$cc" ]; then
   echo "(Zombie-leader teardown and orphan churn: skipped, no gcc.)"
@@ -304,10 +328,13 @@ else
   zomb dumb-init dumb-init --
   zomb "timeout -k 0.5s" timeout -k 0.5s 1000s
   echo
-  echo "(left: the escaped process still had a live thread 100 ms after the supervisor exited. \"never\": the supervisor had not exited after 8 s.)"
+  echo "(left: the escaped process still had a live thread 100 ms after the supervisor exited. \"never\": the supervisor had not exited after 8 s. dumb-init sends SIGTERM to its child's process group when the child exits: it catches the escaping process only when that has not yet called setsid, a race.)"
   echo
 fi
 
+fi
+
+if want guardkill; then
 # 6c. Tree teardown with the supervisor SIGKILLed.
 echo "### Tree teardown with the supervisor SIGKILLed: 100 descendants, half setsid + ignoring SIGTERM; SIGKILL to the supervisor 400 ms after its start (n=$tear_n each)"
 echo
@@ -329,6 +356,9 @@ echo
 echo "(\"left\" counts the job's processes, the leader included (101 is everything), not graceful's guardian. In sweep mode (--cgroup off) graceful has no guardian: the leader dies by its parent-death signal and the rest survive, a documented limit. never: not all gone 3 s after the SIGKILL; the probe then killed them.)"
 echo
 
+fi
+
+if want reap; then
 # 6d. The orphan reaper under churn.
 if [ -z "$cc" ]; then
   :
@@ -354,13 +384,18 @@ else
   done
   echo
   l=$(kv "$out/reap-0.txt" 'med([x["peak"] for x in r]), mx(x["own"] for x in r)')
-  gr=$(kv "$out/reap-1.txt" 'med([x["peak"] for x in r]), mx(x["own"] for x in r)')
-  python3 -c "l, lo = $l; g, go = $gr; print('graceful (cgroup auto) / loop peak = %.2fx (target <= 1.5x); without each one\'s own tasks (threads, guardian) %.2fx.' % (g / l, (g - go) / (l - lo)))"
-  echo
+  for i in 1 2; do
+    gr=$(kv "$out/reap-$i.txt" 'med([x["peak"] for x in r]), mx(x["own"] for x in r)')
+    python3 -c "l, lo = $l; g, go = $gr; print('${rnames[$i]} / loop peak (medians) = %.2fx (target <= 1.5x); without each one\'s own tasks (threads, guardian) %.2fx.' % (g / l, (g - go) / (l - lo)))"
+    echo
+  done
   echo "(pids.peak counts every task of the supervisor's cgroup: its threads, the job, the orphans and their zombies until reaped. \"own tasks\": the supervisor's threads (and its guardian's) 500 ms into the run.)"
   echo
 fi
 
+fi
+
+if want rss; then
 # 7. Memory.
 echo "### Resident set while supervising \`sleep 1\`"
 echo
@@ -372,4 +407,5 @@ rss "stack floor" "$bin/floor"
 rss "tini -s" tini -s --
 rss dumb-init dumb-init --
 rss catatonit catatonit --
+fi
 } | tee "$out/report.md"
