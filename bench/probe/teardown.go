@@ -288,7 +288,8 @@ func pidsCgroup() (string, error) {
 // starts, runs ORPHANS (bench/c/orphans.c: 100 orphans every 10 ms for
 // SECONDS); the cgroup's pids.peak is the most processes and threads
 // (zombies included: a pid is freed when it is reaped) the supervisor's
-// tree held at once.
+// tree held at once, and mean the mean of pids.current sampled every 5 ms
+// while the job ran.
 func reap(orphans, secs string, sup []string) {
 	d, err := pidsCgroup()
 	if err != nil {
@@ -303,6 +304,27 @@ func reap(orphans, secs string, sup []string) {
 	_ = os.WriteFile(filepath.Join(d, "pids.max"), []byte("20000"), 0)
 	shim := []string{"/bin/sh", "-c", `echo $$ > "$0" && exec "$@"`, filepath.Join(d, "cgroup.procs")}
 	cmd, out := start(append(shim, sup...), orphans, "100", "10", secs)
+	// pids.current every 5 ms while the job runs: its mean is steadier
+	// than the peak.
+	stop, meanc := make(chan struct{}), make(chan float64, 1)
+	go func() {
+		sum, n := 0, 0
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				meanc <- float64(sum) / float64(max(n, 1))
+				return
+			case <-t.C:
+				b, err := os.ReadFile(filepath.Join(d, "pids.current"))
+				if v, err2 := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && err2 == nil {
+					sum += v
+					n++
+				}
+			}
+		}
+	}()
 	// The supervisor's own tasks (its threads, and its guardian's), once
 	// it has settled: they count in pids.peak too.
 	time.Sleep(500 * time.Millisecond)
@@ -311,6 +333,8 @@ func reap(orphans, secs string, sup []string) {
 		own += threads(g)
 	}
 	res := readLine(out)
+	close(stop)
+	mean := <-meanc
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	select {
@@ -322,7 +346,7 @@ func reap(orphans, secs string, sup []string) {
 	}
 	peak, _ := os.ReadFile(filepath.Join(d, "pids.peak"))
 	events, _ := os.ReadFile(filepath.Join(d, "pids.events"))
-	fmt.Printf("reap peak=%s own=%d %s limit_hits=%s\n", strings.TrimSpace(string(peak)), own, res,
+	fmt.Printf("reap peak=%s mean=%.1f own=%d %s limit_hits=%s\n", strings.TrimSpace(string(peak)), mean, own, res,
 		strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(events)), "max ")))
 }
 
