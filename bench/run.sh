@@ -109,6 +109,9 @@ PY
 }
 
 {
+# This subshell stops at an interrupt too, whatever its current command
+# made of it; the exit trap above then cleans up.
+trap 'exit 130' INT TERM
 echo "## Process runner: benchmark run of $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "Machine: $(nproc) cores, $(uname -r), $(go version | cut -d' ' -f3). Command: \`$(for v in QUICK LONG SECTIONS; do [ -n "${!v:-}" ] && printf '%s="%s" ' "$v" "${!v}"; done)bash bench/run.sh\`."
@@ -264,7 +267,7 @@ else
     ( sleep 0.35; exec "$bin/probe" escalate "$2" "$1" lanes="$lanes" settle=1s -- timeout -k "$1" 1000s ) > "$out/esc-t-$1.txt" &
     tp=$!
     wait "$gp" "$tp"
-    echo "### Escalation at a $1 grace: job ignores SIGTERM, SIGKILL due $1 after SIGTERM (n=$2 each, $lanes lanes at once; lateness of the death)"
+    echo "### Escalation at a $1 grace: job ignores SIGTERM, SIGKILL due $1 after SIGTERM (n=$2 each; $lanes run(s) at a time per supervisor, graceful's and timeout's side by side; lateness of the death)"
     echo
     echo "| supervisor | median ms late | p99 ms late | min ms | max ms |"
     echo "|---|---|---|---|---|"
@@ -273,7 +276,7 @@ else
       awk -v n="$name" '{split($3,a,"=");split($4,b,"=");split($5,c,"=");split($6,d,"="); printf "| %s | %s | %s | %s | %s |\n", n, a[2], b[2], c[2], d[2]}' "$out/esc-${f##* }-$1.txt"
     done
     echo
-    echo "(p50 and p99 are the sorted samples at index floor(p*(n-1)): with n=$2 the p99 is the $(if [ "$2" -ge 3 ] && [ "$2" -le 101 ]; then echo "second largest"; elif [ "$2" -le 2 ]; then echo "smallest"; else echo "[0.99*(n-1)]th"; fi) sample; max is the worst run. Target: graceful p99 <= 2 ms.)"
+    echo "(p50 and p99 are the sorted samples at index floor(p*(n-1)): with n=$2 the p99 is the $(if [ "$2" -ge 3 ] && [ "$2" -le 101 ]; then echo "second largest"; elif [ "$2" -le 2 ]; then echo "smallest"; else echo "[0.99*(n-1)]th"; fi) sample; max is the worst run. Target: graceful p99 <= 2 ms. timeout -k arms a kernel timer, so its lateness is about this measurement's own floor here: SIGKILL delivery, the job's death and the probe's wake-up.)"
     echo
   done
 fi
