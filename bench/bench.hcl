@@ -34,3 +34,29 @@ profile "escalate" {
     deadline = "2s"
   }
 }
+
+# The same at the default profiles' real grace (SIGKILL 9 s after SIGTERM)
+# and at a long one (60 s), for the escalation precision at long idle waits.
+profile "escalate9s" {
+  extends = "escalate"
+  cancel {
+    step "kill" {
+      at     = "9s"
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = "10s"
+  }
+}
+
+profile "escalate60s" {
+  extends = "escalate"
+  cancel {
+    step "kill" {
+      at     = "60s"
+      signal = "SIGKILL"
+      target = "tree"
+    }
+    deadline = "61s"
+  }
+}

@@ -5,8 +5,15 @@
 // measuring parent and the job the supervisor runs.
 //
 //	probe forward N  -- SUPERVISOR...   signal forwarding latency
-//	probe escalate N GRACE -- SUPERVISOR...  SIGKILL precision after SIGTERM
+//	probe escalate N GRACE [lanes=L] [settle=D] -- SUPERVISOR...
+//	                                    SIGKILL precision after SIGTERM
 //	probe tree GRACE -- SUPERVISOR...   100-descendant teardown
+//	probe zombie ZOMBIELEADER exit|cancel -- SUPERVISOR...
+//	                                    teardown of a zombie leader
+//	probe guardkill SETTLE -- SUPERVISOR...
+//	                                    teardown with the supervisor SIGKILLed
+//	probe reap ORPHANS SECONDS -- SUPERVISOR...
+//	                                    peak pids under orphan churn
 //	probe rss -- SUPERVISOR...          resident set while supervising
 //
 // The supervisor's argv ends with "--" or whatever it needs; probe appends
@@ -22,6 +29,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,7 +40,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: probe forward|escalate|tree|rss ... -- SUPERVISOR...")
+		fail("usage: probe forward|escalate|tree|zombie|guardkill|reap|rss ... -- SUPERVISOR...")
 	}
 	switch os.Args[1] {
 	case "child-forward":
@@ -43,15 +51,23 @@ func main() {
 		for {
 			time.Sleep(time.Hour)
 		}
+	case "pidscheck":
+		pidsCheck()
 	}
 	args, sup := split(os.Args[2:])
 	switch os.Args[1] {
 	case "forward":
 		forward(atoi(args[0]), sup)
 	case "escalate":
-		escalate(atoi(args[0]), dur(args[1]), sup)
+		escalate(atoi(args[0]), dur(args[1]), opts(args[2:]), sup)
 	case "tree":
 		tree(dur(args[0]), sup)
+	case "zombie":
+		zombie(args[0], args[1], sup)
+	case "guardkill":
+		guardkill(dur(args[0]), sup)
+	case "reap":
+		reap(args[0], args[1], sup)
 	case "rss":
 		rss(sup)
 	default:
@@ -101,8 +117,16 @@ func self() string {
 // start runs the supervisor with the job argv appended; the job's stdout
 // is the returned reader.
 func start(sup []string, job ...string) (*exec.Cmd, *bufio.Reader) {
+	return startEnv(sup, nil, job...)
+}
+
+// startEnv is start with env added to the environment.
+func startEnv(sup, env []string, job ...string) (*exec.Cmd, *bufio.Reader) {
 	argv := append(append([]string(nil), sup...), job...)
 	cmd := exec.Command(argv[0], argv[1:]...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -166,46 +190,91 @@ func forward(n int, sup []string) {
 	report("forward", lat)
 }
 
-// escalate: a job that ignores SIGTERM; SIGTERM to the supervisor at t0;
-// the job's death time minus t0+grace.
-func escalate(n int, grace time.Duration, sup []string) {
-	var late []time.Duration
-	for i := 0; i < n; i++ {
-		cmd, out := start(sup, self(), "child-ignore")
-		pid := atoi(readLine(out))
-		fd, err := unix.PidfdOpen(pid, 0)
-		if err != nil {
-			fail(err.Error())
+// opts parses the optional key=value arguments of a mode.
+func opts(args []string) map[string]string {
+	m := map[string]string{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			fail("bad option " + a)
 		}
-		time.Sleep(20 * time.Millisecond)
-		t0 := time.Now()
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		for {
-			if _, err := unix.Poll(fds, 10000); err != unix.EINTR {
-				break
-			}
-		}
-		late = append(late, time.Since(t0)-grace)
-		unix.Close(fd)
-		_ = cmd.Wait()
+		m[k] = v
 	}
+	return m
+}
+
+// escalate: a job that ignores SIGTERM; SIGTERM to the supervisor at t0
+// (settle after the job started: default 20 ms); the job's death time
+// minus t0+grace. With lanes=L, L supervisors run at once (lane i starts
+// i×700 ms late, so that no two deaths are due together), each for its
+// share of the n runs: for long graces, where every run mostly sleeps.
+func escalate(n int, grace time.Duration, o map[string]string, sup []string) {
+	lanes, settle := 1, 20*time.Millisecond
+	if v, ok := o["lanes"]; ok {
+		lanes = atoi(v)
+	}
+	if v, ok := o["settle"]; ok {
+		settle = dur(v)
+	}
+	var (
+		mu   sync.Mutex
+		late []time.Duration
+		wg   sync.WaitGroup
+	)
+	for l := 0; l < lanes; l++ {
+		runs := n / lanes
+		if l < n%lanes {
+			runs++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(l) * 700 * time.Millisecond)
+			for i := 0; i < runs; i++ {
+				d := escalateOnce(grace, settle, sup)
+				mu.Lock()
+				late = append(late, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
 	report("escalate", late)
 }
 
-// tree: 100 descendants, half escaped with setsid and ignoring SIGTERM.
-// SIGTERM to the supervisor, which is waited for (SIGKILLed after 3 s if it
-// does not exit); then the leftovers are counted (and killed).
-func tree(grace time.Duration, sup []string) {
-	dir, err := os.MkdirTemp("", "probe-tree")
+func escalateOnce(grace, settle time.Duration, sup []string) time.Duration {
+	cmd, out := start(sup, self(), "child-ignore")
+	pid := atoi(readLine(out))
+	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		fail(err.Error())
 	}
-	defer os.RemoveAll(dir)
-	marker := fmt.Sprintf("PROBE_MARKER=%d", time.Now().UnixNano())
-	// The leader survives SIGTERM (a trap, not inherited by its children)
-	// so the supervisor has to escalate.
-	script := `
+	defer unix.Close(fd)
+	time.Sleep(settle)
+	t0 := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	limit := t0.Add(grace + 10*time.Second)
+	for fds[0].Revents == 0 {
+		left := time.Until(limit)
+		if left <= 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			fail("the job was not killed 10 s after it was due")
+		}
+		_, _ = unix.Poll(fds, int(left/time.Millisecond)+1)
+	}
+	d := time.Since(t0) - grace
+	_ = cmd.Wait()
+	return d
+}
+
+// treeScript is the job of tree and guardkill: 100 descendants, half
+// escaped with setsid (daemons) and ignoring SIGTERM; it prints "ready"
+// once all run. The leader survives SIGTERM (a trap, not inherited by its
+// children) so the supervisor has to escalate.
+const treeScript = `
 trap : TERM
 i=0
 while [ $i -lt 100 ]; do
@@ -219,7 +288,18 @@ done
 while [ "$(grep -c R r.txt 2>/dev/null)" != 100 ]; do sleep 0.01; done
 echo ready
 while :; do wait; done`
-	argv := append(append([]string(nil), sup...), "/bin/sh", "-c", script)
+
+// tree: 100 descendants, half escaped with setsid and ignoring SIGTERM.
+// SIGTERM to the supervisor, which is waited for (SIGKILLed after 3 s if it
+// does not exit); then the leftovers are counted (and killed).
+func tree(grace time.Duration, sup []string) {
+	dir, err := os.MkdirTemp("", "probe-tree")
+	if err != nil {
+		fail(err.Error())
+	}
+	defer os.RemoveAll(dir)
+	marker := fmt.Sprintf("PROBE_MARKER=%d", time.Now().UnixNano())
+	argv := append(append([]string(nil), sup...), "/bin/sh", "-c", treeScript)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), marker)
@@ -260,7 +340,8 @@ while :; do wait; done`
 		before, len(left), ms(exitAt), ms(exitAt-grace))
 }
 
-// rss: the supervisor's VmRSS while it supervises a sleeping job.
+// rss: the supervisor's VmRSS while it supervises a sleeping job, and
+// that of its guardian (graceful's __graceful-guard) if it has one.
 func rss(sup []string) {
 	argv := append(append([]string(nil), sup...), "/bin/sleep", "1")
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -268,15 +349,10 @@ func rss(sup []string) {
 		fail(err.Error())
 	}
 	time.Sleep(500 * time.Millisecond)
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-	kb := 0
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb = atoi(strings.Fields(v)[0])
-		}
-	}
+	kb := vmRSS(cmd.Process.Pid)
+	gkb := guardianRSS(cmd.Process.Pid)
 	_ = cmd.Wait()
-	fmt.Printf("rss kib=%d mib=%.2f\n", kb, float64(kb)/1024)
+	fmt.Printf("rss kib=%d mib=%.2f guardian_kib=%d guardian_mib=%.2f\n", kb, float64(kb)/1024, gkb, float64(gkb)/1024)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
