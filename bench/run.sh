@@ -229,6 +229,35 @@ fwd "stack floor (Go, os/signal)" "$bin/floor"
 echo "| (none: SIGTERM to the job itself) | $("$bin/probe" forward "$fwd_n" -- env | awk '{split($3,a,"=");split($4,b,"="); printf "%s | %s", a[2], b[2]}') |"
 echo
 
+# The first signal of a run, the one that cancels: a path nothing has
+# warmed. graceful's container profile sends the job SIGTERM on the first
+# SIGTERM; the floor forwards it. Soon after start (20 ms) and after
+# graceful's start-up pages were dropped (300 ms; the trim is at 200 ms).
+first_n=$([ -n "${QUICK:-}" ] && echo 10 || echo 60)
+echo "### First cancelling signal: one SIGTERM per run until the job's handler runs ($first_n runs each, alternating)"
+echo
+echo "| after | graceful (container) median / p99 ms | stack floor median / p99 ms | graceful / floor (median) |"
+echo "|---|---|---|---|"
+for w in 20ms 300ms; do
+  gm=(); fm=()
+  for r in 1 2; do
+    gl=$("$bin/probe" first $((first_n / 2)) "$w" -- "$g" run --profile container -- 2>/dev/null)
+    fl=$("$bin/probe" first $((first_n / 2)) "$w" -- "$bin/floor" 2>/dev/null)
+    gm+=("$gl"); fm+=("$fl")
+  done
+  python3 - "$w" "${gm[@]}" "${fm[@]}" <<'PY'
+import sys
+w, lines = sys.argv[1], sys.argv[2:]
+def kv(l):
+    return {k: float(v) for k, v in (x.split("=") for x in l.split()[1:])}
+g, f = [kv(l) for l in lines[:2]], [kv(l) for l in lines[2:]]
+gm = sum(x["median_ms"] for x in g) / 2; gp = max(x["p99_ms"] for x in g)
+fm = sum(x["median_ms"] for x in f) / 2; fp = max(x["p99_ms"] for x in f)
+print("| %s | %.3f / %.3f | %.3f / %.3f | %.2fx |" % (w, gm, gp, fm, fp, gm / fm))
+PY
+done
+echo
+
 fi
 
 if want escalate; then

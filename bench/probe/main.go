@@ -58,6 +58,8 @@ func main() {
 	switch os.Args[1] {
 	case "forward":
 		forward(atoi(args[0]), sup)
+	case "first":
+		first(atoi(args[0]), dur(args[1]), sup)
 	case "escalate":
 		escalate(atoi(args[0]), dur(args[1]), opts(args[2:]), sup)
 	case "tree":
@@ -155,6 +157,32 @@ func childForward() {
 	for range ch {
 		os.Stdout.Write([]byte{'x'})
 	}
+}
+
+// first: n supervisors, one after the other; each gets one SIGTERM, wait
+// after its job is ready, and the time until the job's handler ran is
+// taken: the first (cancelling) signal of a run, on a path nothing has
+// warmed, soon after start or after the supervisor settled (graceful drops
+// its start-up pages 200 ms in).
+func first(n int, wait time.Duration, sup []string) {
+	var lat []time.Duration
+	buf := make([]byte, 1)
+	for i := 0; i < n; i++ {
+		cmd, out := start(sup, self(), "child-forward")
+		pid := atoi(readLine(out))
+		time.Sleep(wait)
+		t0 := time.Now()
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			fail(err.Error())
+		}
+		if _, err := out.Read(buf); err != nil {
+			fail("job output: " + err.Error())
+		}
+		lat = append(lat, time.Since(t0))
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	}
+	report("first", lat)
 }
 
 // forward: SIGTERM to the supervisor, time until the job's handler ran.
