@@ -73,7 +73,7 @@ func TestRunTree(t *testing.T) {
 			job[2] = strings.Replace(job[2], "echo R", "echo R >> r.txt", 2)
 			h := startRun(t, testPolicy("300ms", "5s", ""), append([]string{"--cgroup", mode, "--"}, job...)...)
 			h.waitLine("ready")
-			if got := len(proctest.Live(h.marker)); got < n+1 {
+			if got := proctest.LiveAtLeast(h.marker, n+1, 2*time.Second); got < n+1 {
 				t.Fatalf("%d processes of the job running, want at least %d", got, n+1)
 			}
 			h.signalSeen(syscall.SIGTERM, 1)

@@ -281,7 +281,7 @@ func TestTreeTeardown(t *testing.T) {
 			const n = 100
 			j := startJob(t, m.mode, "/bin/sh", "-c", treeScript(n))
 			j.waitLines("R", n+1)
-			if got := len(proctest.Live(j.marker)); got < n+1 {
+			if got := proctest.LiveAtLeast(j.marker, n+1, 2*time.Second); got < n+1 {
 				t.Fatalf("%d processes running, want at least %d", got, n+1)
 			}
 			// SIGTERM to the group: the leader and the group half go.

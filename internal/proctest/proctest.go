@@ -103,3 +103,19 @@ func ExecutableForAll(t testing.TB, name string) string {
 	}
 	return path
 }
+
+// LiveAtLeast counts the live processes with marker until there are at
+// least want, for at most d, and returns the last count. One count alone
+// can miss a process that is in the middle of execve: its environment is
+// empty in /proc until the new program's stack is set up (a tree test
+// counted 100 of 101 now and then on a loaded machine).
+func LiveAtLeast(marker string, want int, d time.Duration) int {
+	deadline := time.Now().Add(d)
+	for {
+		got := len(Live(marker))
+		if got >= want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
