@@ -41,6 +41,26 @@ func driverFor(c Clock) driver {
 	return &realDriver{}
 }
 
+// pass takes a pass of the core at now (step) and reports whether the run
+// is over: the machine finished, or ctx ended, which ends the run as the
+// dead-man's switch would. The real and the virtual driver loop on it.
+func (m *machine) pass(ctx context.Context, now time.Time) bool {
+	m.step(now)
+	if m.finished() {
+		return true
+	}
+	if ctx.Err() != nil {
+		m.end(now, EventExit, contextCause(ctx))
+		return true
+	}
+	return false
+}
+
+// contextCause is the cause of a run ended by its context.
+func contextCause(ctx context.Context) string {
+	return "context: " + context.Cause(ctx).Error()
+}
+
 // cutWait bounds how long Run waits, after the end, for commands it cut
 // off to return, so that a killed finalisation is reaped before graceful
 // exits but a runner that never returns cannot hold the exit.

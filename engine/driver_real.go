@@ -31,15 +31,7 @@ func (d *realDriver) run(m *machine, ctx context.Context) Result {
 		armed time.Time // due time the timer is set for; zero when idle
 	)
 	now := m.start
-	for {
-		m.step(now)
-		if m.finished() {
-			break
-		}
-		if ctx.Err() != nil {
-			m.end(now, EventExit, "context: "+context.Cause(ctx).Error())
-			break
-		}
+	for !m.pass(ctx, now) {
 		w, fired := m.wait(ctx, armTimer(m, &timer, &armed))
 		if fired {
 			armed = time.Time{}

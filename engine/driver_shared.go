@@ -76,7 +76,7 @@ func (sharedDriver) run(m *machine, ctx context.Context) Result {
 			m.push(input{kind: inExec, at: m.clock.Now(), res: r})
 		case <-ctxDone:
 			ctxDone = nil
-			m.push(input{kind: inAbort, at: m.clock.Now(), name: "context: " + context.Cause(ctx).Error()})
+			m.push(input{kind: inAbort, at: m.clock.Now(), name: contextCause(ctx)})
 		}
 	}
 	m.collectCut(cutWait)

@@ -19,16 +19,7 @@ func (c *VirtualClock) driver() driver { return virtualDriver{c} }
 func (d virtualDriver) run(m *machine, ctx context.Context) Result {
 	vc := d.vc
 	m.begin(ctx, vc.Now())
-	for {
-		now := vc.Now()
-		m.step(now)
-		if m.finished() {
-			break
-		}
-		if ctx.Err() != nil {
-			m.end(now, EventExit, "context: "+context.Cause(ctx).Error())
-			break
-		}
+	for !m.pass(ctx, vc.Now()) {
 		if m.cmds.running == 0 {
 			due, ok := m.nextDue()
 			if at, vok := vc.next(); vok && (!ok || !at.After(due)) {
