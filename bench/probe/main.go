@@ -317,18 +317,18 @@ while [ "$(grep -c R r.txt 2>/dev/null)" != 100 ]; do sleep 0.01; done
 echo ready
 while :; do wait; done`
 
-// tree: 100 descendants, half escaped with setsid and ignoring SIGTERM.
-// SIGTERM to the supervisor, which is waited for (SIGKILLed after 3 s if it
-// does not exit); then the leftovers are counted (and killed).
-func tree(grace time.Duration, sup []string) {
-	dir, err := os.MkdirTemp("", "probe-tree")
+// startTree starts treeScript under sup in a directory of its own (the
+// caller removes dir), with a fresh marker in the environment of every
+// process of the job, and waits until the job says it is ready. started
+// is when the supervisor was started.
+func startTree(sup []string, name string) (cmd *exec.Cmd, dir, marker string, started time.Time) {
+	dir, err := os.MkdirTemp("", name)
 	if err != nil {
 		fail(err.Error())
 	}
-	defer os.RemoveAll(dir)
-	marker := fmt.Sprintf("PROBE_MARKER=%d", time.Now().UnixNano())
+	marker = fmt.Sprintf("PROBE_MARKER=%d", time.Now().UnixNano())
 	argv := append(append([]string(nil), sup...), "/bin/sh", "-c", treeScript)
-	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd = exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), marker)
 	cmd.Stderr = os.Stderr
@@ -336,11 +336,20 @@ func tree(grace time.Duration, sup []string) {
 	if err != nil {
 		fail(err.Error())
 	}
+	started = time.Now()
 	if err := cmd.Start(); err != nil {
 		fail(err.Error())
 	}
-	out := bufio.NewReader(pr)
-	readLine(out)
+	readLine(bufio.NewReader(pr))
+	return cmd, dir, marker, started
+}
+
+// tree: 100 descendants, half escaped with setsid and ignoring SIGTERM.
+// SIGTERM to the supervisor, which is waited for (SIGKILLed after 3 s if it
+// does not exit); then the leftovers are counted (and killed).
+func tree(grace time.Duration, sup []string) {
+	cmd, dir, marker, _ := startTree(sup, "probe-tree")
+	defer os.RemoveAll(dir)
 	before := len(proctest.Live(marker))
 	t0 := time.Now()
 	_ = cmd.Process.Signal(syscall.SIGTERM)

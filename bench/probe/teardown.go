@@ -3,11 +3,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -136,26 +134,8 @@ func zombie(zl, mode string, sup []string) {
 // 100 ms and 3 s after the kill, when the last one went, when the last
 // guardian went, and whether graceful's cgroup leaf was left behind.
 func guardkill(settle time.Duration, sup []string) {
-	dir, err := os.MkdirTemp("", "probe-guardkill")
-	if err != nil {
-		fail(err.Error())
-	}
+	cmd, dir, marker, started := startTree(sup, "probe-guardkill")
 	defer os.RemoveAll(dir)
-	marker := fmt.Sprintf("PROBE_MARKER=%d", time.Now().UnixNano())
-	argv := append(append([]string(nil), sup...), "/bin/sh", "-c", treeScript)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), marker)
-	cmd.Stderr = os.Stderr
-	pr, err := cmd.StdoutPipe()
-	if err != nil {
-		fail(err.Error())
-	}
-	started := time.Now()
-	if err := cmd.Start(); err != nil {
-		fail(err.Error())
-	}
-	readLine(bufio.NewReader(pr))
 	if d := settle - time.Since(started); d > 0 {
 		time.Sleep(d)
 	}
