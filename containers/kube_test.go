@@ -231,18 +231,26 @@ while :; do sleep 1; done`},
 		"test": {"sh", "-c", "echo test ran"},
 	})
 	coordinator, build := p.container("coordinator"), p.container("build")
-	s.waitLogs(t, coordinator, "[build] ready")
-
-	stop := s.run(t, 2*time.Minute, "pod", "stop", "-t", "60", p.name)
-	if stop.code != 0 {
-		t.Fatalf("podman pod stop: %s", stop)
-	}
+	stop := stopWhenBuildReady(t, s, p)
 	if stop.elapsed > 30*time.Second {
 		t.Errorf("podman pod stop took %v, want far less than the 60s grace period", stop.elapsed)
 	}
 	logs := s.logs(t, coordinator)
 	logReports(t, logs)
 	checkCancelledPod(t, s, logs, coordinator, build, p.container("test"))
+}
+
+// stopWhenBuildReady waits for the build job's "ready" in the
+// coordinator's log, then stops the pod as the kubelet deletes one
+// (podman pod stop -t 60: SIGTERM to every container, SIGKILL at 60s).
+func stopWhenBuildReady(t *testing.T, s *suite, p *pod) result {
+	t.Helper()
+	s.waitLogs(t, p.container("coordinator"), "[build] ready")
+	stop := s.run(t, 2*time.Minute, "pod", "stop", "-t", "60", p.name)
+	if stop.code != 0 {
+		t.Fatalf("podman pod stop: %s", stop)
+	}
+	return stop
 }
 
 // checkCancelledPod checks the end of a pod whose first job (build) was
@@ -288,12 +296,7 @@ while :; do sleep 1; done`},
 		"test": {"sh", "-c", "echo test ran"},
 	})
 	coordinator, build := p.container("coordinator"), p.container("build")
-	s.waitLogs(t, coordinator, "[build] ready")
-
-	stop := s.run(t, 2*time.Minute, "pod", "stop", "-t", "60", p.name)
-	if stop.code != 0 {
-		t.Fatalf("podman pod stop: %s", stop)
-	}
+	stop := stopWhenBuildReady(t, s, p)
 	if strings.Contains(stop.stderr, "resorting to SIGKILL") {
 		t.Errorf("podman had to SIGKILL a container itself: %s", stop.stderr)
 	}
