@@ -221,19 +221,10 @@ func cgroup2MountOf(self string) (mount, root string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		// 41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
-		pre, post, ok := strings.Cut(line, " - ")
-		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
-			continue
-		}
-		fields := strings.Fields(pre)
-		if len(fields) < 5 {
-			continue
-		}
-		return unescapeMount(fields[4]), unescapeMount(fields[3]), nil
+	if mount, root = cgroupMount(b, "cgroup2", ""); mount == "" {
+		return "", "", errors.New("no cgroup2 mount")
 	}
-	return "", "", errors.New("no cgroup2 mount")
+	return mount, root, nil
 }
 
 // initialCgroupNS reports whether this process is in the initial cgroup

@@ -137,10 +137,6 @@ func pidsLimited() bool {
 	if err != nil {
 		return true
 	}
-	mi, err := readFile("/proc/self/mountinfo")
-	if err != nil {
-		return true
-	}
 	for _, line := range strings.Split(string(cg), "\n") {
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 {
@@ -149,9 +145,13 @@ func pidsLimited() bool {
 		var mount string
 		switch {
 		case parts[0] == "0" && parts[1] == "":
-			mount = cgroupMount(mi, "cgroup2", "")
+			mount, _, _ = cgroup2MountOf(parts[2])
 		case slices.Contains(strings.Split(parts[1], ","), "pids"):
-			mount = cgroupMount(mi, "cgroup", "pids")
+			mi, err := readFile("/proc/self/mountinfo")
+			if err != nil {
+				return true
+			}
+			mount, _ = cgroupMount(mi, "cgroup", "pids")
 		default:
 			continue
 		}
@@ -174,9 +174,10 @@ func pidsLimited() bool {
 	return false
 }
 
-// cgroupMount returns the mount point of the first mount of type fstype in
-// mountinfo mi whose super options include opt (any, when opt is empty).
-func cgroupMount(mi []byte, fstype, opt string) string {
+// cgroupMount returns the mount point and the mount's root of the first
+// mount of type fstype in mountinfo mi whose super options include opt
+// (any, when opt is empty).
+func cgroupMount(mi []byte, fstype, opt string) (mount, root string) {
 	for _, line := range strings.Split(string(mi), "\n") {
 		// 35 25 0:30 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
 		pre, post, ok := strings.Cut(line, " - ")
@@ -188,8 +189,8 @@ func cgroupMount(mi []byte, fstype, opt string) string {
 			continue
 		}
 		if opt == "" || slices.Contains(strings.Split(qf[2], ","), opt) {
-			return unescapeMount(pf[4])
+			return unescapeMount(pf[4]), unescapeMount(pf[3])
 		}
 	}
-	return ""
+	return "", ""
 }

@@ -22,13 +22,13 @@ func TestCgroupMount(t *testing.T) {
 33 25 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
 35 25 0:33 / /sys/fs/cgroup/pids rw,nosuid - cgroup cgroup rw,pids
 `)
-	if got := cgroupMount(mi, "cgroup2", ""); got != "/sys/fs/cgroup/unified" {
-		t.Errorf("cgroup2 at %q", got)
+	if got, root := cgroupMount(mi, "cgroup2", ""); got != "/sys/fs/cgroup/unified" || root != "/" {
+		t.Errorf("cgroup2 at %q, root %q", got, root)
 	}
-	if got := cgroupMount(mi, "cgroup", "pids"); got != "/sys/fs/cgroup/pids" {
+	if got, _ := cgroupMount(mi, "cgroup", "pids"); got != "/sys/fs/cgroup/pids" {
 		t.Errorf("pids at %q", got)
 	}
-	if got := cgroupMount(mi, "cgroup", "memory"); got != "" {
+	if got, _ := cgroupMount(mi, "cgroup", "memory"); got != "" {
 		t.Errorf("memory at %q, want none", got)
 	}
 }
