@@ -1,5 +1,7 @@
 package engine
 
+import "slices"
+
 // linuxSignals are the Linux numbers of the signal names a profile or a
 // target may use. The engine keeps them as data so that it never imports
 // syscall; runners on other platforms report Exit.SignalNumber themselves.
@@ -37,10 +39,4 @@ func SignalName(n int) string {
 
 // SignalNames returns the signal names SignalNumber knows, in number order
 // (SignalNames()[n-1] is signal n).
-func SignalNames() []string {
-	names := make([]string, len(linuxSignals))
-	for name, n := range linuxSignals {
-		names[n-1] = name
-	}
-	return names
-}
+func SignalNames() []string { return slices.Clone(signalByNumber[1:]) }
