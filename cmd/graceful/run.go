@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,8 +30,27 @@ import (
 // only the time the kernel takes to clean up).
 const closeTimeout = 5 * time.Second
 
+// newRunTree is the command tree of a `graceful run` command line: the
+// root and run alone (commandFor). The signals every run catches begin to
+// be caught at once, while the flags and the profile are read
+// (supervise.Ahead); the function returned releases them should the run
+// not take them over.
+func newRunTree() (*cobra.Command, func()) {
+	ahead := supervise.CatchAhead(supervise.BaseSignals()...)
+	v := viper.New()
+	root := newRoot(v)
+	cmd := runCommand(v, ahead)
+	addConfigFlag(cmd)
+	root.AddCommand(cmd)
+	return root, ahead.Release
+}
+
 // newRunCmd builds `graceful run`.
-func newRunCmd(v *viper.Viper) *cobra.Command {
+func newRunCmd(v *viper.Viper) *cobra.Command { return runCommand(v, nil) }
+
+// runCommand builds `graceful run`, with the catch ahead begun for it, if
+// any.
+func runCommand(v *viper.Viper, ahead *supervise.Ahead) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [flags] [--] command [args...]",
 		Short: "Run a command under a cancellation profile",
@@ -50,7 +71,7 @@ exit status.`,
 			// are made while the policy loads; the job's start waits
 			// for them (engine/process/nproc.go).
 			process.ReserveThreads()
-			return runRun(cmd, v, args)
+			return runRun(cmd, v, args, ahead)
 		},
 	}
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -73,7 +94,7 @@ exit status.`,
 	return cmd
 }
 
-func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
+func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.Ahead) error {
 	prof, err := findForRun(v.GetString("policy"), v.GetString("profile"))
 	if err != nil {
 		return withStatus(exitInternal, err)
@@ -86,6 +107,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		if len(args) > 0 {
 			return withStatus(exitInternal, fmt.Errorf("run: profile %q coordinates job containers and runs no command (got %q); start jobs with graceful join", prof.Name, args[0]))
 		}
+		ahead.Release()          // the coordinator catches its own
 		supervise.SurviveEPIPE() // the coordinator writes to stderr directly
 		return runCoordinator(cmd, v, prof)
 	}
@@ -100,6 +122,85 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	if err != nil {
 		return withStatus(exitInternal, fmt.Errorf("--timeout: %w", err))
 	}
+	// The signals: caught from here on (supervise.CatchAhead: the round
+	// trips it makes to the runtime overlap the rest of the start-up, and
+	// the job's fork waits for them) and kept caught until graceful exits
+	// (a SIGTERM after the job ended must not change the status). Job
+	// control: Ctrl-Z stops the job, then graceful (unless the
+	// profile makes SIGTSTP a trigger). SIGCONT is caught only when
+	// graceful is about to stop itself (suspend).
+	plan := supervise.ProfilePlan(prof)
+	cont := make(chan os.Signal, 1)
+	var contOnce sync.Once
+	_, trigger := prof.Triggers["SIGTSTP"]
+	jobControl := !trigger
+	var (
+		hinted     sync.Once
+		job        *process.Runner
+		started    = make(chan struct{}) // closed once job is set
+		startOnce  sync.Once
+		suspending atomic.Bool
+	)
+	markStarted := func() { startOnce.Do(func() { close(started) }) }
+	defer markStarted()
+	foreground := v.GetBool("foreground")
+	// suspend stops graceful itself (the shell then sees its job stopped
+	// and takes the terminal back) and, once continued, the job too.
+	suspend := func() {
+		if !jobControl || !suspending.CompareAndSwap(false, true) {
+			return
+		}
+		<-started // OnStop may run before Start has returned
+		defer suspending.Store(false)
+		if job == nil {
+			return
+		}
+		contOnce.Do(func() { supervise.Catch(cont, "SIGCONT") })
+		select { // a stale SIGCONT
+		case <-cont:
+		default:
+		}
+		// kill returns before the stop takes effect: the SIGCONT that
+		// ends the stop is what says graceful was continued.
+		_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+		<-cont
+		_ = job.Continue()
+	}
+	if jobControl {
+		// While graceful is suspended, the other signals wait. SIGTTIN
+		// and SIGTTOU sent to graceful stop the job and graceful alike,
+		// as SIGTSTP does (not with --foreground: graceful is then in the
+		// background of the job's terminal, and the kernel's SIGTTOU for
+		// its own writes must not stop the job).
+		stopBoth := func(sig string) func() {
+			return func() {
+				<-started
+				if job != nil {
+					_ = job.Signal(sig, engine.ScopeGroup)
+				}
+				suspend()
+			}
+		}
+		plan.Intercept = map[string]func(){"SIGTSTP": stopBoth("SIGTSTP")}
+		if !foreground {
+			for _, sig := range []string{"SIGTTIN", "SIGTTOU"} {
+				if _, named := prof.Triggers[sig]; !named {
+					plan.Intercept[sig] = stopBoth(sig)
+				}
+			}
+		}
+	}
+	if ahead == nil {
+		ahead = supervise.CatchAhead()
+	}
+	// What the profile means caught before the job is forked; job
+	// control (the intercepted signals) while its exec runs: a stop that
+	// arrives in that fraction of a millisecond stops graceful alone, as
+	// it did before graceful caught it at all (docs/process.md).
+	ahead.Add(slices.Concat(plan.Deliver, plan.Swallow, plan.Forward)...)
+	ahead.AddDuringStart(slices.Sorted(maps.Keys(plan.Intercept))...)
+	defer ahead.Release()
+
 	// Everything run writes goes through an Outbox (never blocks the
 	// timeline: a stalled reader loses lines, counted) and pipeSafe.
 	out := newOutputs()
@@ -167,77 +268,13 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 		sinks = append(sinks, rcpt.sink)
 	}
 
-	// 2. The job, under the one supervise lifecycle: the profile's
-	// signals caught before it starts and kept caught until graceful
-	// exits (a SIGTERM after the job ended must not change the status).
-	// Job control: Ctrl-Z stops the job, then graceful (unless the
-	// profile makes SIGTSTP a trigger). SIGCONT is caught only when
-	// graceful is about to stop itself (suspend).
-	plan := supervise.ProfilePlan(prof)
-	cont := make(chan os.Signal, 1)
-	var contOnce sync.Once
-	_, trigger := prof.Triggers["SIGTSTP"]
-	jobControl := !trigger
-	var (
-		hinted     sync.Once
-		job        *process.Runner
-		started    = make(chan struct{}) // closed once job is set
-		startOnce  sync.Once
-		suspending atomic.Bool
-	)
-	markStarted := func() { startOnce.Do(func() { close(started) }) }
-	defer markStarted()
-	foreground := v.GetBool("foreground")
-	// suspend stops graceful itself (the shell then sees its job stopped
-	// and takes the terminal back) and, once continued, the job too.
-	suspend := func() {
-		if !jobControl || !suspending.CompareAndSwap(false, true) {
-			return
-		}
-		<-started // OnStop may run before Start has returned
-		defer suspending.Store(false)
-		if job == nil {
-			return
-		}
-		contOnce.Do(func() { supervise.Catch(cont, "SIGCONT") })
-		select { // a stale SIGCONT
-		case <-cont:
-		default:
-		}
-		// kill returns before the stop takes effect: the SIGCONT that
-		// ends the stop is what says graceful was continued.
-		_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
-		<-cont
-		_ = job.Continue()
-	}
-	if jobControl {
-		// While graceful is suspended, the other signals wait. SIGTTIN
-		// and SIGTTOU sent to graceful stop the job and graceful alike,
-		// as SIGTSTP does (not with --foreground: graceful is then in the
-		// background of the job's terminal, and the kernel's SIGTTOU for
-		// its own writes must not stop the job).
-		stopBoth := func(sig string) func() {
-			return func() {
-				<-started
-				if job != nil {
-					_ = job.Signal(sig, engine.ScopeGroup)
-				}
-				suspend()
-			}
-		}
-		plan.Intercept = map[string]func(){"SIGTSTP": stopBoth("SIGTSTP")}
-		if !foreground {
-			for _, sig := range []string{"SIGTTIN", "SIGTTOU"} {
-				if _, named := prof.Triggers[sig]; !named {
-					plan.Intercept[sig] = stopBoth(sig)
-				}
-			}
-		}
-	}
+	// 2. The job, under the one supervise lifecycle (its signals are
+	// being caught since the start of this function).
 	opts := process.Options{
 		Args:       args,
 		Cgroup:     mode,
 		Foreground: foreground,
+		Ready:      ahead.Ready(),
 		OnStop: func(sig syscall.Signal) {
 			switch {
 			case sig == syscall.SIGTTIN || sig == syscall.SIGTTOU:
@@ -255,6 +292,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string) error {
 	res, err := supervise.Run(cmd.Context(), supervise.Spec{
 		Profile:    prof,
 		Signals:    plan,
+		Ahead:      ahead,
 		Sinks:      sinks,
 		Timeout:    timeout,
 		Env:        rcpt.env(),

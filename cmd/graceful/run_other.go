@@ -21,6 +21,9 @@ func newRunCmd(*viper.Viper) *cobra.Command {
 	return linuxOnly("run [flags] [--] command [args...]", "Run a command under a cancellation profile (Linux only)")
 }
 
+// newRunTree is the whole tree: run has nothing to catch ahead here.
+func newRunTree() (*cobra.Command, func()) { return newRootCmd(), func() {} }
+
 func newJoinCmd(*viper.Viper) *cobra.Command {
 	return linuxOnly("join --socket PATH [flags] -- command [args...]", "Run a job container's command for a kubernetes coordinator (Linux only)")
 }

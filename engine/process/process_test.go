@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -720,5 +721,28 @@ wait`)
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Errorf("SIGTERM to the tree missed the process in the inner cgroup: %v", proctest.Live(j.marker))
+	}
+}
+
+// Start forks the job only once Options.Ready is closed (the caller is
+// still catching its signals).
+func TestStartWaitsForReady(t *testing.T) {
+	ready := make(chan struct{})
+	var opened atomic.Bool
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		opened.Store(true)
+		close(ready)
+	}()
+	r, err := Start(Options{Args: []string{"true"}, Ready: ready})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !opened.Load() {
+		t.Error("the job was started before Ready was closed")
+	}
+	<-r.Done()
+	if err := r.Close(5 * time.Second); err != nil {
+		t.Error(err)
 	}
 }

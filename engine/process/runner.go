@@ -53,6 +53,10 @@ type Options struct {
 	// SIGTSTP, SIGSTOP). It runs on the runner's own goroutine, possibly
 	// before Start has returned: it must not use the Runner until then.
 	OnStop func(syscall.Signal)
+	// Ready, when set, holds the job's fork until it is closed: a
+	// caller that catches its signals on another goroutine
+	// (supervise.CatchAhead) makes everything else ready meanwhile.
+	Ready <-chan struct{}
 }
 
 // StartError is a job that could not be started. Code is the shell's
@@ -200,6 +204,9 @@ func start(opts Options) (*Runner, error) {
 	// Threads in hand for when the job has used up a pids limit
 	// (nproc.go): they must exist before the job can fork.
 	threadsReserved()
+	if opts.Ready != nil {
+		<-opts.Ready
+	}
 
 	// 2. The job's own process group, its stdio as is, SIGKILL if we die.
 	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

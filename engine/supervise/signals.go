@@ -3,6 +3,7 @@ package supervise
 import (
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -86,6 +87,13 @@ func ReservedReason(name string) string {
 // graceful owns (SIGCHLD, SIGPIPE, SIGTSTP, SIGCONT) are caught all the
 // same: graceful needs them to work.
 func Catch(ch chan<- os.Signal, names ...string) {
+	if sigs := catchable(names); len(sigs) > 0 {
+		signal.Notify(ch, sigs...)
+	}
+}
+
+// catchable is what Catch catches of names.
+func catchable(names []string) []os.Signal {
 	sigs := make([]os.Signal, 0, len(names))
 	for _, name := range names {
 		d := Of(name)
@@ -101,9 +109,7 @@ func Catch(ch chan<- os.Signal, names ...string) {
 		}
 		sigs = append(sigs, syscall.Signal(n))
 	}
-	if len(sigs) > 0 {
-		signal.Notify(ch, sigs...)
-	}
+	return sigs
 }
 
 // Name is the name of a signal Catch delivered ("SIGTERM").
@@ -162,11 +168,8 @@ func ProfilePlan(p *engine.Profile) Plan {
 			add(&plan.Deliver, name)
 		}
 	}
-	for _, name := range engine.SignalNames() {
-		switch Of(name) {
-		case Always, Fault:
-			add(&plan.Deliver, name)
-		}
+	for _, name := range BaseSignals() {
+		add(&plan.Deliver, name)
 	}
 	for _, name := range engine.SignalNames() {
 		switch Of(name) {
@@ -175,6 +178,29 @@ func ProfilePlan(p *engine.Profile) Plan {
 		}
 	}
 	return plan
+}
+
+// BaseSignals lists the signals every ProfilePlan delivers to the engine
+// whatever the profile says: the Always ones and the faults.
+func BaseSignals() []string {
+	var names []string
+	for _, name := range engine.SignalNames() {
+		switch Of(name) {
+		case Always, Fault:
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// Caught lists the signals Run catches for p before the job starts: the
+// Late ones come later.
+func (p Plan) Caught() []string {
+	names := slices.Concat(p.Deliver, p.Swallow, p.Forward)
+	for name := range p.Intercept {
+		names = append(names, name)
+	}
+	return names
 }
 
 // FaultSignals are the Fault signals, for a plan of its own (join) to

@@ -46,7 +46,9 @@ type Spec struct {
 	// Signals are the signals caught and what each means.
 	Signals Plan
 	// Start starts the job; it is called once the Plan's signals are
-	// caught. A nil Job with an error fails the run; a Job with an error
+	// caught, or, with Ahead, once they are being caught: it must then
+	// not start the job before Ahead.Done() is closed
+	// (process.Options.Ready). A nil Job with an error fails the run; a Job with an error
 	// is a job that could not start but still goes through the engine
 	// (its Done reports the failure), and the error is logged.
 	Start func() (Job, error)
@@ -57,6 +59,11 @@ type Spec struct {
 	// Timeout, when positive, starts cancellation (cause "timeout") this
 	// long after the job started.
 	Timeout time.Duration
+	// Ahead, when set, is the catch of the Plan's signals begun earlier
+	// (CatchAhead), so that the round trips it makes overlapped the
+	// caller's own start-up: Run takes its channel over and catches only
+	// what it left out.
+	Ahead *Ahead
 	// Cancel, when set, starts cancellation with the cause it delivers
 	// (join: the coordinator's interrupt).
 	Cancel <-chan string
@@ -90,14 +97,14 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	}
 
 	// 1. Catch signals before the job exists, so none is missed or
-	// handled by default in between.
+	// handled by default in between: here, or (Ahead) on a goroutine
+	// that Start's job waits for.
 	sigs := make(chan os.Signal, 16)
-	Catch(sigs, s.Signals.Deliver...)
-	Catch(sigs, s.Signals.Swallow...)
-	Catch(sigs, s.Signals.Forward...)
-	for name := range s.Signals.Intercept {
-		Catch(sigs, name)
+	names := s.Signals.Caught()
+	if s.Ahead != nil {
+		sigs, names = s.Ahead.take(names)
 	}
+	Catch(sigs, names...)
 	defer release(sigs, s.KeepCaught)
 	// The signals are handled from now on: swallowed ones are said at
 	// once, those for the engine wait for it.
@@ -108,6 +115,9 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 
 	// 2. Start the job.
 	job, err := s.Start()
+	if s.Ahead != nil {
+		<-s.Ahead.Done() // Start waited for it, unless it failed first
+	}
 	if job == nil {
 		if err == nil {
 			err = errors.New("no job")
