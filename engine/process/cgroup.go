@@ -139,6 +139,18 @@ var staleAge = 2 * time.Second
 // how many it removed.
 func (c *cgroup) removeStale() int {
 	parent, own := filepath.Dir(c.dir), filepath.Base(c.dir)
+	// A cgroup directory's link count is 2 plus its subdirectories
+	// (kernfs): when they are at most our own leaf, not yet removed,
+	// there is nothing to look at, and the usual Close reads no
+	// directory.
+	ours := uint64(0)
+	if c.fd >= 0 {
+		ours = 1
+	}
+	var st unix.Stat_t
+	if unix.Stat(parent, &st) == nil && st.Nlink >= 2 && uint64(st.Nlink)-2 <= ours {
+		return 0
+	}
 	names, err := readDirNames(parent)
 	if err != nil {
 		return 0
