@@ -43,6 +43,7 @@ type sigCount struct {
 type machine struct {
 	prof   *Profile
 	target Target
+	quick  QuickSignaller // target, when it is one: asked on every effect
 	clock  Clock
 	drv    driver
 	sinks  []Sink
@@ -114,6 +115,10 @@ func newMachine(cfg Config) (*machine, error) {
 		m.clock = RealClock{}
 	}
 	m.drv = driverFor(m.clock)
+	// Asserted once here, not on the first cancel: the runtime builds the
+	// interface table of a type assertion the first time it meets the
+	// pair, reading type names from pages that by then are cold.
+	m.quick, _ = cfg.Target.(QuickSignaller)
 	m.shared.entry = sharedEntry{slot: -1}
 
 	states := stepStates(p)

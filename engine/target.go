@@ -56,6 +56,14 @@ type QuickSignaller interface {
 	QuickSignal(scope Scope) bool
 }
 
+// A Rehearser is a QuickSignaller that can take the whole path of a
+// quick signal without sending one (kill(2) with signal 0): what
+// Engine.Rehearse has the first cancel do.
+type Rehearser interface {
+	QuickSignaller
+	RehearseSignal(scope Scope) error
+}
+
 // Errors a Target may return.
 var (
 	ErrNotSupported = errors.New("not supported by this runner")

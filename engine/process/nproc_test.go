@@ -51,7 +51,7 @@ func TestPidsLimited(t *testing.T) {
 	run := func() string {
 		cmd := exec.Command("/bin/sh", "-c", `echo $$ > "$1/cgroup.procs" && exec "$2"`, "sh", cg, os.Args[0])
 		cmd.Env = append(os.Environ(), "GRACEFUL_PROCESS_HELPER=pids-limited")
-		out, err := cmd.CombinedOutput()
+		out, err := combinedOutput(cmd)
 		if err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}

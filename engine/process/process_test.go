@@ -4,6 +4,7 @@ package process
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,29 @@ func TestMain(m *testing.M) {
 	}
 	ReapOrphans()
 	os.Exit(m.Run())
+}
+
+// combinedOutput is cmd.CombinedOutput for this test binary, whose orphan
+// reaper (TestMain) would take cmd's process for an orphan and steal its
+// exit status: its pid is registered as one of this package's children
+// while it runs.
+func combinedOutput(cmd *exec.Cmd) ([]byte, error) {
+	var b bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &b, &b
+	children.Lock()
+	err := cmd.Start()
+	if err == nil {
+		children.pids[cmd.Process.Pid] = true
+	}
+	children.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	err = cmd.Wait()
+	children.Lock()
+	delete(children.pids, cmd.Process.Pid)
+	children.Unlock()
+	return b.Bytes(), err
 }
 
 func helper(mode string, args []string) int {
@@ -578,7 +602,7 @@ func TestCgroupNamespaceWithHostMount(t *testing.T) {
 	defer os.Remove(dir)
 	cmd := exec.Command("/bin/sh", "-c", `echo $$ > "$1/cgroup.procs" && exec unshare --cgroup "$2"`, "sh", dir, os.Args[0])
 	cmd.Env = append(os.Environ(), "GRACEFUL_PROCESS_HELPER=cgroup-of-job")
-	out, err := cmd.CombinedOutput()
+	out, err := combinedOutput(cmd)
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
@@ -628,7 +652,7 @@ func TestCgroupCloneRefusedFallsBack(t *testing.T) {
 		"sh", dir, setpriv, nobody.Uid, helper)
 	cmd.Dir = "/"
 	cmd.Env = append(os.Environ(), "GRACEFUL_PROCESS_HELPER=cgroup-of-job")
-	out, err := cmd.CombinedOutput()
+	out, err := combinedOutput(cmd)
 	if err != nil || !strings.HasPrefix(string(out), "0::/") {
 		t.Errorf("the job did not run: %v: %s", err, out)
 	}
@@ -637,7 +661,7 @@ func TestCgroupCloneRefusedFallsBack(t *testing.T) {
 	cmd = exec.Command(cmd.Args[0], cmd.Args[1:]...)
 	cmd.Dir = "/"
 	cmd.Env = append(os.Environ(), "GRACEFUL_PROCESS_HELPER=cgroup-on-job")
-	out, _ = cmd.CombinedOutput()
+	out, _ = combinedOutput(cmd)
 	if !strings.Contains(string(out), "cannot start: cgroup: access ") || !strings.Contains(string(out), "cgroup.procs: permission denied") {
 		t.Errorf("--cgroup on said %q, want a 125 naming cgroup.procs", out)
 	}

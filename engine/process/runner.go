@@ -362,6 +362,16 @@ func (r *Runner) QuickSignal(scope engine.Scope) bool {
 	return scope == engine.ScopeLeader || scope == engine.ScopeGroup
 }
 
+// RehearseSignal takes the path of a signal to scope with signal 0, which
+// the kernel checks and does not send (engine.Rehearser): only the quick
+// scopes, as the tree's walk is not worth rehearsing.
+func (r *Runner) RehearseSignal(scope engine.Scope) error {
+	if r.leader == nil || !r.QuickSignal(scope) {
+		return nil
+	}
+	return r.signal(0, scope)
+}
+
 // Forward passes a forwarded signal to the job's process group, alone:
 // unlike Signal, never followed by SIGCONT (see engine.Forwarder).
 func (r *Runner) Forward(name string) error {

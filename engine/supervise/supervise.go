@@ -26,6 +26,10 @@ import (
 // LateAfter is how long into a run the Plan's Late signals are caught.
 const LateAfter = 5 * time.Millisecond
 
+// RehearseAfter is how long into a run the engine rehearses the first
+// cancel (engine.Engine.Rehearse): a short job never pays for it.
+const RehearseAfter = 10 * time.Millisecond
+
 // SettleAfter is how long into a run Spec.Settle is called: a job that
 // lives on leaves its supervisor mostly waiting, and a short one never
 // pays for what Settle does.
@@ -152,8 +156,15 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	if s.Timeout > 0 {
 		g.afterFunc(s.Timeout, func() { eng.Cancel(engine.CauseTimeout) })
 	}
+	// The first cancel's path, rehearsed once it is clear the job lives
+	// on, and again after Settle (which may have given back the pages it
+	// needs): see rehearse.
+	g.afterFunc(RehearseAfter, func() { rehearse(eng) })
 	if s.Settle != nil {
-		g.afterFunc(SettleAfter, s.Settle)
+		g.afterFunc(SettleAfter, func() {
+			s.Settle()
+			rehearse(eng)
+		})
 	}
 	if s.Cancel != nil {
 		g.add(func(stop <-chan struct{}) {

@@ -1,0 +1,122 @@
+package engine_test
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/sim"
+)
+
+// rehearsalSpy is a job that records its real signals and its rehearsed
+// ones (engine.Rehearser).
+type rehearsalSpy struct {
+	*sim.Job
+	mu         sync.Mutex
+	signals    []string
+	rehearsals []engine.Scope
+}
+
+func (r *rehearsalSpy) Signal(sig string, scope engine.Scope) error {
+	r.mu.Lock()
+	r.signals = append(r.signals, sig+" "+string(scope))
+	r.mu.Unlock()
+	return r.Job.Signal(sig, scope)
+}
+
+func (r *rehearsalSpy) QuickSignal(scope engine.Scope) bool { return scope != engine.ScopeTree }
+
+func (r *rehearsalSpy) RehearseSignal(scope engine.Scope) error {
+	r.mu.Lock()
+	r.rehearsals = append(r.rehearsals, scope)
+	r.mu.Unlock()
+	return nil
+}
+
+// Rehearse takes the first cancel's path as far as a kill(2) with signal
+// 0 (RehearseSignal), through the drain a first SIGTERM starts, and sends
+// nothing, tells no sink and leaves the engine as it was.
+func TestRehearse(t *testing.T) {
+	b, _ := sim.ParseBehaviour("exits-on-term")
+	spy := &rehearsalSpy{Job: sim.NewJob(b, engine.RealClock{})}
+	rec := &recorder{}
+	e, err := engine.New(engine.Config{Profile: processProfile(), Target: spy, Clock: engine.PreciseClock{}, Sinks: []engine.Sink{rec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Rehearse()
+	if len(spy.signals) != 0 || len(rec.evs) != 0 {
+		t.Fatalf("the rehearsal sent %v and told the sink %v", spy.signals, rec.evs)
+	}
+	if want := []engine.Scope{engine.ScopeGroup}; !slices.Equal(spy.rehearsals, want) {
+		t.Errorf("rehearsed signals to %v, want %v (the interrupt step, after the drain)", spy.rehearsals, want)
+	}
+	e.Deliver("SIGTERM")
+	e.Deliver("SIGTERM")
+	res := e.Run(context.Background())
+	if res.Outcome != engine.OutcomeCancelled || res.Reason != "signal SIGTERM #2" {
+		t.Errorf("after the rehearsal the run ended %s %q, want cancelled by SIGTERM #2", res.Outcome, res.Reason)
+	}
+	if got := states(rec.evs); len(got) == 0 || got[0] != "running" {
+		t.Errorf("events %v, want the run's own from its start", got)
+	}
+	if want := []string{"SIGTERM group"}; !slices.Equal(spy.signals, want) {
+		t.Errorf("signals %v, want %v", spy.signals, want)
+	}
+	if len(spy.rehearsals) != 1 {
+		t.Errorf("%d rehearsals, want the one", len(spy.rehearsals))
+	}
+}
+
+// A profile no signal cancels has nothing to rehearse.
+func TestRehearseNothingToCancel(t *testing.T) {
+	p := processProfile()
+	p.Triggers = map[string][]engine.Action{"SIGHUP": {engine.ActionIgnore}}
+	b, _ := sim.ParseBehaviour("exits-at=10ms")
+	spy := &rehearsalSpy{Job: sim.NewJob(b, engine.RealClock{})}
+	e, err := engine.New(engine.Config{Profile: p, Target: spy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Rehearse()
+	if len(spy.rehearsals)+len(spy.signals) != 0 {
+		t.Errorf("rehearsed %v, sent %v", spy.rehearsals, spy.signals)
+	}
+}
+
+// An engine on a PreciseClock waits with stack to spare below it
+// (waitRoomy), so that waking up never grows its stack; one on another
+// clock does not hold that stack.
+func TestPreciseEngineWaitsOnARoomyStack(t *testing.T) {
+	for _, tc := range []struct {
+		clock engine.Clock
+		roomy bool
+	}{{engine.PreciseClock{}, true}, {engine.RealClock{}, false}} {
+		b, _ := sim.ParseBehaviour("exits-on-term")
+		e, err := engine.New(engine.Config{Profile: processProfile(), Target: sim.NewJob(b, engine.RealClock{}), Clock: tc.clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { e.Run(context.Background()); close(done) }()
+		var stacks string
+		for range 200 { // until Run waits
+			buf := make([]byte, 1<<20)
+			stacks = string(buf[:runtime.Stack(buf, true)])
+			if strings.Contains(stacks, "engine.(*machine).wait(") {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := strings.Contains(stacks, "engine.(*machine).waitRoomy("); got != tc.roomy {
+			t.Errorf("%T: waiting in waitRoomy = %v, want %v", tc.clock, got, tc.roomy)
+		}
+		e.Cancel("test")
+		<-done
+	}
+}

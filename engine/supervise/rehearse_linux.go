@@ -1,0 +1,19 @@
+package supervise
+
+import (
+	"os"
+	"syscall"
+
+	"github.com/graceful-sh/graceful/engine"
+)
+
+// rehearse readies the first cancel's path (engine.Engine.Rehearse): the
+// runtime's part first, with a SIGCHLD sent to this process, which goes
+// through the Go runtime's signal handler and os/signal as any caught
+// signal does, and which nothing here acts on beyond a look for zombies
+// (the orphan reaper's, when it runs); then the engine's, on a copy of
+// the machine, down to a kill(2) with signal 0 to the job.
+func rehearse(eng *engine.Engine) {
+	_ = syscall.Kill(os.Getpid(), syscall.SIGCHLD)
+	eng.Rehearse()
+}
