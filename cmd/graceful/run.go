@@ -37,6 +37,7 @@ const closeTimeout = 5 * time.Second
 // not take them over.
 func newRunTree() (*cobra.Command, func()) {
 	ahead := supervise.CatchAhead(supervise.BaseSignals()...)
+	process.ReserveThreads() // the job's fork waits for it too
 	v := viper.New()
 	root := newRoot(v)
 	cmd := runCommand(v, ahead)

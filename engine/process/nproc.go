@@ -147,11 +147,10 @@ func pidsLimited() bool {
 		case parts[0] == "0" && parts[1] == "":
 			mount, _, _ = cgroup2MountOf(parts[2])
 		case slices.Contains(strings.Split(parts[1], ","), "pids"):
-			mi, err := readFile("/proc/self/mountinfo")
-			if err != nil {
+			var ok bool
+			if mount, ok = pids1Mount(parts[2]); !ok {
 				return true
 			}
-			mount, _ = cgroupMount(mi, "cgroup", "pids")
 		default:
 			continue
 		}
@@ -172,6 +171,27 @@ func pidsLimited() bool {
 		}
 	}
 	return false
+}
+
+// pids1Mount returns where the cgroup v1 pids hierarchy is mounted, for a
+// process in cgroup self of it; false when that cannot be read. The usual
+// place first, as cgroup2MountOf does: a statfs instead of having the
+// kernel render mountinfo, which every run's start would wait for.
+func pids1Mount(self string) (string, bool) {
+	// It is the pids hierarchy if our cgroup there has pids.current (the
+	// root has none, and in the initial cgroup namespace no limit either).
+	const dir = "/sys/fs/cgroup/pids"
+	var st unix.Statfs_t
+	if initialCgroupNS() && unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP_SUPER_MAGIC &&
+		(self == "/" || pathExists(filepath.Join(dir, self, "pids.current"))) {
+		return dir, true
+	}
+	mi, err := readFile("/proc/self/mountinfo")
+	if err != nil {
+		return "", false
+	}
+	mount, _ := cgroupMount(mi, "cgroup", "pids")
+	return mount, true
 }
 
 // cgroupMount returns the mount point and the mount's root of the first
