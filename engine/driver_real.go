@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,6 +12,7 @@ import (
 // due time, and a select over every input. Effects run on goroutines.
 type realDriver struct {
 	effects sync.WaitGroup // effects still running
+	running atomic.Int32   // how many: settle need not wait when none is
 }
 
 // effectHold is how long the real driver waits for an effect's answer
@@ -64,6 +66,9 @@ func (d *realDriver) run(m *machine, ctx context.Context) Result {
 func (d *realDriver) settle(m *machine, wait time.Duration) {
 	end := m.clock.Now().Add(wait)
 	m.collectCut(wait)
+	if d.running.Load() == 0 {
+		return // the usual end: no goroutine and no timer to wait with
+	}
 	settled := make(chan struct{})
 	go func() { d.effects.Wait(); close(settled) }()
 	t := m.clock.NewTimer(max(end.Sub(m.clock.Now()), 0))
@@ -84,8 +89,10 @@ func (d *realDriver) do(m *machine, now time.Time, e effect, ev what) (error, bo
 	}
 	answer := make(chan error, 1)
 	d.effects.Add(1)
+	d.running.Add(1)
 	go func() {
 		defer d.effects.Done()
+		defer d.running.Add(-1)
 		answer <- e.perform(target)
 	}()
 	start := m.clock.Now() // now is when this pass of the loop began
