@@ -86,12 +86,7 @@ func TestAheadGivesBackWhatThePlanDoesNotCatch(t *testing.T) {
 // reaches the engine once it does, like one that arrives during Run's own
 // start.
 func TestAheadSignalBeforeRunReachesTheEngine(t *testing.T) {
-	p := &engine.Profile{
-		Name:     "ahead",
-		Triggers: map[string][]engine.Action{"SIGUSR1": {engine.ActionCancel}},
-		Steps:    []engine.Step{{Name: "stop", Kind: engine.StepSignal, Signal: "SIGTERM", Scope: engine.ScopeGroup}},
-		Deadline: 5 * time.Second,
-	}
+	p := usr1Cancels("ahead")
 	a := supervise.CatchAhead("SIGUSR1")
 	<-a.Done()
 	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {

@@ -64,6 +64,16 @@ func TestProfilePlan(t *testing.T) {
 
 // SIGURG is the Go runtime's preemption signal: a profile naming it must
 // not see it, whether the runtime sends it to itself or someone else does.
+// usr1Cancels is a profile whose SIGUSR1 cancels: SIGTERM to the group.
+func usr1Cancels(name string) *engine.Profile {
+	return &engine.Profile{
+		Name:     name,
+		Triggers: map[string][]engine.Action{"SIGUSR1": {engine.ActionCancel}},
+		Steps:    []engine.Step{{Name: "stop", Kind: engine.StepSignal, Signal: "SIGTERM", Scope: engine.ScopeGroup}},
+		Deadline: 5 * time.Second,
+	}
+}
+
 func TestReservedSignalNeverReachesTheEngine(t *testing.T) {
 	p := &engine.Profile{
 		Name:     "urg",
@@ -107,12 +117,7 @@ func TestReservedSignalNeverReachesTheEngine(t *testing.T) {
 // The signals of the plan feed the engine, the timeout and the Cancel
 // channel cancel it, and the job is closed once.
 func TestRunFeedsTheEngine(t *testing.T) {
-	p := &engine.Profile{
-		Name:     "feed",
-		Triggers: map[string][]engine.Action{"SIGUSR1": {engine.ActionCancel}},
-		Steps:    []engine.Step{{Name: "stop", Kind: engine.StepSignal, Signal: "SIGTERM", Scope: engine.ScopeGroup}},
-		Deadline: 5 * time.Second,
-	}
+	p := usr1Cancels("feed")
 	cases := []struct {
 		name   string
 		spec   func(*supervise.Spec)
