@@ -159,11 +159,12 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	// The first cancel's path, rehearsed once it is clear the job lives
 	// on, and again after Settle (which may have given back the pages it
 	// needs): see rehearse.
-	g.afterFunc(RehearseAfter, func() { rehearse(eng) })
+	bySignal := len(s.Signals.Caught()) > 0
+	g.afterFunc(RehearseAfter, func() { rehearse(eng, bySignal) })
 	if s.Settle != nil {
 		g.afterFunc(SettleAfter, func() {
 			s.Settle()
-			rehearse(eng)
+			rehearse(eng, bySignal)
 		})
 	}
 	if s.Cancel != nil {
