@@ -27,6 +27,7 @@ const effectHold = 20 * time.Millisecond
 const minHold = 2 * time.Millisecond
 
 func (d *realDriver) run(m *machine, ctx context.Context) Result {
+	m.lagEvents = true
 	m.begin(ctx, m.clock.Now())
 	var (
 		timer Timer
@@ -56,6 +57,7 @@ func (d *realDriver) run(m *machine, ctx context.Context) Result {
 	if timer != nil {
 		closeTimer(timer)
 	}
+	m.flush() // what lagged behind the last signal
 	d.settle(m, cutWait)
 	return m.res
 }
@@ -85,6 +87,7 @@ func (d *realDriver) settle(m *machine, wait time.Duration) {
 func (d *realDriver) do(m *machine, now time.Time, e effect, ev what) (error, bool) {
 	target := m.target
 	if quick(m, e) {
+		m.signalled = true
 		return e.perform(target), false
 	}
 	answer := make(chan error, 1)
@@ -136,6 +139,9 @@ const (
 // A wake before the due time finds nothing due and re-arms for the rest.
 func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
 	due, ok := m.nextDue()
+	if !m.flushAt.IsZero() && (!ok || m.flushAt.Before(due)) {
+		due, ok = m.flushAt, true
+	}
 	if !ok {
 		return nil
 	}

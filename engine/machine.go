@@ -51,9 +51,14 @@ type machine struct {
 	// (events.go: an effect goes out before the events that led to it).
 	held    []Event
 	holding bool
-	env     []string
-	fsm     *fsm.FSM
-	steps   []stepInfo
+	// lagEvents (the real driver) lets the events of a pass that sent the
+	// job a signal wait until flushAt, eventLag later (see step).
+	lagEvents bool
+	signalled bool      // this pass sent the job a signal inline
+	flushAt   time.Time // when the lagging events are due; zero: none
+	env       []string
+	fsm       *fsm.FSM
+	steps     []stepInfo
 
 	// The inbox is the only state shared with other goroutines.
 	inbox inbox

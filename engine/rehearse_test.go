@@ -104,19 +104,85 @@ func TestPreciseEngineWaitsOnARoomyStack(t *testing.T) {
 		}
 		done := make(chan struct{})
 		go func() { e.Run(context.Background()); close(done) }()
-		var stacks string
-		for range 200 { // until Run waits
-			buf := make([]byte, 1<<20)
-			stacks = string(buf[:runtime.Stack(buf, true)])
-			if strings.Contains(stacks, "engine.(*machine).wait(") {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		if got := strings.Contains(stacks, "engine.(*machine).waitRoomy("); got != tc.roomy {
+		waitsIn(t, "engine.(*machine).wait(")
+		if got := waitsIn(t, "engine.(*machine).waitRoomy("); got != tc.roomy {
 			t.Errorf("%T: waiting in waitRoomy = %v, want %v", tc.clock, got, tc.roomy)
 		}
 		e.Cancel("test")
 		<-done
 	}
+}
+
+// timedSink notes when each event reached it.
+type timedSink struct {
+	mu  sync.Mutex
+	evs []string
+	at  []time.Time
+}
+
+func (t *timedSink) Emit(e engine.Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.evs = append(t.evs, e.To)
+	t.at = append(t.at, time.Now())
+}
+
+// The events of a pass that signalled the job reach the sinks a moment
+// later (engine's eventLag), after the signal, in order, and without
+// waiting for anything else to happen: here the next step is 5 s away
+// and the job never exits on its own.
+func TestEventsAfterASignalArriveOnTheirOwn(t *testing.T) {
+	p := processProfile()
+	p.Triggers["SIGTERM"] = []engine.Action{engine.ActionCancel}
+	p.Steps[1].At = 5 * s
+	p.Deadline = 6 * s
+	b, _ := sim.ParseBehaviour("ignores-term")
+	spy := &rehearsalSpy{Job: sim.NewJob(b, engine.RealClock{})}
+	sink := &timedSink{}
+	e, err := engine.New(engine.Config{Profile: p, Target: spy, Clock: engine.PreciseClock{}, Sinks: []engine.Sink{sink}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	// Once Run waits (a signal that came before would leave a wake-up
+	// behind that flushes the events at once).
+	if !waitsIn(t, "engine.(*machine).waitRoomy(") {
+		t.Fatal("Run never waited")
+	}
+	e.Deliver("SIGTERM")
+	deadline := time.Now().Add(2 * time.Second)
+	var got []string
+	for time.Now().Before(deadline) {
+		sink.mu.Lock()
+		got = slices.Clone(sink.evs)
+		sink.mu.Unlock()
+		if slices.Contains(got, "step:interrupt") {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if want := []string{"running", "cancelling", "step:interrupt"}; len(got) < 3 || !slices.Equal(got[:3], want) {
+		t.Fatalf("events within 2 s of the signal: %v, want %v first", got, want)
+	}
+	if len(spy.signals) == 0 || spy.signals[0] != "SIGTERM group" {
+		t.Errorf("signals %v", spy.signals)
+	}
+}
+
+// waitsIn reports whether a goroutine's stack shows frame, looking for up
+// to a second.
+func waitsIn(t *testing.T, frame string) bool {
+	t.Helper()
+	for range 200 {
+		buf := make([]byte, 1<<20)
+		if strings.Contains(string(buf[:runtime.Stack(buf, true)]), frame) {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
 }

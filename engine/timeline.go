@@ -27,7 +27,14 @@ func (m *machine) begin(ctx context.Context, now time.Time) {
 func (m *machine) step(now time.Time) {
 	m.hold()
 	m.stepHeld(now)
-	m.release()
+	m.holding = false
+	if m.lagEvents && m.signalled && !m.finished() {
+		m.signalled = false
+		m.flushAt = now.Add(eventLag) // the driver wakes for it
+		return
+	}
+	m.signalled = false
+	m.flush()
 }
 
 func (m *machine) stepHeld(now time.Time) {
