@@ -97,7 +97,8 @@ func (m *machine) emitSlow(now time.Time, from, to string, w *what) {
 // first cancel, and after the start-up pages were trimmed each page of it
 // is a page fault on the way to the kill. The events keep their order and
 // their times; only their delivery waits, for at most the pass (an
-// effect's hold, 20 ms, at worst).
+// effect's hold, 20 ms, at worst), and on the real-time driver eventLag
+// more after a pass that signalled the job (step).
 func (m *machine) hold() { m.holding = true }
 
 // eventLag is how long the real driver keeps the events of a pass that
