@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,8 @@ func (d *realDriver) run(m *machine, ctx context.Context) Result {
 		}
 		now = m.clock.Now()
 		switch {
+		case w.sig != nil:
+			m.caught(now, w.sig)
 		case w.job:
 			m.jobStopped(now, w.exit, w.ok)
 		case w.exec:
@@ -164,9 +167,26 @@ func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
 	return (*timer).C()
 }
 
+// caught takes a signal read from Config.Signals: into the inbox as
+// Deliver would put it (without the wake-up: this is the loop), unless
+// Route takes care of it.
+func (m *machine) caught(now time.Time, sig os.Signal) {
+	name, ok := sig.String(), true
+	if m.route != nil {
+		name, ok = m.route(sig)
+	}
+	if !ok {
+		return
+	}
+	m.inbox.mu.Lock()
+	m.inbox.items = append(m.inbox.items, input{kind: inSignal, name: name, at: now})
+	m.inbox.mu.Unlock()
+}
+
 // woke says what ended a wait of the real driver.
 type woke struct {
-	job  bool // the job's end: exit, ok
+	sig  os.Signal // one read from Config.Signals
+	job  bool      // the job's end: exit, ok
 	exit Exit
 	ok   bool
 	exec bool // a command's end: res
@@ -182,6 +202,7 @@ type woke struct {
 func (m *machine) wait(ctx context.Context, tick <-chan time.Time) (w woke, fired bool) {
 	select {
 	case <-m.inbox.wake:
+	case w.sig = <-m.sigs:
 	case x, ok := <-m.jobDone:
 		w.job, w.exit, w.ok = true, x, ok
 	case r := <-m.cmds.done:

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"os"
 	"time"
 )
 
@@ -40,6 +41,18 @@ type Config struct {
 	// Env is added to the environment of command steps and finalisation,
 	// before the outcome variables.
 	Env []string
+	// Signals, when set, is a channel of caught signals (os/signal's) that
+	// Run's own goroutine reads: each is delivered as Deliver would, one
+	// hand-off between goroutines sooner than a goroutine of the caller's
+	// could. It needs the real-time driver (RealClock, PreciseClock, or a
+	// Clock of yours); New refuses it with a VirtualClock or SharedClock.
+	Signals <-chan os.Signal
+	// Route names each signal read from Signals ("SIGTERM"), on Run's
+	// goroutine, so it must not block; ok false means the caller has
+	// taken care of the signal (handed it to a goroutine of its own) and
+	// the engine does not see it. Without Route a signal is named by its
+	// String method.
+	Route func(os.Signal) (name string, ok bool)
 }
 
 // Outcome is how a run ended, from graceful's point of view.

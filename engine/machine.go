@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -43,7 +44,9 @@ type sigCount struct {
 type machine struct {
 	prof   *Profile
 	target Target
-	quick  QuickSignaller // target, when it is one: asked on every effect
+	quick  QuickSignaller                 // target, when it is one: asked on every effect
+	sigs   <-chan os.Signal               // Config.Signals, read by the real driver's wait
+	route  func(os.Signal) (string, bool) // Config.Route
 	clock  Clock
 	drv    driver
 	sinks  []Sink
@@ -120,6 +123,12 @@ func newMachine(cfg Config) (*machine, error) {
 		m.clock = RealClock{}
 	}
 	m.drv = driverFor(m.clock)
+	if cfg.Signals != nil {
+		if _, ok := m.drv.(*realDriver); !ok {
+			return nil, fmt.Errorf("%w: Signals needs the real-time driver, not a %T", ErrConfig, m.clock)
+		}
+		m.sigs, m.route = cfg.Signals, cfg.Route
+	}
 	// Asserted once here, not on the first cancel: the runtime builds the
 	// interface table of a type assertion the first time it meets the
 	// pair, reading type names from pages that by then are cold.

@@ -2,10 +2,12 @@ package engine_test
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,4 +187,46 @@ func waitsIn(t *testing.T, frame string) bool {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return false
+}
+
+// Run reads the signals of Config.Signals itself: those Route lets
+// through are delivered as Deliver would, the others are left to the
+// caller.
+func TestRunReadsItsSignals(t *testing.T) {
+	p := processProfile()
+	b, _ := sim.ParseBehaviour("exits-on-term")
+	spy := &rehearsalSpy{Job: sim.NewJob(b, engine.RealClock{})}
+	sigs := make(chan os.Signal, 4)
+	var routedAway []string
+	route := func(s os.Signal) (string, bool) {
+		name := map[os.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP"}[s]
+		if name == "SIGHUP" {
+			routedAway = append(routedAway, name)
+			return name, false
+		}
+		return name, true
+	}
+	rec := &recorder{}
+	e, err := engine.New(engine.Config{Profile: p, Target: spy, Clock: engine.PreciseClock{}, Sinks: []engine.Sink{rec}, Signals: sigs, Route: route})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs <- syscall.SIGHUP // the profile ignores it: it must not even be seen
+	sigs <- syscall.SIGTERM
+	sigs <- syscall.SIGTERM
+	res := e.Run(context.Background())
+	if res.Outcome != engine.OutcomeCancelled || res.Reason != "signal SIGTERM #2" {
+		t.Errorf("run ended %s %q, want cancelled by SIGTERM #2", res.Outcome, res.Reason)
+	}
+	if !slices.Equal(routedAway, []string{"SIGHUP"}) {
+		t.Errorf("routed away %v, want SIGHUP", routedAway)
+	}
+	for _, x := range rec.evs {
+		if strings.Contains(x.Cause, "SIGHUP") {
+			t.Errorf("the engine saw SIGHUP: %v", x)
+		}
+	}
+	if _, err := engine.New(engine.Config{Profile: p, Target: spy, Clock: engine.NewVirtualClock(time.Time{}), Signals: sigs}); err == nil {
+		t.Error("New took Signals with a VirtualClock")
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"time"
 
@@ -111,11 +112,14 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	Catch(sigs, names...)
 	defer release(sigs, s.KeepCaught)
 	// The signals are handled from now on: swallowed ones are said at
-	// once, those for the engine wait for it.
+	// once, those for the engine wait for it. Once it exists, Run's own
+	// goroutine reads them (engine.Config.Signals) and hands feed only
+	// what the engine does not take (route).
 	var g group
 	defer g.stop()
-	ready := make(chan target, 1)
-	g.add(func(stop <-chan struct{}) { feed(stop, sigs, s.Signals, ready) })
+	ready := make(chan target) // unbuffered: once sent, feed reads sigs no more
+	routed := make(chan string, 16)
+	g.add(func(stop <-chan struct{}) { feed(stop, sigs, routed, s.Signals, ready) })
 
 	// 2. Start the job.
 	job, err := s.Start()
@@ -138,7 +142,10 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	}()
 
 	// 3. The engine.
-	eng, err := engine.New(engine.Config{Profile: s.Profile, Target: job, Sinks: s.Sinks, Env: s.Env, Clock: engine.PreciseClock{}})
+	eng, err := engine.New(engine.Config{
+		Profile: s.Profile, Target: job, Sinks: s.Sinks, Env: s.Env, Clock: engine.PreciseClock{},
+		Signals: sigs, Route: route(s.Signals, routed),
+	})
 	if err != nil {
 		_ = job.Abandon()
 		return engine.Result{}, err
@@ -190,21 +197,60 @@ type target struct {
 	job Job
 }
 
-// feed hands each caught signal to where the Plan says. Signals for the
-// engine that arrive before it exists are kept and delivered once it does
-// (in order); signals to forward before the job exists are dropped, as
-// there is nobody to forward them to.
-func feed(stop <-chan struct{}, sigs <-chan os.Signal, p Plan, ready <-chan target) {
-	kind := map[string]int{}
-	for _, n := range p.Swallow {
-		kind[n] = 1
+// route is the engine's Route for p: the engine takes the signals p
+// delivers to it, one goroutine hand-off sooner than feed could give them;
+// those p intercepts, swallows or forwards go on to feed, in order.
+func route(p Plan, routed chan<- string) func(os.Signal) (string, bool) {
+	return func(sig os.Signal) (string, bool) {
+		name := Name(sig)
+		if !p.feeds(name) {
+			return name, true
+		}
+		select {
+		case routed <- name:
+		default: // feed is behind by 16 signals: this one merges with them
+		}
+		return name, false
 	}
-	for _, n := range p.Forward {
-		kind[n] = 2
-	}
+}
+
+// feeds reports whether name is one feed handles, not the engine.
+func (p Plan) feeds(name string) bool {
+	_, intercepted := p.Intercept[name]
+	return intercepted || slices.Contains(p.Swallow, name) || slices.Contains(p.Forward, name)
+}
+
+// feed hands each caught signal to where the Plan says, until the engine
+// exists (ready), and after that those the engine routes to it (routed).
+// Signals for the engine that arrive before it exists are kept and
+// delivered once it does (in order); signals to forward before the job
+// exists are dropped, as there is nobody to forward them to.
+func feed(stop <-chan struct{}, sigs <-chan os.Signal, routed <-chan string, p Plan, ready <-chan target) {
 	var t target
 	var early []string
+	handle := func(name string) {
+		switch {
+		case p.Intercept[name] != nil:
+			p.Intercept[name]()
+		case slices.Contains(p.Swallow, name):
+			if p.OnSwallow != nil {
+				p.OnSwallow(name)
+			}
+		case slices.Contains(p.Forward, name):
+			if t.job != nil {
+				_ = t.job.Signal(name, engine.ScopeGroup)
+			}
+		case t.eng == nil:
+			early = append(early, name)
+		default:
+			t.eng.Deliver(name)
+		}
+	}
 	for {
+		in := sigs
+		if t.eng != nil {
+			in = nil // the engine reads them now
+		}
 		select {
 		case <-stop:
 			return
@@ -213,26 +259,10 @@ func feed(stop <-chan struct{}, sigs <-chan os.Signal, p Plan, ready <-chan targ
 				t.eng.Deliver(name)
 			}
 			early = nil
-		case sig := <-sigs:
-			name := Name(sig)
-			if f, ok := p.Intercept[name]; ok {
-				f()
-				continue
-			}
-			switch {
-			case kind[name] == 1:
-				if p.OnSwallow != nil {
-					p.OnSwallow(name)
-				}
-			case kind[name] == 2:
-				if t.job != nil {
-					_ = t.job.Signal(name, engine.ScopeGroup)
-				}
-			case t.eng == nil:
-				early = append(early, name)
-			default:
-				t.eng.Deliver(name)
-			}
+		case sig := <-in:
+			handle(Name(sig))
+		case name := <-routed:
+			handle(name)
 		}
 	}
 }
