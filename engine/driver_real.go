@@ -28,7 +28,6 @@ const effectHold = 20 * time.Millisecond
 const minHold = 2 * time.Millisecond
 
 func (d *realDriver) run(m *machine, ctx context.Context) Result {
-	m.lagEvents = true
 	m.begin(ctx, m.clock.Now())
 	var (
 		timer Timer
@@ -178,9 +177,7 @@ func (m *machine) caught(now time.Time, sig os.Signal) {
 	if !ok {
 		return
 	}
-	m.inbox.mu.Lock()
-	m.inbox.items = append(m.inbox.items, input{kind: inSignal, name: name, at: now})
-	m.inbox.mu.Unlock()
+	m.enqueue(input{kind: inSignal, name: name, at: now})
 }
 
 // woke says what ended a wait of the real driver.

@@ -49,10 +49,16 @@ func (m *machine) cancel(cause string) { m.push(input{kind: inCancel, name: caus
 // push adds in to the inbox and wakes whatever runs the core. Signals,
 // Cancel calls and Run starting are urgent: they may start a timeline.
 func (m *machine) push(in input) {
+	m.enqueue(in)
+	m.drv.woken(m, in.kind != inJob && in.kind != inExec && in.kind != inEffect)
+}
+
+// enqueue adds in to the inbox without waking anything: for the loop
+// itself (a signal the real driver read from Config.Signals).
+func (m *machine) enqueue(in input) {
 	m.inbox.mu.Lock()
 	m.inbox.items = append(m.inbox.items, in)
 	m.inbox.mu.Unlock()
-	m.drv.woken(m, in.kind != inJob && in.kind != inExec && in.kind != inEffect)
 }
 
 // wakeLoop wakes a driver waiting on the inbox's channel.

@@ -54,11 +54,10 @@ type machine struct {
 	// (events.go: an effect goes out before the events that led to it).
 	held    []Event
 	holding bool
-	// lagEvents (the real driver) lets the events of a pass that sent the
-	// job a signal wait until flushAt, eventLag later (see step).
-	lagEvents bool
-	signalled bool      // this pass sent the job a signal inline
-	flushAt   time.Time // when the lagging events are due; zero: none
+	// The events of a pass that sent the job a signal inline (only the
+	// real driver does) wait until flushAt, eventLag later (see step).
+	signalled bool
+	flushAt   time.Time // zero: nothing lags
 	env       []string
 	fsm       *fsm.FSM
 	steps     []stepInfo

@@ -28,7 +28,7 @@ func (m *machine) step(now time.Time) {
 	m.hold()
 	m.stepHeld(now)
 	m.holding = false
-	if m.lagEvents && m.signalled && !m.finished() {
+	if m.signalled && !m.finished() {
 		m.signalled = false
 		m.flushAt = now.Add(eventLag) // the driver wakes for it
 		return

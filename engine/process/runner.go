@@ -363,10 +363,10 @@ func (r *Runner) QuickSignal(scope engine.Scope) bool {
 }
 
 // RehearseSignal takes the path of a signal to scope with signal 0, which
-// the kernel checks and does not send (engine.Rehearser): only the quick
-// scopes, as the tree's walk is not worth rehearsing.
+// the kernel checks and does not send (engine.Rehearser; the engine asks
+// it only for the scopes QuickSignal calls quick).
 func (r *Runner) RehearseSignal(scope engine.Scope) error {
-	if r.leader == nil || !r.QuickSignal(scope) {
+	if r.leader == nil {
 		return nil
 	}
 	return r.signal(0, scope)
