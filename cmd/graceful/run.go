@@ -123,9 +123,10 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.
 	if err != nil {
 		return withStatus(exitInternal, fmt.Errorf("--timeout: %w", err))
 	}
-	// The signals: caught from here on (supervise.CatchAhead: the round
-	// trips it makes to the runtime overlap the rest of the start-up, and
-	// the job's fork waits for them) and kept caught until graceful exits
+	// The signals: caught ahead (supervise.CatchAhead, begun with the
+	// command tree for a run command line, else here: the round trips it
+	// makes to the runtime overlap the rest of the start-up, and the
+	// job's fork waits for them) and kept caught until graceful exits
 	// (a SIGTERM after the job ended must not change the status). Job
 	// control: Ctrl-Z stops the job, then graceful (unless the
 	// profile makes SIGTSTP a trigger). SIGCONT is caught only when

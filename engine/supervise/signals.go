@@ -171,22 +171,21 @@ func ProfilePlan(p *engine.Profile) Plan {
 	for _, name := range BaseSignals() {
 		add(&plan.Deliver, name)
 	}
-	for _, name := range engine.SignalNames() {
-		switch Of(name) {
-		case Late:
-			add(&plan.Late, name)
-		}
+	for _, name := range signalsOf(Late) {
+		add(&plan.Late, name)
 	}
 	return plan
 }
 
 // BaseSignals lists the signals every ProfilePlan delivers to the engine
 // whatever the profile says: the Always ones and the faults.
-func BaseSignals() []string {
+func BaseSignals() []string { return signalsOf(Always, Fault) }
+
+// signalsOf lists the signals of the dispositions ds, in number order.
+func signalsOf(ds ...Disposition) []string {
 	var names []string
 	for _, name := range engine.SignalNames() {
-		switch Of(name) {
-		case Always, Fault:
+		if slices.Contains(ds, Of(name)) {
 			names = append(names, name)
 		}
 	}
@@ -205,15 +204,7 @@ func (p Plan) Caught() []string {
 
 // FaultSignals are the Fault signals, for a plan of its own (join) to
 // deliver from the start.
-func FaultSignals() []string {
-	var names []string
-	for _, name := range engine.SignalNames() {
-		if Of(name) == Fault {
-			names = append(names, name)
-		}
-	}
-	return names
-}
+func FaultSignals() []string { return signalsOf(Fault) }
 
 // ignoredAtStart records, the first time a signal is looked at (before
 // graceful catches it), whether it was ignored: signal.Ignored reports the

@@ -52,10 +52,11 @@ type Spec struct {
 	Signals Plan
 	// Start starts the job; it is called once the Plan's signals are
 	// caught, or, with Ahead, once they are being caught: it must then
-	// not start the job before Ahead.Done() is closed
-	// (process.Options.Ready). A nil Job with an error fails the run; a Job with an error
-	// is a job that could not start but still goes through the engine
-	// (its Done reports the failure), and the error is logged.
+	// not start the job before Ahead.Ready() is closed
+	// (process.Options.Ready). A nil Job with an error fails the run; a
+	// Job with an error is a job that could not start but still goes
+	// through the engine (its Done reports the failure), and the error is
+	// logged.
 	Start func() (Job, error)
 	// Sinks receive the engine's events.
 	Sinks []engine.Sink
@@ -203,7 +204,7 @@ type target struct {
 func route(p Plan, routed chan<- string) func(os.Signal) (string, bool) {
 	return func(sig os.Signal) (string, bool) {
 		name := Name(sig)
-		if !p.feeds(name) {
+		if p.handlingOf(name) == toEngine {
 			return name, true
 		}
 		select {
@@ -214,10 +215,27 @@ func route(p Plan, routed chan<- string) func(os.Signal) (string, bool) {
 	}
 }
 
-// feeds reports whether name is one feed handles, not the engine.
-func (p Plan) feeds(name string) bool {
-	_, intercepted := p.Intercept[name]
-	return intercepted || slices.Contains(p.Swallow, name) || slices.Contains(p.Forward, name)
+// handling is what a Plan has feed do with a signal; toEngine is the
+// engine's.
+type handling int
+
+const (
+	toEngine handling = iota
+	intercepted
+	swallowed
+	forwarded
+)
+
+func (p Plan) handlingOf(name string) handling {
+	switch {
+	case p.Intercept[name] != nil:
+		return intercepted
+	case slices.Contains(p.Swallow, name):
+		return swallowed
+	case slices.Contains(p.Forward, name):
+		return forwarded
+	}
+	return toEngine
 }
 
 // feed hands each caught signal to where the Plan says, until the engine
@@ -229,21 +247,19 @@ func feed(stop <-chan struct{}, sigs <-chan os.Signal, routed <-chan string, p P
 	var t target
 	var early []string
 	handle := func(name string) {
-		switch {
-		case p.Intercept[name] != nil:
+		switch p.handlingOf(name) {
+		case intercepted:
 			p.Intercept[name]()
-		case slices.Contains(p.Swallow, name):
+		case swallowed:
 			if p.OnSwallow != nil {
 				p.OnSwallow(name)
 			}
-		case slices.Contains(p.Forward, name):
+		case forwarded:
 			if t.job != nil {
 				_ = t.job.Signal(name, engine.ScopeGroup)
 			}
-		case t.eng == nil:
+		default: // only before the engine exists: it reads them itself
 			early = append(early, name)
-		default:
-			t.eng.Deliver(name)
 		}
 	}
 	for {
