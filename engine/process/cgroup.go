@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -240,11 +241,13 @@ func cgroup2MountOf(self string) (mount, root string, err error) {
 }
 
 // initialCgroupNS reports whether this process is in the initial cgroup
-// namespace (whose inode number is fixed: PROC_CGROUP_INIT_INO).
-func initialCgroupNS() bool {
+// namespace (whose inode number is fixed: PROC_CGROUP_INIT_INO). Read
+// once: graceful never changes its namespaces, and a run's start asks
+// twice (the pids-limit check and the leaf).
+var initialCgroupNS = sync.OnceValue(func() bool {
 	link, err := os.Readlink("/proc/self/ns/cgroup")
 	return err == nil && link == "cgroup:[4026531835]"
-}
+})
 
 // unescapeMount undoes mountinfo's octal escapes (\040 for a space).
 func unescapeMount(s string) string {
@@ -406,6 +409,22 @@ func (c *cgroup) waitEmpty(timeout time.Duration) bool {
 		if d < 5*time.Millisecond {
 			d *= 2
 		}
+	}
+	return true
+}
+
+// removeIfEmpty removes the leaf if it is empty and has no cgroup inside,
+// the usual state once the job has ended: one rmdir, which the kernel
+// refuses (EBUSY) while a process or a child cgroup is left, is both the
+// check and the removal, where reading cgroup.events first would be two.
+// It reports whether the leaf is gone.
+func (c *cgroup) removeIfEmpty() bool {
+	if unix.Rmdir(c.dir) != nil {
+		return false
+	}
+	if c.fd >= 0 {
+		_ = unix.Close(c.fd)
+		c.fd = -1
 	}
 	return true
 }

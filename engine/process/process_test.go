@@ -40,24 +40,35 @@ func TestMain(m *testing.M) {
 // combinedOutput is cmd.CombinedOutput for this test binary, whose orphan
 // reaper (TestMain) would take cmd's process for an orphan and steal its
 // exit status: its pid is registered as one of this package's children
-// while it runs.
+// while it runs (startOwned, waitOwned).
 func combinedOutput(cmd *exec.Cmd) ([]byte, error) {
 	var b bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &b, &b
+	if err := startOwned(cmd); err != nil {
+		return nil, err
+	}
+	err := waitOwned(cmd)
+	return b.Bytes(), err
+}
+
+// startOwned starts cmd with its pid registered as this package's child.
+func startOwned(cmd *exec.Cmd) error {
 	children.Lock()
+	defer children.Unlock()
 	err := cmd.Start()
 	if err == nil {
 		children.pids[cmd.Process.Pid] = true
 	}
-	children.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	err = cmd.Wait()
+	return err
+}
+
+// waitOwned waits for a command startOwned started.
+func waitOwned(cmd *exec.Cmd) error {
+	err := cmd.Wait()
 	children.Lock()
 	delete(children.pids, cmd.Process.Pid)
 	children.Unlock()
-	return b.Bytes(), err
+	return err
 }
 
 func helper(mode string, args []string) int {
@@ -693,6 +704,43 @@ wait`)
 	if pathExists(leaf) {
 		t.Errorf("%s left behind", leaf)
 		_ = removeTree(leaf)
+	}
+}
+
+// removeIfEmpty removes an empty leaf in one rmdir, and leaves one with a
+// process or a cgroup inside to Close's kill and removal.
+func TestCgroupRemoveIfEmpty(t *testing.T) {
+	skipWithoutCgroup(t, CgroupOn)
+	cg, err := newCgroup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cg.remove() }()
+	inner := filepath.Join(cg.dir, "inner")
+	if err := os.Mkdir(inner, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if cg.removeIfEmpty() {
+		t.Fatal("removed a leaf with a cgroup inside")
+	}
+	if err := syscall.Rmdir(inner); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "1000")
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.fd}
+	if err := startOwned(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if cg.removeIfEmpty() {
+		t.Error("removed a leaf with a process in it")
+	}
+	_ = cmd.Process.Kill()
+	_ = waitOwned(cmd)
+	if !cg.removeIfEmpty() {
+		t.Fatal("an empty leaf was not removed")
+	}
+	if pathExists(cg.dir) || cg.fd != -1 {
+		t.Errorf("leaf %s: exists %v, fd %d after removal", cg.dir, pathExists(cg.dir), cg.fd)
 	}
 }
 

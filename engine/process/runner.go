@@ -533,12 +533,15 @@ func (r *Runner) close(timeout time.Duration) error {
 	r.killing.Store(true)
 	deadline := time.Now().Add(timeout)
 	var errs []error
+	removed := false
 	if r.leader != nil && r.cg != nil {
 		_ = r.leader.signalGroup(syscall.SIGKILL)
 		// An empty leaf stays empty: only its own processes could
-		// fork into it. (A job that is all gone, the usual end, costs
-		// one read; the group's members are no escapes.)
-		if r.cg.populated() {
+		// fork into it. A job that is all gone, the usual end, costs
+		// one rmdir, which removes the leaf; the group's members are
+		// no escapes.
+		removed = r.cg.removeIfEmpty()
+		if !removed && r.cg.populated() {
 			r.noteTree() // the sweep below notes the rest as it goes
 			if !r.cg.killAll(time.Until(deadline)) {
 				errs = append(errs, fmt.Errorf("cgroup %s still populated", r.cg.dir))
@@ -574,7 +577,7 @@ func (r *Runner) close(timeout time.Duration) error {
 	if r.leader != nil && !r.leader.reapedBy(deadline) {
 		errs = append(errs, fmt.Errorf("leader %d not reaped", r.leader.pid))
 	}
-	if r.cg != nil && len(errs) == 0 {
+	if r.cg != nil && !removed && len(errs) == 0 {
 		if err := r.cg.remove(); err != nil {
 			errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
 		}
