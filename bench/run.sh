@@ -49,6 +49,12 @@ fi
 # 2. Builds.
 go build -o "$bin/graceful" ./cmd/graceful
 go build -o "$bin/floor" ./bench/floor
+# The release build (build/release.sh: static, no cgo) of both, for the
+# start-up comparison as shipped: without the dynamic loader, which both
+# pay in a plain build, the same difference weighs more.
+release_build() { CGO_ENABLED=0 go build -buildmode=exe -trimpath -buildvcs=false -ldflags "-s -w" "$@"; }
+release_build -o "$bin/graceful-static" ./cmd/graceful
+release_build -o "$bin/floor-static" ./bench/floor
 go build -o "$bin/probe" ./bench/probe
 cc=
 if command -v gcc >/dev/null; then
@@ -122,12 +128,15 @@ if want startup; then
 # rounds, each running every command (in alternating order), and the
 # medians pool all rounds, so a slow minute weighs on every command alike.
 # The per-round ratios give the spread.
-startup=("$g run -- /bin/true" "tini -s -- /bin/true" "$bin/floor /bin/true" "/bin/true")
+startup=("$g run -- /bin/true" "tini -s -- /bin/true" "$bin/floor /bin/true" "/bin/true"
+         "$bin/graceful-static run -- /bin/true" "$bin/floor-static /bin/true"
+         "$bin/graceful-static run --cgroup off -- /bin/true")
 per=$(( (runs + rounds - 1) / rounds ))
 rm -f "$out"/startup-*.json
 for r in $(seq "$rounds"); do
+  order=()
   if [ $((r % 2)) -eq 0 ]; then
-    order=("${startup[3]}" "${startup[2]}" "${startup[1]}" "${startup[0]}")
+    for ((i = ${#startup[@]} - 1; i >= 0; i--)); do order+=("${startup[i]}"); done
   else
     order=("${startup[@]}")
   fi
@@ -137,15 +146,17 @@ python3 - "$out" "$rounds" "$((per * rounds))" "${startup[@]}" <<'PY'
 import json, statistics, sys
 out, rounds, n, cmds = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 times = {c: [] for c in cmds}
-ratios = []  # graceful / floor, per round
+ratios, sratios = [], []  # graceful / floor per round: plain build, release build
 for r in range(1, rounds + 1):
     med = {}
     for x in json.load(open("%s/startup-%d.json" % (out, r)))["results"]:
         times[x["command"]].extend(x["times"])
         med[x["command"]] = x["median"]
     ratios.append(med[cmds[0]] / med[cmds[2]])
+    sratios.append(med[cmds[4]] / med[cmds[5]])
 m = {c: statistics.median(times[c]) * 1000 for c in cmds}
-names = ["graceful run -- /bin/true", "tini -s -- /bin/true", "stack floor (bench/floor) /bin/true", "/bin/true"]
+names = ["graceful run -- /bin/true", "tini -s -- /bin/true", "stack floor (bench/floor) /bin/true", "/bin/true",
+         "graceful run -- /bin/true, release build", "stack floor, release build", "graceful run --cgroup off -- /bin/true, release build"]
 print("### Start-up: `graceful run -- /bin/true` (%s runs each in %d interleaved rounds, hyperfine -N, median)" % (n, rounds))
 print()
 print("| command | median ms |")
@@ -155,6 +166,9 @@ for c, name in zip(cmds, names):
 print()
 print("graceful / tini = %.2fx, graceful / floor = %.2fx (target <= 1.2x; per round %.2f-%.2fx)" % (
     m[cmds[0]] / m[cmds[1]], m[cmds[0]] / m[cmds[2]], min(ratios), max(ratios)))
+print()
+print("release build (static, as shipped): graceful / floor = %.2fx (per round %.2f-%.2fx), with --cgroup off %.2fx" % (
+    m[cmds[4]] / m[cmds[5]], min(sratios), max(sratios), m[cmds[6]] / m[cmds[5]]))
 print()
 PY
 
