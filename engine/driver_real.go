@@ -85,12 +85,16 @@ func (d *realDriver) settle(m *machine, wait time.Duration) {
 
 // do runs the effect on a goroutine and waits for its answer for at most
 // effectHold, less when the next item falls due sooner; a quick signal
-// (QuickSignaller) it sends itself.
+// (QuickSignaller) it sends itself, and the lead of another
+// (LeadSignaller) before the goroutine starts.
 func (d *realDriver) do(m *machine, now time.Time, e effect, ev what) (error, bool) {
 	target := m.target
 	if quick(m, e) {
 		m.signalled = true
 		return e.perform(target), false
+	}
+	if e.kind == effSignal && m.lead != nil && m.lead.SignalLead(e.sig, e.scope) {
+		m.signalled = true
 	}
 	answer := make(chan error, 1)
 	d.effects.Add(1)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -633,6 +634,58 @@ func (s *slowSignals) Signal(sig string, scope engine.Scope) error {
 }
 
 func (s *slowSignals) QuickSignal(engine.Scope) bool { return s.quick }
+
+// leadJob is a job whose signals are slow (none quick) and which has a
+// lead for a tree's SIGKILL (engine.LeadSignaller), as the process runner
+// does; it logs both.
+type leadJob struct {
+	*sim.Job
+	mu  sync.Mutex
+	log []string
+}
+
+func (j *leadJob) note(s string) {
+	j.mu.Lock()
+	j.log = append(j.log, s)
+	j.mu.Unlock()
+}
+
+func (j *leadJob) Signal(sig string, scope engine.Scope) error {
+	time.Sleep(30 * time.Millisecond)
+	j.note("signal " + sig + " " + string(scope))
+	return j.Job.Signal(sig, scope)
+}
+
+func (j *leadJob) SignalLead(sig string, scope engine.Scope) bool {
+	if sig != "SIGKILL" || scope != engine.ScopeTree {
+		return false
+	}
+	j.note("lead " + sig + " " + string(scope))
+	return true
+}
+
+// The lead of a slow signal goes out from Run's goroutine before the
+// whole signal starts on a goroutine of its own: the tree's SIGKILL is
+// led before it is sent, and a signal without a lead is only sent.
+func TestSlowSignalsAreLed(t *testing.T) {
+	p := processProfile()
+	p.Steps[1].At = 50 * time.Millisecond
+	p.Deadline = time.Second
+	b, _ := sim.ParseBehaviour("ignores-term")
+	job := &leadJob{Job: sim.NewJob(b, engine.RealClock{})}
+	e, err := engine.New(engine.Config{Profile: p, Target: job, Clock: engine.PreciseClock{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Cancel("test")
+	e.Run(context.Background())
+	job.mu.Lock()
+	defer job.mu.Unlock()
+	want := []string{"signal SIGTERM group", "lead SIGKILL tree", "signal SIGKILL tree"}
+	if diff := cmp.Diff(want, job.log); diff != "" {
+		t.Errorf("signals (-want +got):\n%s", diff)
+	}
+}
 
 // A signal the target calls quick is sent from Run's goroutine and its
 // answer waited for, however long it takes (here longer than the 20 ms an

@@ -45,6 +45,7 @@ type machine struct {
 	prof   *Profile
 	target Target
 	quick  QuickSignaller                 // target, when it is one: asked on every effect
+	lead   LeadSignaller                  // target, when it is one: asked before a slow signal
 	sigs   <-chan os.Signal               // Config.Signals, read by the real driver's wait
 	route  func(os.Signal) (string, bool) // Config.Route
 	clock  Clock
@@ -132,6 +133,7 @@ func newMachine(cfg Config) (*machine, error) {
 	// interface table of a type assertion the first time it meets the
 	// pair, reading type names from pages that by then are cold.
 	m.quick, _ = cfg.Target.(QuickSignaller)
+	m.lead, _ = cfg.Target.(LeadSignaller)
 	m.shared.entry = sharedEntry{slot: -1}
 
 	states := stepStates(p)

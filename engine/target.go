@@ -56,6 +56,18 @@ type QuickSignaller interface {
 	QuickSignal(scope Scope) bool
 }
 
+// A LeadSignaller sends the quick part of a signal that is not quick
+// from Run's own goroutine, before the whole Signal goes to a goroutine
+// of its own: the process runner sends a tree's SIGKILL to the job's
+// process group first, one kill(2), so that most of the job dies without
+// waiting for that goroutine to be scheduled (each goroutine made
+// runnable may wake a thread first). Signal then sends the whole signal
+// as usual, the lead's part included, so the lead must be a signal that
+// may arrive twice (SIGKILL). SignalLead reports whether it sent one.
+type LeadSignaller interface {
+	SignalLead(sig string, scope Scope) bool
+}
+
 // A Rehearser is a QuickSignaller that can take the whole path of a
 // quick signal without sending one (kill(2) with signal 0): what
 // Engine.Rehearse has the first cancel do.

@@ -707,6 +707,37 @@ wait`)
 	}
 }
 
+// SignalLead sends a tree's SIGKILL to the job's group (the engine's
+// lead before the tree's kill) and nothing for any other signal or scope.
+func TestSignalLead(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			skipWithoutCgroup(t, m.mode)
+			j := startJob(t, m.mode, "/bin/sh", "-c", `trap "" TERM; echo R; while :; do sleep 1; done`)
+			j.waitLines("R", 1)
+			for _, c := range []struct {
+				sig   string
+				scope engine.Scope
+			}{{"SIGTERM", engine.ScopeTree}, {"SIGKILL", engine.ScopeGroup}, {"SIGKILL", engine.ScopeLeader}} {
+				if j.r.SignalLead(c.sig, c.scope) {
+					t.Errorf("SignalLead(%s, %s) = true, want no lead", c.sig, c.scope)
+				}
+			}
+			select {
+			case e := <-j.r.Done():
+				t.Fatalf("the job ended without a lead: %+v", e)
+			case <-time.After(100 * time.Millisecond):
+			}
+			if !j.r.SignalLead("SIGKILL", engine.ScopeTree) {
+				t.Error("SignalLead(SIGKILL, tree) = false")
+			}
+			if e := j.exit(); e.Signal != "SIGKILL" {
+				t.Errorf("exit %+v, want a SIGKILL death", e)
+			}
+		})
+	}
+}
+
 // removeIfEmpty removes an empty leaf in one rmdir, and leaves one with a
 // process or a cgroup inside to Close's kill and removal.
 func TestCgroupRemoveIfEmpty(t *testing.T) {

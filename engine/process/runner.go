@@ -362,6 +362,20 @@ func (r *Runner) QuickSignal(scope engine.Scope) bool {
 	return scope == engine.ScopeLeader || scope == engine.ScopeGroup
 }
 
+// SignalLead sends a tree's SIGKILL to the job's process group at once
+// (engine.LeadSignaller): one kill(2) from the engine's goroutine, so that
+// most of the job dies before the tree's kill (the cgroup's, or the
+// sweep's), which the engine runs on a goroutine of its own and which
+// sends the group SIGKILL again, has started. Any other signal or scope
+// has no lead.
+func (r *Runner) SignalLead(name string, scope engine.Scope) bool {
+	if name != "SIGKILL" || scope != engine.ScopeTree || r.leader == nil {
+		return false
+	}
+	r.killing.Store(true) // as signalTree does: a slower sweep may stop
+	return r.leader.signalGroup(syscall.SIGKILL) == nil
+}
+
 // RehearseSignal takes the path of a signal to scope with signal 0, which
 // the kernel checks and does not send (engine.Rehearser; the engine asks
 // it only for the scopes QuickSignal calls quick).
