@@ -36,6 +36,10 @@ func (d *realDriver) run(m *machine, ctx context.Context) Result {
 	now := m.start
 	_, roomy := m.clock.(PreciseClock)
 	for !m.pass(ctx, now) {
+		if roomy && m.finishRoomy() {
+			now = m.clock.Now()
+			continue
+		}
 		var w woke
 		var fired bool
 		if roomy {
@@ -145,6 +149,7 @@ const (
 // A wake before the due time finds nothing due and re-arms for the rest.
 func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
 	due, ok := m.nextDue()
+	step := due
 	if !m.flushAt.IsZero() && (!ok || m.flushAt.Before(due)) {
 		due, ok = m.flushAt, true
 	}
@@ -152,8 +157,12 @@ func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
 		return nil
 	}
 	wake := due
-	if d := due.Sub(m.clock.Now()); d >= earlyAfter {
+	d := due.Sub(m.clock.Now())
+	switch {
+	case d >= earlyAfter:
 		wake = due.Add(-earlyWake)
+	case d > finishWindow && due.Equal(step) && canFinish(m):
+		wake = due.Add(-finishWindow) // finish sleeps the rest
 	}
 	if *timer == nil {
 		*timer = loopTimer(m.clock, wake.Sub(m.clock.Now()))
@@ -251,4 +260,56 @@ func quick(m *machine, e effect) bool {
 		return m.quick.QuickSignal(ScopeGroup)
 	}
 	return false
+}
+
+// finishWindow is how long before a step falls due the real driver stops
+// waiting for inputs and sleeps to the due time on its own thread
+// (finish).
+const finishWindow = time.Millisecond
+
+// canFinish reports whether the driver of m may finish its waits with a
+// sleep of its own: on a PreciseClock, where one is at hand.
+func canFinish(m *machine) bool {
+	_, ok := m.clock.(PreciseClock)
+	return ok && sleepUntilWorks
+}
+
+// finish sleeps until the core's next step falls due, when that is at
+// most finishWindow away and no input is waiting, and reports whether it
+// did. The kernel then wakes this goroutine's thread itself at the due
+// time, where a timer's expiry goes through the runtime's poller, a
+// goroutine and a channel, each of which may wake another thread before
+// the step is taken (130 to 200 µs here). An input that arrives during
+// the sleep waits for the step and is taken right after it.
+func finish(m *machine) bool {
+	if !canFinish(m) {
+		return false
+	}
+	due, ok := m.nextDue()
+	if !ok {
+		return false
+	}
+	d := due.Sub(m.clock.Now())
+	if d <= 0 || d > finishWindow {
+		return false
+	}
+	if len(m.sigs) > 0 || len(m.jobDone) > 0 || len(m.cmds.done) > 0 || len(m.inbox.wake) > 0 {
+		return false
+	}
+	sleepUntil(d)
+	finishes.Add(1)
+	return true
+}
+
+// finishes counts the sleeps of finish, for tests.
+var finishes atomic.Int64
+
+// finishRoomy is finish with roomyStack of stack in use below it, as
+// waitRoomy: the step after the sleep must not grow the stack either.
+//
+//go:noinline
+func (m *machine) finishRoomy() bool {
+	var pad [roomyStack]byte
+	holdStack(&pad)
+	return finish(m)
 }

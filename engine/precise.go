@@ -10,8 +10,10 @@ import "time"
 // epoll_wait, whose timeout counts whole milliseconds: a step fires up to
 // about a millisecond late. On PreciseClock (on Linux) Run arms a kernel
 // timer instead, a timerfd that the runtime's poller watches, and the
-// kernel wakes the poller when it expires. Elsewhere, or when a timerfd
-// cannot be had, it falls back to the runtime timer.
+// kernel wakes the poller when it expires, and Run sleeps the last
+// millisecond before a due step on its own thread, so that the kernel
+// wakes the thread that takes the step (see finish). Elsewhere, or when a
+// timerfd cannot be had, it falls back to the runtime timer.
 //
 // Each engine running on a PreciseClock holds one file descriptor and one
 // parked goroutine while Run runs. Do not use it inside a testing/synctest

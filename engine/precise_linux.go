@@ -73,3 +73,21 @@ func (t *kernelTimer) Reset(d time.Duration) {
 }
 
 func (t *kernelTimer) close() { t.f.Close() }
+
+// sleepUntilWorks says sleepUntil sleeps on the thread itself.
+const sleepUntilWorks = true
+
+// sleepUntil sleeps for d on the calling goroutine's thread, in
+// clock_nanosleep(TIMER_ABSTIME) on CLOCK_MONOTONIC (Go's own clock), so
+// that an interruption (a signal handled on this thread) resumes to the
+// same end.
+func sleepUntil(d time.Duration) {
+	var now unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &now) != nil {
+		time.Sleep(d)
+		return
+	}
+	end := unix.NsecToTimespec(now.Nano() + int64(d))
+	for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &end, nil) == unix.EINTR {
+	}
+}

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -52,5 +55,64 @@ func TestLoopTimerKind(t *testing.T) {
 	defer closeTimer(r)
 	if _, ok := r.(realTimer); !ok {
 		t.Errorf("RealClock's loop timer is %T, want realTimer", r)
+	}
+}
+
+// finishJob is a job that takes signals without a word and ends when
+// told to.
+type finishJob struct{ done chan Exit }
+
+func (j *finishJob) Signal(string, Scope) error                     { return nil }
+func (j *finishJob) Notify(string) error                            { return ErrNotSupported }
+func (j *finishJob) Abandon() error                                 { return nil }
+func (j *finishJob) Exec(context.Context, []string, []string) error { return nil }
+func (j *finishJob) Done() <-chan Exit                              { return j.done }
+
+// On a PreciseClock the real driver sleeps the last stretch before a step
+// on its own thread (finish), and no step is ever taken before it is due.
+func TestFinishNeverEarly(t *testing.T) {
+	offsets := []time.Duration{0, 3 * time.Millisecond, 7 * time.Millisecond, 20 * time.Millisecond, 45 * time.Millisecond}
+	p := &Profile{
+		Name: "finish", Runner: RunnerProcess,
+		Triggers: map[string][]Action{"SIGTERM": {ActionCancel}},
+		Deadline: time.Second,
+	}
+	for i, at := range offsets {
+		p.Steps = append(p.Steps, Step{Name: fmt.Sprint("s", i), At: at, Kind: StepSignal, Signal: "SIGTERM", Scope: ScopeGroup})
+	}
+	job := &finishJob{done: make(chan Exit, 1)}
+	var mu sync.Mutex
+	var evs []Event
+	sink := SinkFunc(func(e Event) {
+		mu.Lock()
+		evs = append(evs, e)
+		mu.Unlock()
+	})
+	e, err := New(Config{Profile: p, Target: job, Clock: PreciseClock{}, Sinks: []Sink{sink}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := finishes.Load()
+	e.Cancel("test")
+	time.AfterFunc(80*time.Millisecond, func() { job.done <- Exit{} })
+	e.Run(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	seen := 0
+	for _, ev := range evs {
+		for i, at := range offsets {
+			if ev.To == fmt.Sprint("step:s", i) {
+				seen++
+				if ev.Since < at {
+					t.Errorf("step s%d taken at %v, before its %v", i, ev.Since, at)
+				}
+			}
+		}
+	}
+	if seen != len(offsets) {
+		t.Errorf("%d steps taken, want %d: %v", seen, len(offsets), evs)
+	}
+	if finishes.Load() == before {
+		t.Error("the driver never finished a wait with a sleep of its own")
 	}
 }
