@@ -149,7 +149,7 @@ const (
 // A wake before the due time finds nothing due and re-arms for the rest.
 func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
 	due, ok := m.nextDue()
-	step := due
+	step := stepDue(m)
 	if !m.flushAt.IsZero() && (!ok || m.flushAt.Before(due)) {
 		due, ok = m.flushAt, true
 	}
@@ -161,7 +161,7 @@ func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
 	switch {
 	case d >= earlyAfter:
 		wake = due.Add(-earlyWake)
-	case d > finishWindow && due.Equal(step) && canFinish(m):
+	case d > finishWindow && !step.IsZero() && due.Equal(step) && canFinish(m):
 		wake = due.Add(-finishWindow) // finish sleeps the rest
 	}
 	if *timer == nil {
@@ -274,19 +274,32 @@ func canFinish(m *machine) bool {
 	return ok && sleepUntilWorks
 }
 
+// stepDue is when the core's next item falls due if that item is a step
+// of the timeline, zero otherwise.
+func stepDue(m *machine) time.Time {
+	at, kind, _ := m.nextItem()
+	if kind != dueStep {
+		return time.Time{}
+	}
+	return at
+}
+
 // finish sleeps until the core's next step falls due, when that is at
 // most finishWindow away and no input is waiting, and reports whether it
 // did. The kernel then wakes this goroutine's thread itself at the due
 // time, where a timer's expiry goes through the runtime's poller, a
 // goroutine and a channel, each of which may wake another thread before
 // the step is taken (130 to 200 µs here). An input that arrives during
-// the sleep waits for the step and is taken right after it.
+// the sleep waits for the step and is taken right after it. Only steps:
+// the deadline and a command's cut-off are not held to the microsecond,
+// and a job's end that comes just before the deadline must be taken
+// first, not after it.
 func finish(m *machine) bool {
 	if !canFinish(m) {
 		return false
 	}
-	due, ok := m.nextDue()
-	if !ok {
+	due := stepDue(m)
+	if due.IsZero() {
 		return false
 	}
 	d := due.Sub(m.clock.Now())

@@ -62,9 +62,15 @@ func TestLoopTimerKind(t *testing.T) {
 // told to.
 type finishJob struct{ done chan Exit }
 
-func (j *finishJob) Signal(string, Scope) error                     { return nil }
-func (j *finishJob) Notify(string) error                            { return ErrNotSupported }
-func (j *finishJob) Abandon() error                                 { return nil }
+func (j *finishJob) Signal(string, Scope) error { return nil }
+func (j *finishJob) Notify(string) error        { return ErrNotSupported }
+func (j *finishJob) Abandon() error {
+	select {
+	case j.done <- Exit{Abandoned: true}:
+	default:
+	}
+	return nil
+}
 func (j *finishJob) Exec(context.Context, []string, []string) error { return nil }
 func (j *finishJob) Done() <-chan Exit                              { return j.done }
 
@@ -114,5 +120,37 @@ func TestFinishNeverEarly(t *testing.T) {
 	}
 	if finishes.Load() == before {
 		t.Error("the driver never finished a wait with a sleep of its own")
+	}
+}
+
+// quickFinishJob is a finishJob whose group signals are quick
+// (QuickSignaller): the pass that sends one has its events flushed
+// eventLag later, a wake-up of the loop of its own.
+type quickFinishJob struct{ finishJob }
+
+func (*quickFinishJob) QuickSignal(Scope) bool { return true }
+
+// The deadline is not finished with a sleep (a job's end that comes just
+// before it must be taken first). The cancel's quick signal has the loop
+// wake eventLag (1 ms) later to flush its events, within a millisecond
+// of the deadline at 1.8 ms: that wake must not sleep to the deadline.
+func TestFinishOnlySteps(t *testing.T) {
+	p := &Profile{
+		Name: "deadline", Runner: RunnerProcess,
+		Triggers: map[string][]Action{"SIGTERM": {ActionCancel}},
+		Steps:    []Step{{Name: "interrupt", At: 0, Kind: StepSignal, Signal: "SIGTERM", Scope: ScopeGroup}},
+		Deadline: 1800 * time.Microsecond,
+	}
+	job := &quickFinishJob{finishJob{done: make(chan Exit, 1)}}
+	sink := SinkFunc(func(Event) {}) // events to flush: the wake at eventLag
+	e, err := New(Config{Profile: p, Target: job, Clock: PreciseClock{}, Sinks: []Sink{sink}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := finishes.Load()
+	time.AfterFunc(5*time.Millisecond, func() { e.Cancel("test") }) // in a pass of its own
+	e.Run(context.Background())
+	if n := finishes.Load() - before; n != 0 {
+		t.Errorf("slept %d times to the deadline, want none", n)
 	}
 }
