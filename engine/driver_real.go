@@ -274,11 +274,11 @@ func canFinish(m *machine) bool {
 	return ok && sleepUntilWorks
 }
 
-// stepDue is when the core's next item falls due if that item is a step
-// of the timeline, zero otherwise.
+// stepDue is when the core's next item falls due if that item is a
+// signal step of the timeline, zero otherwise.
 func stepDue(m *machine) time.Time {
-	at, kind, _ := m.nextItem()
-	if kind != dueStep {
+	at, kind, i := m.nextItem()
+	if kind != dueStep || m.prof.Steps[i].Kind != StepSignal {
 		return time.Time{}
 	}
 	return at
@@ -290,10 +290,10 @@ func stepDue(m *machine) time.Time {
 // time, where a timer's expiry goes through the runtime's poller, a
 // goroutine and a channel, each of which may wake another thread before
 // the step is taken (130 to 200 µs here). An input that arrives during
-// the sleep waits for the step and is taken right after it. Only steps:
-// the deadline and a command's cut-off are not held to the microsecond,
-// and a job's end that comes just before the deadline must be taken
-// first, not after it.
+// the sleep waits for the step and is taken right after it. Only signal
+// steps: the deadline, a command's cut-off and other steps (a command,
+// a notification) are not held to the microsecond, and a job's end that
+// comes just before them must be taken first, not after them.
 func finish(m *machine) bool {
 	if !canFinish(m) {
 		return false
