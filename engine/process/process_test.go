@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/internal/proctest"
+	"golang.org/x/sys/unix"
 )
 
 // The test binary doubles as a job: with GRACEFUL_PROCESS_HELPER set it
@@ -91,6 +93,33 @@ func helper(mode string, args []string) int {
 		return 0
 	case "pids-limited":
 		fmt.Println(pidsLimited())
+		return 0
+	case "raise-priority":
+		// RaisePriority, then each thread's scheduling and a child's.
+		fmt.Println("raised", RaisePriority())
+		tasks, _ := os.ReadDir("/proc/self/task")
+		for _, t := range tasks {
+			tid, _ := strconv.Atoi(t.Name())
+			if a, err := unix.SchedGetAttr(tid, 0); err == nil {
+				fmt.Println("thread", a.Nice, a.Runtime)
+			}
+		}
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), "GRACEFUL_PROCESS_HELPER=sched-self")
+		out, err := combinedOutput(cmd)
+		if err != nil {
+			fmt.Println("child:", err)
+			return 1
+		}
+		fmt.Print(string(out))
+		return 0
+	case "sched-self":
+		a, err := unix.SchedGetAttr(0, 0)
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		fmt.Println("child", a.Nice, a.Runtime)
 		return 0
 	case "cgroup-of-job", "cgroup-on-job":
 		// Run a job that prints its own cgroup, as /proc shows it here.
@@ -736,6 +765,73 @@ func TestSignalLead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// RaisePriority gives every thread nice -5 (with CAP_SYS_NICE) and the
+// short slice (where the kernel has custom slices), and a process started
+// afterwards neither.
+func TestRaisePriority(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs CAP_SYS_NICE")
+	}
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "GRACEFUL_PROCESS_HELPER=raise-priority")
+	out, err := combinedOutput(cmd)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var threads, sliced int
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 2 && f[0] == "raised":
+			if f[1] != "true" {
+				t.Errorf("RaisePriority = %s as root", f[1])
+			}
+		case len(f) == 3 && f[0] == "thread":
+			threads++
+			if f[1] != strconv.Itoa(supervisorNice) {
+				t.Errorf("a thread has nice %s, want %d", f[1], supervisorNice)
+			}
+			if f[2] == strconv.Itoa(supervisorSlice) {
+				sliced++
+			}
+		case len(f) == 3 && f[0] == "child":
+			if f[1] != "0" || f[2] == strconv.Itoa(supervisorSlice) {
+				t.Errorf("a child started afterwards has nice %s and slice %s: RESET_ON_FORK lost", f[1], f[2])
+			}
+		default:
+			t.Errorf("helper said %q", l)
+		}
+	}
+	if threads == 0 {
+		t.Fatalf("no thread listed: %s", out)
+	}
+	if customSlices() {
+		if sliced != threads {
+			t.Errorf("%d of %d threads have the short slice", sliced, threads)
+		}
+	} else if sliced != 0 {
+		t.Errorf("%d threads have a custom slice on a kernel without them", sliced)
+	}
+}
+
+// customSlices reports whether the kernel keeps a SCHED_NORMAL thread's
+// sched_runtime (Linux 6.12 and later), tried on a thread that is then
+// thrown away (a goroutine that exits locked ends its thread).
+func customSlices() bool {
+	ok := make(chan bool)
+	go func() {
+		runtime.LockOSThread()
+		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL, Runtime: supervisorSlice}
+		if unix.SchedSetAttr(0, &attr, 0) != nil {
+			ok <- false
+			return
+		}
+		got, err := unix.SchedGetAttr(0, 0)
+		ok <- err == nil && got.Runtime == supervisorSlice
+	}()
+	return <-ok
 }
 
 // removeIfEmpty removes an empty leaf in one rmdir, and leaves one with a
