@@ -148,10 +148,11 @@ const (
 // it, for a long wait) and returns its channel, nil when nothing is due.
 // A wake before the due time finds nothing due and re-arms for the rest.
 func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
-	due, ok := m.nextDue()
-	step := stepDue(m)
+	due, kind, i := m.nextItem()
+	ok := kind != dueNone
+	step := m.signalStep(kind, i)
 	if !m.flushAt.IsZero() && (!ok || m.flushAt.Before(due)) {
-		due, ok = m.flushAt, true
+		due, ok, step = m.flushAt, true, false
 	}
 	if !ok {
 		return nil
@@ -161,7 +162,7 @@ func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
 	switch {
 	case d >= earlyAfter:
 		wake = due.Add(-earlyWake)
-	case d > finishWindow && !step.IsZero() && due.Equal(step) && canFinish(m):
+	case d > finishWindow && step && canFinish(m):
 		wake = due.Add(-finishWindow) // finish sleeps the rest
 	}
 	if *timer == nil {
@@ -274,14 +275,10 @@ func canFinish(m *machine) bool {
 	return ok && sleepUntilWorks
 }
 
-// stepDue is when the core's next item falls due if that item is a
-// signal step of the timeline, zero otherwise.
-func stepDue(m *machine) time.Time {
-	at, kind, i := m.nextItem()
-	if kind != dueStep || m.prof.Steps[i].Kind != StepSignal {
-		return time.Time{}
-	}
-	return at
+// signalStep reports whether the item nextItem found (kind, i) is a
+// signal step of the timeline.
+func (m *machine) signalStep(kind dueKind, i int) bool {
+	return kind == dueStep && m.prof.Steps[i].Kind == StepSignal
 }
 
 // finish sleeps until the core's next step falls due, when that is at
@@ -298,8 +295,8 @@ func finish(m *machine) bool {
 	if !canFinish(m) {
 		return false
 	}
-	due := stepDue(m)
-	if due.IsZero() {
+	due, kind, i := m.nextItem()
+	if !m.signalStep(kind, i) {
 		return false
 	}
 	d := due.Sub(m.clock.Now())
