@@ -372,8 +372,14 @@ func (r *Runner) SignalLead(name string, scope engine.Scope) bool {
 	if name != "SIGKILL" || scope != engine.ScopeTree || r.leader == nil {
 		return false
 	}
-	r.killing.Store(true) // as signalTree does: a slower sweep may stop
-	return r.leader.signalGroup(syscall.SIGKILL) == nil
+	return r.killGroup() == nil
+}
+
+// killGroup SIGKILLs the job's process group, the first part of a tree's
+// SIGKILL: a slower sweep of another signal may stop from now on.
+func (r *Runner) killGroup() error {
+	r.killing.Store(true)
+	return r.leader.signalGroup(syscall.SIGKILL)
 }
 
 // RehearseSignal takes the path of a signal to scope with signal 0, which
@@ -438,8 +444,7 @@ func (r *Runner) signalTree(sig syscall.Signal) error {
 	// cgroup or the sweep (both include the group), never twice.
 	groupErr := engine.ErrGone
 	if sig == syscall.SIGKILL {
-		r.killing.Store(true) // a slower sweep of another signal may stop
-		groupErr = r.leader.signalGroup(sig)
+		groupErr = r.killGroup()
 	}
 	var n int
 	if r.cg != nil {
