@@ -106,7 +106,8 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	// handled by default in between: here, or (Ahead) on a goroutine
 	// that Start's job waits for.
 	sigs := make(chan os.Signal, 16)
-	names := s.Signals.Caught()
+	caught := s.Signals.Caught()
+	names := caught
 	if s.Ahead != nil {
 		sigs, names = s.Ahead.take(names)
 	}
@@ -167,7 +168,7 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	// The first cancel's path, rehearsed once it is clear the job lives
 	// on, and again after Settle (which may have given back the pages it
 	// needs): see rehearse.
-	bySignal := len(s.Signals.Caught()) > 0
+	bySignal := len(caught) > 0
 	g.afterFunc(RehearseAfter, func() { rehearse(eng, bySignal) })
 	if s.Settle != nil {
 		g.afterFunc(SettleAfter, func() {
