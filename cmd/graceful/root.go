@@ -89,11 +89,19 @@ func newRootCmd() *cobra.Command {
 	runCmd, joinCmd := newRunCmd(v), newJoinCmd(v)
 	addConfigFlag(runCmd)
 	addConfigFlag(joinCmd)
-	// --version prints the line `graceful version` prints. Declared here
-	// rather than by cobra so that it has no -v shorthand (-v is verbose).
-	root.Version = readVersionInfo().String()
-	root.SetVersionTemplate("{{.Version}}\n")
+	// --version prints the line `graceful version` prints. Handled here
+	// rather than by cobra (root.Version), so that it has no -v shorthand
+	// (-v is verbose) and needs no version template: a template is
+	// text/template, whose reflection keeps every exported method of
+	// every type in the binary (a fifth of graceful's code, paged in at
+	// every start; docs/performance.md).
 	root.Flags().Bool("version", false, "print graceful's version and exit")
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if v, _ := cmd.Flags().GetBool("version"); v {
+			return printVersion(cmd.OutOrStdout(), false)
+		}
+		return cmd.Help()
+	}
 
 	root.AddCommand(
 		runCmd,
