@@ -138,7 +138,15 @@ func tooLargeErr(name string, size int) error {
 // overflow.
 const maxReported = 1 << 50
 
-var errWorkExhausted = fmt.Errorf("this file's expressions have used up their allowance of %s of values; a policy needs far less, so look for values that are repeated or nested many times", formatSize(maxEvalWork))
+var errWorkExhausted error = workExhausted{}
+
+// workExhausted is errWorkExhausted's type: its message is made when it is
+// read, not while graceful starts.
+type workExhausted struct{}
+
+func (workExhausted) Error() string {
+	return "this file's expressions have used up their allowance of " + formatSize(maxEvalWork) + " of values; a policy needs far less, so look for values that are repeated or nested many times"
+}
 
 // boundedFunc wraps f so that a call is refused when its arguments or its
 // result are too large or the file's allowance is used up; estimate, when

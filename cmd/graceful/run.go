@@ -40,6 +40,9 @@ func newRunTree() (*cobra.Command, func()) {
 	process.ReserveThreads() // the job's fork waits for it too
 	v := viper.New()
 	root := newRoot(v)
+	// A run command line never reaches cobra's completion command, which
+	// cobra would otherwise build (four shells' help texts) on every run.
+	root.CompletionOptions.DisableDefaultCmd = true
 	cmd := runCommand(v, ahead)
 	addConfigFlag(cmd)
 	root.AddCommand(cmd)
