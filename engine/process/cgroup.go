@@ -269,19 +269,37 @@ func unescapeMount(s string) string {
 }
 
 // ownCgroup returns this process's cgroup v2 path ("0::/path").
-func ownCgroup() (string, error) { return pidCgroup(os.Getpid()) }
-
-func pidCgroup(pid int) (string, error) {
-	b, err := readFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+func ownCgroup() (string, error) {
+	b, err := selfCgroups()
 	if err != nil {
 		return "", err
 	}
+	return v2Entry(b, "/proc/self/cgroup")
+}
+
+// selfCgroups is /proc/self/cgroup, read once per process: a run's start
+// needs it twice (the pids-limit check, on a goroutine of its own, and
+// the leaf), and graceful never moves itself to another cgroup.
+var selfCgroups = sync.OnceValues(func() ([]byte, error) { return readFile("/proc/self/cgroup") })
+
+func pidCgroup(pid int) (string, error) {
+	name := "/proc/" + strconv.Itoa(pid) + "/cgroup"
+	b, err := readFile(name)
+	if err != nil {
+		return "", err
+	}
+	return v2Entry(b, name)
+}
+
+// v2Entry returns the cgroup v2 path in b, the content of the file name
+// (/proc/PID/cgroup).
+func v2Entry(b []byte, name string) (string, error) {
 	for _, line := range strings.Split(string(b), "\n") {
 		if p, ok := strings.CutPrefix(line, "0::"); ok {
 			return p, nil
 		}
 	}
-	return "", errors.New("no cgroup v2 entry in /proc/" + strconv.Itoa(pid) + "/cgroup")
+	return "", errors.New("no cgroup v2 entry in " + name)
 }
 
 // procs lists the pids in the cgroup and in the cgroups the job made

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -64,8 +65,9 @@ func lowerNproc() (restore func()) {
 const threadReserve = 12
 
 var reserve struct {
-	once sync.Once
-	done chan struct{}
+	once    sync.Once
+	claimed atomic.Bool // the check and the threads are someone's to make
+	done    chan struct{}
 }
 
 // ReserveThreads starts making the threads graceful keeps in hand for when
@@ -77,17 +79,26 @@ var reserve struct {
 func ReserveThreads() {
 	reserve.once.Do(func() {
 		reserve.done = make(chan struct{})
-		go func() {
-			reserveThreads()
-			close(reserve.done)
-		}()
+		go reserveOnce()
 	})
 }
 
 // threadsReserved waits for ReserveThreads, starting it if nobody did.
+// When its goroutine has not begun yet (the runtime has not run it: on a
+// small machine waking a thread for it takes longer than the work), the
+// caller does the work itself rather than wait for it to be scheduled.
 func threadsReserved() {
 	ReserveThreads()
+	reserveOnce()
 	<-reserve.done
+}
+
+// reserveOnce makes the reserve unless someone already does.
+func reserveOnce() {
+	if reserve.claimed.CompareAndSwap(false, true) {
+		reserveThreads()
+		close(reserve.done)
+	}
 }
 
 // reserveThreads makes the runtime start threads until the process has
@@ -133,7 +144,7 @@ func threadCount() int {
 // machines have one (systemd's TasksMax on user slices, a pod's pids
 // limit); a run without one need not make threads it will not use.
 func pidsLimited() bool {
-	cg, err := readFile("/proc/self/cgroup")
+	cg, err := selfCgroups()
 	if err != nil {
 		return true
 	}
