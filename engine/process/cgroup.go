@@ -138,14 +138,18 @@ var staleAge = 2 * time.Second
 // namespace): named graceful-PID-N, not locked by a live owner, old enough,
 // and empty (rmdir refuses a leaf with processes or children). It returns
 // how many it removed.
-func (c *cgroup) removeStale() int {
-	parent, own := filepath.Dir(c.dir), filepath.Base(c.dir)
+func (c *cgroup) removeStale() int { return removeStaleBeside(c.dir, c.fd >= 0) }
+
+// removeStaleBeside is removeStale for the leaf dir, which still exists
+// when exists is set. It reads nothing of the leaf's cgroup itself, so it
+// may run while the leaf is closed.
+func removeStaleBeside(dir string, exists bool) int {
+	parent, own := filepath.Dir(dir), filepath.Base(dir)
 	// A cgroup directory's link count is 2 plus its subdirectories
-	// (kernfs): when they are at most our own leaf, not yet removed,
-	// there is nothing to look at, and the usual Close reads no
-	// directory.
+	// (kernfs): when they are at most our own leaf, there is nothing to
+	// look at, and no directory is read.
 	ours := uint64(0)
-	if c.fd >= 0 {
+	if exists {
 		ours = 1
 	}
 	var st unix.Stat_t

@@ -115,6 +115,10 @@ type Runner struct {
 	killing  atomic.Bool
 	esc      escapes      // processes seen outside the job's group (Escaped)
 	guardian atomic.Int64 // the guardian's pid (StartGuardian), not the job's
+	// swept is closed once the look for stale leaves beside the job's
+	// (cgroup.removeStale), begun as the job starts, is done; nil when
+	// there is no leaf.
+	swept chan struct{}
 }
 
 var _ engine.Target = (*Runner)(nil)
@@ -256,6 +260,16 @@ func start(opts Options) (*Runner, error) {
 		return fail(execCode(err), err)
 	}
 	r.leader = p
+	if r.cg != nil {
+		// Leaves a SIGKILLed graceful left beside ours are removed while
+		// the job runs, when graceful has nothing else to do, rather
+		// than while it exits; Close waits for it.
+		r.swept = make(chan struct{})
+		go func(dir string) {
+			defer close(r.swept)
+			removeStaleBeside(dir, true)
+		}(r.cg.dir)
+	}
 	return r, nil
 }
 
@@ -601,8 +615,13 @@ func (r *Runner) close(timeout time.Duration) error {
 			errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
 		}
 	}
-	if r.cg != nil {
-		r.cg.removeStale()
+	if r.swept != nil {
+		t := time.NewTimer(max(time.Until(deadline), 0))
+		select {
+		case <-r.swept:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 	return errors.Join(errs...)
 }
