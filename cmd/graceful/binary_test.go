@@ -25,7 +25,11 @@ func TestMethodsPrunable(t *testing.T) {
 	// -dumpdep prints, on stderr, "caller -> callee" for every reachable
 	// edge and marks a function that makes such a call <ReflectMethod>.
 	var dump bytes.Buffer
-	cmd := exec.Command("go", "build", "-o", out, "-ldflags=-dumpdep", ".")
+	args := []string{"build", "-o", out, "-ldflags=-dumpdep"}
+	if raceEnabled {
+		args = append(args, "-race") // the packages compiled for the test
+	}
+	cmd := exec.Command("go", append(args, ".")...)
 	cmd.Stderr = &dump
 	if err := cmd.Run(); err != nil {
 		if _, lerr := exec.LookPath("go"); lerr != nil {
