@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,7 +27,7 @@ func addCoordinatorFlags(fs *pflag.FlagSet) {
 	fs.StringArray("job", nil, "kubernetes: name of a job container; repeat in start order (instead of --jobs)")
 	fs.Bool("parallel", false, "kubernetes: start every job container as soon as it connects")
 	fs.Duration("start-timeout", kubernetes.DefaultStartTimeout, "kubernetes: time every job container has to connect")
-	fs.Duration("liveness-interval", kubernetes.DefaultInterval, fmt.Sprintf("kubernetes: ping interval; a peer silent for %d intervals is lost", kubernetes.DefaultMisses))
+	fs.Duration("liveness-interval", kubernetes.DefaultInterval, "kubernetes: ping interval; a peer silent for "+strconv.Itoa(kubernetes.DefaultMisses)+" intervals is lost")
 	fs.IntSlice("peer-uid", nil, "kubernetes: uids besides our own that may connect (-1: any); see docs/kubernetes.md")
 }
 

@@ -61,7 +61,7 @@ func newCgroup() (*cgroup, error) {
 	var name, dir string
 	var fd int
 	for try := 0; ; try++ {
-		name = fmt.Sprintf("graceful-%d-%d", os.Getpid(), cgroupSeq.Add(1))
+		name = "graceful-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(cgroupSeq.Add(1), 10)
 		dir = filepath.Join(mount, self, name)
 		err := os.Mkdir(dir, 0o755)
 		if err == nil {
