@@ -8,7 +8,7 @@
 #   QUICK=1 bash bench/run.sh    # fewer iterations, for a smoke test (about 2)
 #   LONG=0 bash bench/run.sh     # without the escalation at 9 s and 60 s
 #
-# Sizes can be set one by one: RUNS, FWD_N, ESC_N, ROUNDS (see below),
+# Sizes can be set one by one: RUNS, FWD_N, ESC_N, ROUNDS, PAIRS_N (see below),
 # GUARD_RUNS (start-up with the guardian, per command), ESC9_N, ESC60_N,
 # ESC_LANES (long escalation), TEAR_N (zombie leader, SIGKILLed
 # supervisor), REAP_ROUNDS, REAP_SECS (orphan churn). SECTIONS="reap
@@ -26,6 +26,7 @@ runs=${RUNS:-$([ -n "$quick" ] && echo 30 || echo 300)}
 fwd_n=${FWD_N:-$([ -n "$quick" ] && echo 100 || echo 1000)}
 esc_n=${ESC_N:-$([ -n "$quick" ] && echo 5 || echo 40)}
 rounds=${ROUNDS:-$([ -n "$quick" ] && echo 3 || echo 10)}
+pairs_n=${PAIRS_N:-$([ -n "$quick" ] && echo 50 || echo 400)}
 guard_runs=${GUARD_RUNS:-$([ -n "$quick" ] && echo 10 || echo 50)}
 long=${LONG:-1}
 [ "$long" = 0 ] && long=
@@ -171,6 +172,21 @@ print("release build (static, as shipped): graceful / floor = %.2fx (per round %
     m[cmds[4]] / m[cmds[5]], min(sratios), max(sratios), m[cmds[6]] / m[cmds[5]]))
 print()
 PY
+# The release builds once more in interleaved pairs (probe pairs): the
+# median of the per-pair ratios with a bootstrap 95% interval, steadier
+# on a shared machine than a ratio of pooled medians.
+"$bin/probe" pairs "$pairs_n" -- "$bin/floor-static" /bin/true ";;" \
+  "$bin/graceful-static" run -- /bin/true ";;" "$bin/graceful-static" run --cgroup off -- /bin/true |
+  python3 -c '
+import sys
+lines = sys.stdin.read().split("\n")
+head = dict(kv.split("=", 1) for kv in lines[0].split()[1:])
+rows = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in lines[1:] if l.startswith("pair ")]
+g, off = rows[0], rows[1]
+print("release build in %s interleaved pairs (probe pairs): graceful / floor = %sx [95%%: %s-%s], with --cgroup off %sx [%s-%s]; medians %s / %s / %s ms (floor, graceful, --cgroup off)" % (
+    head["n"], g["ratio"], g["lo"], g["hi"], off["ratio"], off["lo"], off["hi"], head["median_ms"], g["median_ms"], off["median_ms"]))
+print()
+'
 
 fi
 

@@ -15,6 +15,7 @@
 //	probe reap ORPHANS SECONDS -- SUPERVISOR...
 //	                                    peak pids under orphan churn
 //	probe rss -- SUPERVISOR...          resident set while supervising
+//	probe pairs N -- CMD... ;; CMD...   interleaved wall times, paired ratios
 //
 // The supervisor's argv ends with "--" or whatever it needs; probe appends
 // the job's argv itself.
@@ -40,7 +41,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: probe forward|escalate|tree|zombie|guardkill|reap|rss ... -- SUPERVISOR...")
+		fail("usage: probe forward|escalate|tree|zombie|guardkill|reap|rss|pairs ... -- SUPERVISOR...")
 	}
 	switch os.Args[1] {
 	case "child-forward":
@@ -60,6 +61,8 @@ func main() {
 		forward(atoi(args[0]), sup)
 	case "first":
 		first(atoi(args[0]), dur(args[1]), sup)
+	case "pairs":
+		pairs(atoi(args[0]), splitCommands(sup))
 	case "escalate":
 		escalate(atoi(args[0]), dur(args[1]), opts(args[2:]), sup)
 	case "tree":
