@@ -174,7 +174,11 @@ print()
 PY
 # The release builds once more in interleaved pairs (probe pairs): the
 # median of the per-pair ratios with a bootstrap 95% interval, steadier
-# on a shared machine than a ratio of pooled medians.
+# on a shared machine than a ratio of pooled medians, for comparing
+# builds. Not the target's measure: a command run right after graceful
+# is 0.2 ms slower (the kernel finishing graceful's exit), which the
+# rounds above charge to graceful's next run and interleaving spreads
+# over whatever runs next, the floor included.
 "$bin/probe" pairs "$pairs_n" -- "$bin/floor-static" /bin/true ";;" \
   "$bin/graceful-static" run -- /bin/true ";;" "$bin/graceful-static" run --cgroup off -- /bin/true |
   python3 -c '
@@ -183,7 +187,7 @@ lines = sys.stdin.read().split("\n")
 head = dict(kv.split("=", 1) for kv in lines[0].split()[1:])
 rows = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in lines[1:] if l.startswith("pair ")]
 g, off = rows[0], rows[1]
-print("release build in %s interleaved pairs (probe pairs): graceful / floor = %sx [95%%: %s-%s], with --cgroup off %sx [%s-%s]; medians %s / %s / %s ms (floor, graceful, --cgroup off)" % (
+print("release build in %s interleaved pairs (probe pairs; for comparing builds, not the target: see bench/run.sh): graceful / floor = %sx [95%%: %s-%s], with --cgroup off %sx [%s-%s]; medians %s / %s / %s ms (floor, graceful, --cgroup off)" % (
     head["n"], g["ratio"], g["lo"], g["hi"], off["ratio"], off["lo"], off["hi"], head["median_ms"], g["median_ms"], off["median_ms"]))
 print()
 '
