@@ -176,9 +176,11 @@ PY
 # median of the per-pair ratios with a bootstrap 95% interval, steadier
 # on a shared machine than a ratio of pooled medians, for comparing
 # builds. Not the target's measure: a command run right after graceful
-# is 0.2 ms slower (the kernel finishing graceful's exit), which the
-# rounds above charge to graceful's next run and interleaving spreads
-# over whatever runs next, the floor included.
+# is 0.2 to 0.26 ms slower than right after the floor (after a copy of
+# the floor, another file, 0.15 ms; after tini or /bin/true faster): what
+# a Go process's exit leaves to the kernel, and caches warm for the same
+# binary. The rounds above charge that to each command's own next run;
+# interleaving spreads graceful's over the floor's runs.
 "$bin/probe" pairs "$pairs_n" -- "$bin/floor-static" /bin/true ";;" \
   "$bin/graceful-static" run -- /bin/true ";;" "$bin/graceful-static" run --cgroup off -- /bin/true |
   python3 -c '
