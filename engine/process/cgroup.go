@@ -89,14 +89,14 @@ func newCgroup() (*cgroup, error) {
 // lockLeaf opens the leaf just made at dir and takes an exclusive flock on
 // it, held (through the open directory, also used for CLONE_INTO_CGROUP)
 // until the leaf is removed: the lock is what tells another graceful that
-// the leaf's owner is alive (see removeStale). It fails with ErrNotExist if
+// the leaf's owner is alive (see removeStaleBeside). It fails with ErrNotExist if
 // the leaf was removed in between.
 func lockLeaf(dir string) (int, error) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, &os.PathError{Op: "open", Path: dir, Err: err}
 	}
-	// Another graceful's removeStale may hold it for a moment (it opens
+	// Another graceful's removeStaleBeside may hold it for a moment (it opens
 	// every leaf of our naming to look); never wait on it for long (it
 	// could be stopped), take another name instead.
 	for try := 0; ; try++ {
@@ -133,27 +133,19 @@ func lockLeaf(dir string) (int, error) {
 // between creating it and cloning the job into it.
 var staleAge = 2 * time.Second
 
-// removeStale removes the leaves beside c that a graceful left behind when
-// it was SIGKILLed (or, as PID 1 of a container, died with its PID
-// namespace): named graceful-PID-N, not locked by a live owner, old enough,
-// and empty (rmdir refuses a leaf with processes or children). It returns
-// how many it removed.
-func (c *cgroup) removeStale() int { return removeStaleBeside(c.dir, c.fd >= 0) }
-
-// removeStaleBeside is removeStale for the leaf dir, which still exists
-// when exists is set. It reads nothing of the leaf's cgroup itself, so it
-// may run while the leaf is closed.
-func removeStaleBeside(dir string, exists bool) int {
+// removeStaleBeside removes the leaves beside the leaf dir (which exists)
+// that a graceful left behind when it was SIGKILLed (or, as PID 1 of a
+// container, died with its PID namespace): named graceful-PID-N, not
+// locked by a live owner, old enough, and empty (rmdir refuses a leaf with
+// processes or children). It returns how many it removed. It reads
+// nothing of dir's cgroup itself, so it may run while the job runs in it.
+func removeStaleBeside(dir string) int {
 	parent, own := filepath.Dir(dir), filepath.Base(dir)
 	// A cgroup directory's link count is 2 plus its subdirectories
-	// (kernfs): when they are at most our own leaf, there is nothing to
+	// (kernfs): when they are our own leaf alone, there is nothing to
 	// look at, and no directory is read.
-	ours := uint64(0)
-	if exists {
-		ours = 1
-	}
 	var st unix.Stat_t
-	if unix.Stat(parent, &st) == nil && st.Nlink >= 2 && uint64(st.Nlink)-2 <= ours {
+	if unix.Stat(parent, &st) == nil && st.Nlink >= 2 && st.Nlink <= 2+1 { // 1: our own leaf
 		return 0
 	}
 	names, err := readDirNames(parent)

@@ -221,16 +221,20 @@ func (p *proc) alive() bool {
 // before is reported as such even when the deadline has passed: a select
 // over both would pick at random between its closed done and an expired
 // timer.
-func (p *proc) reapedBy(deadline time.Time) bool {
+func (p *proc) reapedBy(deadline time.Time) bool { return closedBy(p.done, deadline) }
+
+// closedBy reports whether ch is closed by deadline, waiting for it until
+// then (without a timer when it already is).
+func closedBy(ch <-chan struct{}, deadline time.Time) bool {
 	select {
-	case <-p.done:
+	case <-ch:
 		return true
 	default:
 	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
-	case <-p.done:
+	case <-ch:
 		return true
 	case <-t.C:
 		return false

@@ -116,7 +116,7 @@ type Runner struct {
 	esc      escapes      // processes seen outside the job's group (Escaped)
 	guardian atomic.Int64 // the guardian's pid (StartGuardian), not the job's
 	// swept is closed once the look for stale leaves beside the job's
-	// (cgroup.removeStale), begun as the job starts, is done; nil when
+	// (removeStaleBeside), begun as the job starts, is done; nil when
 	// there is no leaf.
 	swept chan struct{}
 }
@@ -267,7 +267,7 @@ func start(opts Options) (*Runner, error) {
 		r.swept = make(chan struct{})
 		go func(dir string) {
 			defer close(r.swept)
-			removeStaleBeside(dir, true)
+			removeStaleBeside(dir)
 		}(r.cg.dir)
 	}
 	return r, nil
@@ -616,12 +616,7 @@ func (r *Runner) close(timeout time.Duration) error {
 		}
 	}
 	if r.swept != nil {
-		t := time.NewTimer(max(time.Until(deadline), 0))
-		select {
-		case <-r.swept:
-		case <-t.C:
-		}
-		t.Stop()
+		closedBy(r.swept, deadline)
 	}
 	return errors.Join(errs...)
 }
