@@ -53,7 +53,7 @@ func runOnce(argv []string) float64 {
 	if err := cmd.Run(); err != nil {
 		fail(fmt.Sprintf("%s: %v", strings.Join(argv, " "), err))
 	}
-	return float64(time.Since(t0).Nanoseconds()) / 1e6
+	return ms(time.Since(t0))
 }
 
 func median(xs []float64) float64 {
