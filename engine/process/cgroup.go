@@ -208,8 +208,33 @@ func cgroup2Mount() (mount, root string, err error) {
 }
 
 // cgroup2MountOf is cgroup2Mount for a process in cgroup self (as
-// /proc/self/cgroup shows it; empty if unknown).
+// /proc/self/cgroup shows it; empty if unknown). What it found for a
+// cgroup is kept: a run's start asks for its own twice (the pids-limit
+// check and the leaf), and mounts do not move under a running graceful
+// any more than its own cgroup does (selfCgroups is read once too).
 func cgroup2MountOf(self string) (mount, root string, err error) {
+	if self == "" {
+		return findCgroup2Mount(self)
+	}
+	mountCache.Lock()
+	defer mountCache.Unlock()
+	if mountCache.self == self {
+		return mountCache.mount, mountCache.root, nil
+	}
+	if mount, root, err = findCgroup2Mount(self); err == nil {
+		mountCache.self, mountCache.mount, mountCache.root = self, mount, root
+	}
+	return mount, root, err
+}
+
+// mountCache is the last cgroup2MountOf found.
+var mountCache struct {
+	sync.Mutex
+	self, mount, root string
+}
+
+// findCgroup2Mount looks for cgroup2MountOf.
+func findCgroup2Mount(self string) (mount, root string, err error) {
 	// The usual places first: a statfs is much cheaper than having the
 	// kernel render mountinfo. Their mount root is "/" in the initial
 	// cgroup namespace; in another one only mountinfo tells (a mount of

@@ -592,19 +592,26 @@ func (r *Runner) close(timeout time.Duration) error {
 		leader = nil // its tree is the cgroup's, killed above
 	}
 	// The sweep reads /proc: never one that is not ours (it would signal
-	// other processes, or find nothing and claim success).
-	if !procIsOurs() && !noChildren() {
+	// other processes, or find nothing and claim success). The usual end,
+	// no child left, asks neither /proc nor anything else.
+	switch {
+	case noChildren():
+	case !procIsOurs():
 		errs = append(errs, errors.New("escaped processes not swept: "+errForeignProc().Error()))
-	}
-	for procIsOurs() && !noChildren() {
-		n, fds := sweepSignal(r.self, leader, syscall.SIGKILL, true, nil, r.noteEscape)
-		if n == 0 {
-			break
-		}
-		waitPidfds(fds, deadline)
-		if time.Now().After(deadline) {
-			errs = append(errs, fmt.Errorf("%d processes of the job survived", n))
-			break
+	default:
+		for {
+			n, fds := sweepSignal(r.self, leader, syscall.SIGKILL, true, nil, r.noteEscape)
+			if n == 0 {
+				break
+			}
+			waitPidfds(fds, deadline)
+			if time.Now().After(deadline) {
+				errs = append(errs, fmt.Errorf("%d processes of the job survived", n))
+				break
+			}
+			if noChildren() {
+				break
+			}
 		}
 	}
 	if r.leader != nil && !r.leader.reapedBy(deadline) {
