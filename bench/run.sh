@@ -56,6 +56,15 @@ go build -o "$bin/floor" ./bench/floor
 release_build() { CGO_ENABLED=0 go build -buildmode=exe -trimpath -buildvcs=false -ldflags "-s -w" "$@"; }
 release_build -o "$bin/graceful-static" ./cmd/graceful
 release_build -o "$bin/floor-static" ./bench/floor
+# The same two as a user has them, copied into place (install(1)): the
+# linker writes its output through a shared mapping, a page at a time,
+# and the page cache then holds the file in single pages; a file written
+# in large writes (cp, install, tar, a package manager) or read back from
+# disk is held in large folios, which the kernel maps, and unmaps at exit,
+# with less work per page. Both binaries start about 0.5 ms sooner so
+# (docs/performance.md, sixth round).
+mkdir -p "$bin/installed"
+install -m 755 "$bin/graceful-static" "$bin/floor-static" "$bin/installed/"
 go build -o "$bin/probe" ./bench/probe
 cc=
 if command -v gcc >/dev/null; then
@@ -191,6 +200,19 @@ rows = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in lines[1:] if l.s
 g, off = rows[0], rows[1]
 print("release build in %s interleaved pairs (probe pairs; for comparing builds, not the target: see bench/run.sh): graceful / floor = %sx [95%%: %s-%s], with --cgroup off %sx [%s-%s]; medians %s / %s / %s ms (floor, graceful, --cgroup off)" % (
     head["n"], g["ratio"], g["lo"], g["hi"], off["ratio"], off["lo"], off["hi"], head["median_ms"], g["median_ms"], off["median_ms"]))
+print()
+'
+# The same pairs with both release builds installed (copied into place,
+# as a user has them; see the builds above).
+"$bin/probe" pairs "$pairs_n" -- "$bin/installed/floor-static" /bin/true ";;" \
+  "$bin/installed/graceful-static" run -- /bin/true |
+  python3 -c '
+import sys
+lines = sys.stdin.read().split("\n")
+head = dict(kv.split("=", 1) for kv in lines[0].split()[1:])
+g = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in lines[1:] if l.startswith("pair ")][0]
+print("release builds installed (install(1): a copy, held in large folios, where the linker output above is held in single pages), in %s interleaved pairs: graceful / floor = %sx [95%%: %s-%s]; medians %s / %s ms (floor, graceful)" % (
+    head["n"], g["ratio"], g["lo"], g["hi"], head["median_ms"], g["median_ms"]))
 print()
 '
 
