@@ -5,6 +5,8 @@ import (
 	"os/signal"
 	"slices"
 	"sync"
+
+	"github.com/graceful-sh/graceful/internal/startsignals"
 )
 
 // Ahead is a catch of signals begun before the Run that takes it over
@@ -30,17 +32,24 @@ type Ahead struct {
 	ch chan os.Signal
 
 	mu    sync.Mutex
-	names []string      // everything asked for so far
-	ready chan struct{} // closed once the signals of Add are caught
-	done  chan struct{} // closed once all of names is caught
+	names []string        // everything asked for so far
+	ready <-chan struct{} // closed once the signals of Add are caught
+	done  <-chan struct{} // closed once all of names is caught
 	taken bool
 }
 
 // CatchAhead begins catching names (as Catch does) and returns at once.
 // The caller must either give the result to a Run (Spec.Ahead) or
-// Release it.
+// Release it. A catch begun during the program's initialisation (a run
+// command line: internal/startsignals) is taken over as the first part.
 func CatchAhead(names ...string) *Ahead {
-	a := &Ahead{ch: make(chan os.Signal, 16)}
+	a := &Ahead{ch: make(chan os.Signal, startsignals.Buffer)}
+	if ch, asked, done, ok := startsignals.Take(); ok {
+		a.ch, a.ready, a.done = ch, done, done
+		for _, s := range asked {
+			a.names = append(a.names, Name(s))
+		}
+	}
 	a.Add(names...)
 	return a
 }

@@ -8,20 +8,27 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/engine/sim"
 	"github.com/graceful-sh/graceful/engine/supervise"
+	"github.com/graceful-sh/graceful/internal/startsignals"
 )
 
 // childEnv makes the test binary run aheadChild instead of the tests.
 const childEnv = "GRACEFUL_SUPERVISE_TEST_CHILD"
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
+	if mode := os.Getenv(childEnv); mode == "early" {
+		earlyChild()
+		os.Exit(0)
+	} else if mode != "" {
 		aheadChild(mode)
 		os.Exit(0)
 	}
@@ -55,6 +62,78 @@ func aheadChild(mode string) {
 		})
 	}
 	fmt.Println("survived SIGHUP")
+}
+
+// earlyChild is started with a run command line's arguments, so the base
+// signals were caught during initialisation (internal/startsignals). A
+// SIGTERM sent before CatchAhead takes that catch over reaches the Run's
+// engine, once.
+func earlyChild() {
+	<-startsignals.Caught()
+	_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	// Time for os/signal to hand it to the only channel there is yet.
+	time.Sleep(100 * time.Millisecond)
+	a := supervise.CatchAhead(supervise.BaseSignals()...)
+	_, _, _, left := startsignals.Take()
+	<-a.Ready()
+	p := &engine.Profile{
+		Name:     "early",
+		Triggers: map[string][]engine.Action{"SIGTERM": {engine.ActionCancel}},
+		Steps:    []engine.Step{{Name: "stop", Kind: engine.StepSignal, Signal: "SIGTERM", Scope: engine.ScopeGroup}},
+		Deadline: 5 * time.Second,
+	}
+	b, err := sim.ParseBehaviour("exits-on-term")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var closed atomic.Int32
+	// A lost SIGTERM leaves the job running: the run is cut off then.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := supervise.Run(ctx, supervise.Spec{
+		Profile: p,
+		Signals: supervise.ProfilePlan(p),
+		Ahead:   a,
+		Start: func() (supervise.Job, error) {
+			return simJob{sim.NewJob(b, engine.RealClock{}), &closed}, nil
+		},
+	})
+	fmt.Printf("left=%v outcome=%s reason=%q err=%v\n", left, res.Outcome, res.Reason, err)
+}
+
+// A run command line's first signals are caught during initialisation;
+// the run's catch ahead takes them over (nothing is left behind to catch
+// them twice), and a signal that arrives in between is not lost.
+func TestAheadTakesOverTheCatchBegunAtInit(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "run", "--", "job")
+	cmd.Env = append(os.Environ(), childEnv+"=early")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v, output %q", err, out)
+	}
+	if want := `left=false outcome=cancelled reason="signal SIGTERM #1" err=<nil>`; !strings.Contains(string(out), want) {
+		t.Errorf("child output %q, want %q", out, want)
+	}
+}
+
+// The signals caught during initialisation are the base signals, which
+// internal/startsignals lists by number (it imports nothing of ours).
+func TestStartSignalsAreTheBaseSignals(t *testing.T) {
+	var want []syscall.Signal
+	for _, name := range supervise.BaseSignals() {
+		want = append(want, syscall.Signal(engine.SignalNumber(name)))
+	}
+	got := startsignals.Base()
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("startsignals.Base() = %v, supervise.BaseSignals() = %v", got, want)
+	}
 }
 
 // A signal caught ahead that nobody takes over, or that the Run's plan

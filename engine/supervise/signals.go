@@ -5,10 +5,10 @@ import (
 	"os/signal"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/internal/startsignals"
 )
 
 // Disposition is what a supervising graceful does with a signal it
@@ -207,26 +207,7 @@ func (p Plan) Caught() []string {
 // deliver from the start.
 func FaultSignals() []string { return signalsOf(Fault) }
 
-// ignoredAtStart records, the first time a signal is looked at (before
-// graceful catches it), whether it was ignored: signal.Ignored reports the
-// current state, which catching changes.
-// (An array, not a sync.Map: the first use of a sync.Map builds its
-// table, which cost a run's start more than the rest of the catch's own
-// work.)
-var ignoredAtStart [65]atomic.Int32 // 0: not looked at yet, 1: ignored, 2: not
-
-func inheritedIgnored(sig syscall.Signal) bool {
-	if sig <= 0 || int(sig) >= len(ignoredAtStart) {
-		return signal.Ignored(sig)
-	}
-	at := &ignoredAtStart[sig]
-	if v := at.Load(); v != 0 {
-		return v == 1
-	}
-	v := int32(2)
-	if signal.Ignored(sig) {
-		v = 1
-	}
-	at.CompareAndSwap(0, v)
-	return at.Load() == 1
-}
+// inheritedIgnored reports whether sig was ignored when graceful started
+// (recorded before anything was caught: catching changes what
+// signal.Ignored reports).
+func inheritedIgnored(sig syscall.Signal) bool { return startsignals.IgnoredAtStart(sig) }
