@@ -140,7 +140,8 @@ if want startup; then
 # The per-round ratios give the spread.
 startup=("$g run -- /bin/true" "tini -s -- /bin/true" "$bin/floor /bin/true" "/bin/true"
          "$bin/graceful-static run -- /bin/true" "$bin/floor-static /bin/true"
-         "$bin/graceful-static run --cgroup off -- /bin/true")
+         "$bin/graceful-static run --cgroup off -- /bin/true"
+         "$bin/installed/graceful-static run -- /bin/true" "$bin/installed/floor-static /bin/true")
 per=$(( (runs + rounds - 1) / rounds ))
 rm -f "$out"/startup-*.json
 for r in $(seq "$rounds"); do
@@ -156,7 +157,7 @@ python3 - "$out" "$rounds" "$((per * rounds))" "${startup[@]}" <<'PY'
 import json, statistics, sys
 out, rounds, n, cmds = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 times = {c: [] for c in cmds}
-ratios, sratios = [], []  # graceful / floor per round: plain build, release build
+ratios, sratios, iratios = [], [], []  # graceful / floor per round: plain, release, release installed
 for r in range(1, rounds + 1):
     med = {}
     for x in json.load(open("%s/startup-%d.json" % (out, r)))["results"]:
@@ -164,9 +165,11 @@ for r in range(1, rounds + 1):
         med[x["command"]] = x["median"]
     ratios.append(med[cmds[0]] / med[cmds[2]])
     sratios.append(med[cmds[4]] / med[cmds[5]])
+    iratios.append(med[cmds[7]] / med[cmds[8]])
 m = {c: statistics.median(times[c]) * 1000 for c in cmds}
 names = ["graceful run -- /bin/true", "tini -s -- /bin/true", "stack floor (bench/floor) /bin/true", "/bin/true",
-         "graceful run -- /bin/true, release build", "stack floor, release build", "graceful run --cgroup off -- /bin/true, release build"]
+         "graceful run -- /bin/true, release build", "stack floor, release build", "graceful run --cgroup off -- /bin/true, release build",
+         "graceful run -- /bin/true, release build installed", "stack floor, release build installed"]
 print("### Start-up: `graceful run -- /bin/true` (%s runs each in %d interleaved rounds, hyperfine -N, median)" % (n, rounds))
 print()
 print("| command | median ms |")
@@ -179,6 +182,9 @@ print("graceful / tini = %.2fx, graceful / floor = %.2fx (target <= 1.2x; per ro
 print()
 print("release build (static, as shipped): graceful / floor = %.2fx (per round %.2f-%.2fx), with --cgroup off %.2fx" % (
     m[cmds[4]] / m[cmds[5]], min(sratios), max(sratios), m[cmds[6]] / m[cmds[5]]))
+print()
+print("release build installed (both copied into place with install(1), as a user has them; see the builds): graceful / floor = %.2fx (per round %.2f-%.2fx)" % (
+    m[cmds[7]] / m[cmds[8]], min(iratios), max(iratios)))
 print()
 PY
 # The release builds once more in interleaved pairs (probe pairs): the
