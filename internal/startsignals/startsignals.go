@@ -48,11 +48,10 @@ func Base() []syscall.Signal { return append([]syscall.Signal(nil), base...) }
 const Buffer = 16
 
 var early struct {
-	mu     sync.Mutex
-	ch     chan os.Signal // nil once taken
-	asked  []syscall.Signal
-	done   chan struct{}
-	caught <-chan struct{} // done, kept when taken
+	mu    sync.Mutex
+	ch    chan os.Signal // nil once taken
+	asked []syscall.Signal
+	done  chan struct{} // closed once caught; kept when taken
 }
 
 func init() {
@@ -79,7 +78,7 @@ func begin(asked []syscall.Signal) {
 		}
 	}
 	ch, done := make(chan os.Signal, Buffer), make(chan struct{})
-	early.ch, early.asked, early.done, early.caught = ch, asked, done, done
+	early.ch, early.asked, early.done = ch, asked, done
 	go func() {
 		defer close(done)
 		if len(sigs) > 0 {
@@ -93,7 +92,7 @@ func begin(asked []syscall.Signal) {
 func Caught() <-chan struct{} {
 	early.mu.Lock()
 	defer early.mu.Unlock()
-	return early.caught
+	return early.done
 }
 
 // Take hands over the catch begun during initialisation, once: the
