@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/graceful-sh/graceful/engine"
+	"github.com/graceful-sh/graceful/internal/startsignals"
 )
 
 // Exit statuses of graceful's own (the job's status passes through).
@@ -72,7 +73,7 @@ func itoa(n int) string {
 // run's signals already being caught. The function returned is called
 // once the command is done.
 func commandFor(args []string) (*cobra.Command, func()) {
-	if len(args) > 0 && args[0] == "run" {
+	if startsignals.IsRun(args) {
 		return newRunTree()
 	}
 	return newRootCmd(), func() {}

@@ -43,12 +43,14 @@ type Ahead struct {
 // Release it. A catch begun during the program's initialisation (a run
 // command line: internal/startsignals) is taken over as the first part.
 func CatchAhead(names ...string) *Ahead {
-	a := &Ahead{ch: make(chan os.Signal, startsignals.Buffer)}
+	a := &Ahead{}
 	if ch, asked, done, ok := startsignals.Take(); ok {
 		a.ch, a.ready, a.done = ch, done, done
 		for _, s := range asked {
 			a.names = append(a.names, Name(s))
 		}
+	} else {
+		a.ch = make(chan os.Signal, startsignals.Buffer)
 	}
 	a.Add(names...)
 	return a

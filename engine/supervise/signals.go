@@ -105,7 +105,7 @@ func catchable(names []string) []os.Signal {
 		if n == 0 {
 			continue
 		}
-		if d != Owned && inheritedIgnored(syscall.Signal(n)) {
+		if d != Owned && startsignals.IgnoredAtStart(syscall.Signal(n)) {
 			continue
 		}
 		sigs = append(sigs, syscall.Signal(n))
@@ -206,8 +206,3 @@ func (p Plan) Caught() []string {
 // FaultSignals are the Fault signals, for a plan of its own (join) to
 // deliver from the start.
 func FaultSignals() []string { return signalsOf(Fault) }
-
-// inheritedIgnored reports whether sig was ignored when graceful started
-// (recorded before anything was caught: catching changes what
-// signal.Ignored reports).
-func inheritedIgnored(sig syscall.Signal) bool { return startsignals.IgnoredAtStart(sig) }

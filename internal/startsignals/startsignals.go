@@ -58,12 +58,16 @@ func init() {
 	for s := 1; s < len(ignored); s++ {
 		ignored[s] = signal.Ignored(syscall.Signal(s))
 	}
-	// The decision commandFor (cmd/graceful) makes: a run command line
-	// is one whose first argument is "run".
-	if len(os.Args) > 1 && os.Args[1] == "run" {
+	if IsRun(os.Args[1:]) {
 		begin(base)
 	}
 }
+
+// IsRun reports whether args (a command line without the program's name)
+// is a run command line: its first argument is "run". cmd/graceful builds
+// the run's own command tree, which takes the catch begun here over, for
+// exactly these; one test of the decision serves both.
+func IsRun(args []string) bool { return len(args) > 0 && args[0] == "run" }
 
 // begin starts catching asked on a goroutine of its own. A signal that
 // was ignored at start is left alone, as supervise.Catch leaves it.
