@@ -196,31 +196,31 @@ PY
 # a Go process's exit leaves to the kernel, and caches warm for the same
 # binary. The rounds above charge that to each command's own next run;
 # interleaving spreads graceful's over the floor's runs.
-"$bin/probe" pairs "$pairs_n" -- "$bin/floor-static" /bin/true ";;" \
-  "$bin/graceful-static" run -- /bin/true ";;" "$bin/graceful-static" run --cgroup off -- /bin/true |
+# pairs_report WHAT NAME...: one line from probe pairs' output on stdin;
+# a NAME for each command after the first (the floor).
+pairs_report() {
   python3 -c '
 import sys
+what, labels = sys.argv[1], sys.argv[2:]
 lines = sys.stdin.read().split("\n")
 head = dict(kv.split("=", 1) for kv in lines[0].split()[1:])
 rows = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in lines[1:] if l.startswith("pair ")]
-g, off = rows[0], rows[1]
-print("release build in %s interleaved pairs (probe pairs; for comparing builds, not the target: see bench/run.sh): graceful / floor = %sx [95%%: %s-%s], with --cgroup off %sx [%s-%s]; medians %s / %s / %s ms (floor, graceful, --cgroup off)" % (
-    head["n"], g["ratio"], g["lo"], g["hi"], off["ratio"], off["lo"], off["hi"], head["median_ms"], g["median_ms"], off["median_ms"]))
+ratios = ", ".join("%s / floor = %sx [95%%: %s-%s]" % (label, r["ratio"], r["lo"], r["hi"]) for label, r in zip(labels, rows))
+print("%s in %s interleaved pairs: %s; medians %s ms (floor, %s)" % (
+    what, head["n"], ratios, " / ".join([head["median_ms"]] + [r["median_ms"] for r in rows]), ", ".join(labels)))
 print()
-'
+' "$@"
+}
+"$bin/probe" pairs "$pairs_n" -- "$bin/floor-static" /bin/true ";;" \
+  "$bin/graceful-static" run -- /bin/true ";;" "$bin/graceful-static" run --cgroup off -- /bin/true |
+  pairs_report "release build (probe pairs; for comparing builds, not the target: see bench/run.sh)" \
+    graceful "graceful --cgroup off"
 # The same pairs with both release builds installed (copied into place,
 # as a user has them; see the builds above).
 "$bin/probe" pairs "$pairs_n" -- "$bin/installed/floor-static" /bin/true ";;" \
   "$bin/installed/graceful-static" run -- /bin/true |
-  python3 -c '
-import sys
-lines = sys.stdin.read().split("\n")
-head = dict(kv.split("=", 1) for kv in lines[0].split()[1:])
-g = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in lines[1:] if l.startswith("pair ")][0]
-print("release builds installed (install(1): a copy, held in large folios, where the linker output above is held in single pages), in %s interleaved pairs: graceful / floor = %sx [95%%: %s-%s]; medians %s / %s ms (floor, graceful)" % (
-    head["n"], g["ratio"], g["lo"], g["hi"], head["median_ms"], g["median_ms"]))
-print()
-'
+  pairs_report "release builds installed (install(1): a copy, held in large folios, where the linker output above is held in single pages)" \
+    graceful
 
 fi
 
