@@ -30,9 +30,9 @@ pairs_n=${PAIRS_N:-$([ -n "$quick" ] && echo 50 || echo 400)}
 guard_runs=${GUARD_RUNS:-$([ -n "$quick" ] && echo 10 || echo 50)}
 long=${LONG:-1}
 [ "$long" = 0 ] && long=
-esc9_n=${ESC9_N:-$([ -n "$quick" ] && echo 2 || echo 20)}
-esc60_n=${ESC60_N:-$([ -n "$quick" ] && echo 0 || echo 5)}
-esc_lanes=${ESC_LANES:-$([ -n "$quick" ] && echo 2 || echo 4)}
+esc9_n=${ESC9_N:-$([ -n "$quick" ] && echo 2 || echo 40)}
+esc60_n=${ESC60_N:-$([ -n "$quick" ] && echo 0 || echo 8)}
+esc_lanes=${ESC_LANES:-$([ -n "$quick" ] && echo 2 || echo 8)}
 tear_n=${TEAR_N:-$([ -n "$quick" ] && echo 1 || echo 5)}
 reap_rounds=${REAP_ROUNDS:-$([ -n "$quick" ] && echo 1 || echo 5)}
 reap_secs=${REAP_SECS:-$([ -n "$quick" ] && echo 1 || echo 3)}
@@ -124,6 +124,22 @@ print(eval(sys.argv[2]))
 PY
 }
 
+# pairs_report WHAT NAME...: one line from probe pairs' output on stdin;
+# a NAME for each command after the first (the floor).
+pairs_report() {
+  python3 -c '
+import sys
+what, labels = sys.argv[1], sys.argv[2:]
+lines = sys.stdin.read().split("\n")
+head = dict(kv.split("=", 1) for kv in lines[0].split()[1:])
+rows = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in lines[1:] if l.startswith("pair ")]
+ratios = ", ".join("%s / floor = %sx [95%%: %s-%s]" % (label, r["ratio"], r["lo"], r["hi"]) for label, r in zip(labels, rows))
+print("%s in %s interleaved pairs: %s; medians %s ms (floor, %s)" % (
+    what, head["n"], ratios, " / ".join([head["median_ms"]] + [r["median_ms"] for r in rows]), ", ".join(labels)))
+print()
+' "$@"
+}
+
 {
 # This subshell stops at an interrupt too, whatever its current command
 # made of it; the exit trap above then cleans up.
@@ -196,21 +212,6 @@ PY
 # a Go process's exit leaves to the kernel, and caches warm for the same
 # binary. The rounds above charge that to each command's own next run;
 # interleaving spreads graceful's over the floor's runs.
-# pairs_report WHAT NAME...: one line from probe pairs' output on stdin;
-# a NAME for each command after the first (the floor).
-pairs_report() {
-  python3 -c '
-import sys
-what, labels = sys.argv[1], sys.argv[2:]
-lines = sys.stdin.read().split("\n")
-head = dict(kv.split("=", 1) for kv in lines[0].split()[1:])
-rows = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in lines[1:] if l.startswith("pair ")]
-ratios = ", ".join("%s / floor = %sx [95%%: %s-%s]" % (label, r["ratio"], r["lo"], r["hi"]) for label, r in zip(labels, rows))
-print("%s in %s interleaved pairs: %s; medians %s ms (floor, %s)" % (
-    what, head["n"], ratios, " / ".join([head["median_ms"]] + [r["median_ms"] for r in rows]), ", ".join(labels)))
-print()
-' "$@"
-}
 "$bin/probe" pairs "$pairs_n" -- "$bin/floor-static" /bin/true ";;" \
   "$bin/graceful-static" run -- /bin/true ";;" "$bin/graceful-static" run --cgroup off -- /bin/true |
   pairs_report "release build (probe pairs; for comparing builds, not the target: see bench/run.sh)" \
@@ -297,7 +298,13 @@ echo
 # warmed. graceful's container profile sends the job SIGTERM on the first
 # SIGTERM; the floor forwards it. Soon after start (20 ms) and after
 # graceful's start-up pages were dropped (300 ms; the trim is at 200 ms).
-first_n=$([ -n "${QUICK:-}" ] && echo 10 || echo 60)
+# Interleaved pairs (probe firstpairs: each round one run of each, in a
+# random order), judged by the median of the per-pair ratios with its
+# bootstrap interval, as start-up is: two medians taken minutes apart
+# differ by more than the target allows. (Start-up pairs charge what one
+# run's exit leaves to the kernel to the next run's wall time; here the
+# signal comes 20 ms or more after the start, when that is done.)
+first_n=$([ -n "${QUICK:-}" ] && echo 10 || echo 100)
 # With perf (root), the supervisor's own part is measured as well: from
 # the SIGTERM's generation for it to the one it generates for the job
 # (signal:signal_generate events, bench/sigpairs.py), free of the
@@ -308,43 +315,27 @@ if command -v perf >/dev/null && [ "$(id -u)" = 0 ] &&
   have_perf=1
 fi
 rm -f "$out"/first-own-*.txt "$out/perf.check"
-# first_probe WAIT N NAME SUPERVISOR...: the probe's line; with perf, the
-# supervisor's own latencies appended to $out/first-own-NAME-WAIT.txt.
-first_probe() {
-  local w=$1 n=$2 name=$3
-  shift 3
+# first_pairs WAIT: probe firstpairs' output for the floor and graceful;
+# with perf, each one's own latencies in $out/first-own-NAME-WAIT.txt.
+first_pairs() {
+  local w=$1
+  set -- "$bin/probe" firstpairs "$first_n" "$w" -- "$bin/floor" ";;" "$g" run --profile container --
   if [ -z "$have_perf" ]; then
-    "$bin/probe" first "$n" "$w" -- "$@" 2>/dev/null
+    "$@" 2>/dev/null
     return
   fi
-  perf record -q -a -e signal:signal_generate -o "$out/first.perf" -- "$bin/probe" first "$n" "$w" -- "$@" 2>/dev/null
-  perf script -i "$out/first.perf" -F comm,time,trace 2>/dev/null |
-    python3 "$root/bench/sigpairs.py" "$(basename "$1")" >> "$out/first-own-$name-$w.txt"
+  perf record -q -a -e signal:signal_generate -o "$out/first.perf" -- "$@" 2>/dev/null
+  for name in graceful floor; do
+    perf script -i "$out/first.perf" -F comm,time,trace 2>/dev/null |
+      python3 "$root/bench/sigpairs.py" "$name" > "$out/first-own-$name-$w.txt"
+  done
   rm -f "$out/first.perf"
 }
-echo "### First cancelling signal: one SIGTERM per run until the job's handler runs ($first_n runs each, alternating)"
+echo "### First cancelling signal: one SIGTERM per run until the job's handler runs"
 echo
-echo "| after | graceful (container) median / p99 ms | stack floor median / p99 ms | graceful / floor (median) |"
-echo "|---|---|---|---|"
 for w in 20ms 300ms; do
-  gm=(); fm=()
-  for r in 1 2; do
-    gl=$(first_probe "$w" $((first_n / 2)) graceful "$g" run --profile container --)
-    fl=$(first_probe "$w" $((first_n / 2)) floor "$bin/floor")
-    gm+=("$gl"); fm+=("$fl")
-  done
-  python3 - "$w" "${gm[@]}" "${fm[@]}" <<'PY'
-import sys
-w, lines = sys.argv[1], sys.argv[2:]
-def kv(l):
-    return {k: float(v) for k, v in (x.split("=") for x in l.split()[1:])}
-g, f = [kv(l) for l in lines[:2]], [kv(l) for l in lines[2:]]
-gm = sum(x["median_ms"] for x in g) / 2; gp = max(x["p99_ms"] for x in g)
-fm = sum(x["median_ms"] for x in f) / 2; fp = max(x["p99_ms"] for x in f)
-print("| %s | %.3f / %.3f | %.3f / %.3f | %.2fx |" % (w, gm, gp, fm, fp, gm / fm))
-PY
+  first_pairs "$w" | pairs_report "After $w, graceful (container profile) against the stack floor" graceful
 done
-echo
 if [ -n "$have_perf" ]; then
   echo "The supervisor's own part of the same runs (perf: SIGTERM generated for the supervisor to SIGTERM generated by it for the job):"
   echo

@@ -11,15 +11,17 @@ import (
 	"time"
 )
 
-// pairs runs the commands cmds (argv lists) n times each, interleaved: in
-// every round each command once, in a random order, so that a slow minute
-// of a shared machine weighs on all of them alike. It prints, for each
-// command after the first, the median of the per-round ratios to the
-// first with a bootstrap 95% interval: the comparison start-up targets
-// are judged by, steadier than a ratio of two medians.
+// pairs measures the commands cmds (argv lists) n times each with
+// measure (milliseconds), interleaved: in every round each command once,
+// in a random order, so that a slow minute of a shared machine weighs on
+// all of them alike. It prints, for each command after the first, the
+// median of the per-round ratios to the first with a bootstrap 95%
+// interval: the comparison start-up and first-cancel targets are judged
+// by, steadier than a ratio of two medians.
 //
-//	probe pairs N -- CMD A... ;; CMD B... [;; CMD C...]
-func pairs(n int, cmds [][]string) {
+//	probe pairs N -- CMD A... ;; CMD B... [;; CMD C...]          (runOnce)
+//	probe firstpairs N WAIT -- SUP A... ;; SUP B...             (firstOnce)
+func pairs(n int, cmds [][]string, measure func([]string) float64) {
 	if len(cmds) < 2 {
 		fail("pairs needs at least two commands separated by ;;")
 	}
@@ -28,7 +30,7 @@ func pairs(n int, cmds [][]string) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < n+warmup; round++ {
 		for _, i := range rng.Perm(len(cmds)) {
-			d := runOnce(cmds[i])
+			d := measure(cmds[i])
 			if round >= warmup {
 				times[i] = append(times[i], d)
 			}
