@@ -63,6 +63,9 @@ func (d *realDriver) run(m *machine, ctx context.Context) Result {
 	if timer != nil {
 		closeTimer(timer)
 	}
+	if t := m.spare.take(); t != nil {
+		closeTimer(t) // made by Rehearse, never needed
+	}
 	m.flush() // what lagged behind the last signal
 	d.settle(m, cutWait)
 	return m.res
@@ -166,7 +169,12 @@ func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
 		wake = due.Add(-finishWindow) // finish sleeps the rest
 	}
 	if *timer == nil {
-		*timer = loopTimer(m.clock, wake.Sub(m.clock.Now()))
+		if t := m.spare.take(); t != nil {
+			*timer = t
+			t.Reset(wake.Sub(m.clock.Now()))
+		} else {
+			*timer = loopTimer(m.clock, wake.Sub(m.clock.Now()))
+		}
 	} else if !wake.Equal(*armed) {
 		if !(*timer).Stop() {
 			select { // a custom Clock may have left a value behind

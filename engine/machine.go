@@ -67,6 +67,9 @@ type machine struct {
 	inbox inbox
 	used  atomic.Bool
 
+	// The real driver's loop timer, made ready by Rehearse (precise.go).
+	spare spareTimer
+
 	// On a SharedClock the clock's goroutines run the core and Run's
 	// goroutine only forwards inputs (driver_shared.go).
 	shared sharedLinks

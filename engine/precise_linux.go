@@ -17,14 +17,15 @@ type kernelTimer struct {
 	c  chan time.Time
 }
 
-func newKernelTimer(d time.Duration) Timer {
+// newKernelTimer returns a kernel timer, not yet armed (Reset arms it),
+// or nil when the kernel has none to give.
+func newKernelTimer() Timer {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
 		return nil
 	}
 	t := &kernelTimer{fd: fd, f: os.NewFile(uintptr(fd), "timerfd"), c: make(chan time.Time, 1)}
 	go t.read()
-	t.Reset(d)
 	return t
 }
 

@@ -6,15 +6,21 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestKernelTimer(t *testing.T) {
 	start := time.Now()
-	tm := newKernelTimer(20 * time.Millisecond)
+	tm := newKernelTimer()
 	if tm == nil {
 		t.Skip("no timerfd here")
 	}
 	defer closeTimer(tm)
+	if tm.Stop() {
+		t.Error("a new kernel timer reports itself armed")
+	}
+	tm.Reset(20 * time.Millisecond)
 	select {
 	case at := <-tm.C():
 		if d := at.Sub(start); d < 20*time.Millisecond {
@@ -152,5 +158,75 @@ func TestFinishOnlySteps(t *testing.T) {
 	e.Run(context.Background())
 	if n := finishes.Load() - before; n != 0 {
 		t.Errorf("slept %d times to the deadline, want none", n)
+	}
+}
+
+// Rehearse makes the loop's kernel timer ready on a PreciseClock: the pass
+// of the first cancel arms that one rather than making its own while the
+// job reacts to its signal, and Run closes it at the end. A spare the loop
+// never took is closed too, and a rehearsal after Run makes none.
+func TestRehearseReadiesTheLoopTimer(t *testing.T) {
+	p := &Profile{
+		Name: "spare", Runner: RunnerProcess,
+		Triggers: map[string][]Action{"SIGTERM": {ActionCancel}},
+		Steps: []Step{
+			{Name: "term", At: 0, Kind: StepSignal, Signal: "SIGTERM", Scope: ScopeGroup},
+			{Name: "kill", At: time.Hour, Kind: StepSignal, Signal: "SIGKILL", Scope: ScopeGroup},
+		},
+		Deadline: 2 * time.Hour,
+	}
+	start := func(cancel bool) (*Engine, *kernelTimer, *finishJob, chan Result) {
+		job := &finishJob{done: make(chan Exit, 1)}
+		e, err := New(Config{Profile: p, Target: job, Clock: PreciseClock{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Rehearse()
+		spare, ok := e.impl.spare.t.(*kernelTimer)
+		if !ok {
+			t.Fatalf("after Rehearse the spare is %T, want *kernelTimer", e.impl.spare.t)
+		}
+		done := make(chan Result, 1)
+		go func() { done <- e.Run(context.Background()) }()
+		if cancel {
+			e.Deliver("SIGTERM")
+		}
+		return e, spare, job, done
+	}
+	armed := func(k *kernelTimer) bool {
+		var v unix.ItimerSpec
+		if err := unix.TimerfdGettime(k.fd, &v); err != nil {
+			t.Fatalf("timerfd_gettime: %v", err)
+		}
+		return v.Value.Sec != 0 || v.Value.Nsec != 0
+	}
+	closed := func(k *kernelTimer) bool { // "use of closed file"
+		return k.f.SetReadDeadline(time.Now()) != nil
+	}
+
+	// Cancelled: the loop arms the spare for the kill step's wake-up.
+	e, spare, job, done := start(true)
+	for end := time.Now().Add(10 * time.Second); !armed(spare); {
+		if time.Now().After(end) {
+			t.Fatal("the cancelled engine did not arm the rehearsal's timer in 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	job.done <- Exit{Signal: "SIGTERM"}
+	<-done
+	if !closed(spare) {
+		t.Error("the loop's timer is open after Run")
+	}
+	e.Rehearse()
+	if e.impl.spare.t != nil {
+		t.Error("a rehearsal after Run made a timer")
+	}
+
+	// Not cancelled: the spare is never taken, and closed at the end.
+	_, spare, job, done = start(false)
+	job.done <- Exit{}
+	<-done
+	if !closed(spare) {
+		t.Error("the spare nobody took is open after Run")
 	}
 }

@@ -6,7 +6,7 @@ import "time"
 
 // newKernelTimer has no kernel timer to offer here: Run falls back to the
 // runtime timer.
-func newKernelTimer(time.Duration) Timer { return nil }
+func newKernelTimer() Timer { return nil }
 
 // sleepUntilWorks says there is no sleep of the thread's own here: the
 // real driver waits on its timer to the end.

@@ -23,14 +23,18 @@ import (
 // transitions and the steps at offset zero. Its signals go to the
 // target as RehearseSignal when the target is a Rehearser (and the scope
 // quick), and nowhere otherwise. It has no sinks and is never run. e
-// itself is not touched; Rehearse may be called from any goroutine, during
-// Run. It does nothing for a profile without such a trigger.
+// itself is not touched, but for one thing made ready: on a PreciseClock,
+// the kernel timer Run's loop will wait on once a step is due (see
+// spareTimer), unless the loop has one already or Run is over. Rehearse
+// may be called from any goroutine, during Run. It does nothing for a
+// profile without such a trigger.
 func (e *Engine) Rehearse() {
 	m := e.impl
 	sig := firstCancelling(m.prof)
 	if sig == "" {
 		return
 	}
+	m.spare.prepare(m.clock)
 	clock := m.clock
 	if _, ok := clock.(drivingClock); ok {
 		clock = RealClock{} // the copy must not join a shared or virtual clock's loop
