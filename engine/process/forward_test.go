@@ -57,3 +57,31 @@ func TestForwardDoesNotContinue(t *testing.T) {
 		t.Errorf("exit %+v, want 7 after SIGTERM and SIGCONT", e)
 	}
 }
+
+// A stop sent right after a cancelling signal, as job control sends one,
+// is not undone by the SIGCONT that follows the cancelling signal. (A
+// SIGCONT sent a millisecond later, out of the job's way while it reacts,
+// was tried: it would have to be dropped by such a stop, and the timer
+// that delays it woke the runtime's poller at the worst moment.)
+func TestStopAfterCancelStaysStopped(t *testing.T) {
+	for _, stop := range []string{"SIGSTOP", "SIGTSTP"} {
+		t.Run(stop, func(t *testing.T) {
+			j := startJob(t, CgroupOff, "/bin/sh", "-c", `trap '' TERM; echo ready; exec sleep 1000`)
+			j.waitLines("ready", 1)
+			pid := j.r.Pid()
+			if err := j.r.Signal("SIGTERM", engine.ScopeGroup); err != nil {
+				t.Fatal(err)
+			}
+			if err := j.r.Signal(stop, engine.ScopeGroup); err != nil {
+				t.Fatal(err)
+			}
+			waitState(t, pid, "T")
+			time.Sleep(50 * time.Millisecond)
+			if got := procState(t, pid); got != "T" {
+				t.Errorf("stopped right after a cancelling SIGTERM, the job is %s 50ms later, want still stopped (T)", got)
+			}
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			j.exit()
+		})
+	}
+}
