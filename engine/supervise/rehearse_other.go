@@ -6,4 +6,4 @@ import "github.com/graceful-sh/graceful/engine"
 
 // rehearse readies the first cancel's path in the engine (see the Linux
 // version).
-func rehearse(eng *engine.Engine, _ bool) { eng.Rehearse() }
+func rehearse(eng *engine.Engine, _ bool, _ Plan) { eng.Rehearse() }

@@ -169,11 +169,11 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	// on, and again after Settle (which may have given back the pages it
 	// needs): see rehearse.
 	bySignal := len(caught) > 0
-	g.afterFunc(RehearseAfter, func() { rehearse(eng, bySignal) })
+	g.afterFunc(RehearseAfter, func() { rehearse(eng, bySignal, s.Signals) })
 	if s.Settle != nil {
 		g.afterFunc(SettleAfter, func() {
 			s.Settle()
-			rehearse(eng, bySignal)
+			rehearse(eng, bySignal, s.Signals)
 		})
 	}
 	if s.Cancel != nil {
