@@ -34,7 +34,17 @@ import (
 // executable it touches: a waiting process must keep its periodic work off
 // code and data spread across the binary (encoding/json and reflect are;
 // see the liveness frames of the kubernetes runner's wire package).
+//
+// A process being traced (a debugger attached: TracerPid in
+// /proc/self/status) keeps its pages: a breakpoint is a write into a
+// private copy of a text page, and MADV_DONTNEED would drop the copy, and
+// the breakpoint with it, without a word. (Kernel uprobes, `perf probe`,
+// live in such copies too and are lost the same way; nothing here can
+// see them.)
 func Trim() {
+	if traced() {
+		return
+	}
 	exe, err := os.Executable()
 	if err != nil || !trimmable(exe) {
 		return
@@ -66,6 +76,28 @@ func Trim() {
 		madvise(uintptr(start), uintptr(end-start), syscall.MADV_RANDOM)
 		madvise(uintptr(start), uintptr(end-start), syscall.MADV_DONTNEED)
 	}
+}
+
+// traced reports whether a tracer (a debugger) is attached to this
+// process; false when /proc says nothing.
+func traced() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	return tracerPid(string(b)) != 0
+}
+
+// tracerPid is the TracerPid field of a /proc/PID/status text, 0 when
+// there is none.
+func tracerPid(status string) int {
+	for line := range strings.Lines(status) {
+		if v, ok := strings.CutPrefix(line, "TracerPid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }
 
 // trimmable reports whether exe's read-only mappings are exact copies of the
