@@ -169,12 +169,7 @@ func armTimer(m *machine, timer *Timer, armed *time.Time) <-chan time.Time {
 		wake = due.Add(-finishWindow) // finish sleeps the rest
 	}
 	if *timer == nil {
-		if t := m.spare.take(); t != nil {
-			*timer = t
-			t.Reset(wake.Sub(m.clock.Now()))
-		} else {
-			*timer = loopTimer(m.clock, wake.Sub(m.clock.Now()))
-		}
+		*timer = loopTimer(m.clock, wake.Sub(m.clock.Now()), &m.spare)
 	} else if !wake.Equal(*armed) {
 		if !(*timer).Stop() {
 			select { // a custom Clock may have left a value behind

@@ -24,11 +24,16 @@ import (
 type PreciseClock struct{ RealClock }
 
 // loopTimer returns the timer the real driver waits on for the engine's
-// next due time: a kernel timer on a PreciseClock where one can be had,
-// else the clock's own.
-func loopTimer(c Clock, d time.Duration) Timer {
+// next due time, armed for d: a kernel timer on a PreciseClock where one
+// can be had (spare's, when Rehearse made one ready), else the clock's
+// own.
+func loopTimer(c Clock, d time.Duration, spare *spareTimer) Timer {
 	if _, ok := c.(PreciseClock); ok {
-		if t := newKernelTimer(); t != nil {
+		t := spare.take()
+		if t == nil {
+			t = newKernelTimer()
+		}
+		if t != nil {
 			t.Reset(d)
 			return t
 		}

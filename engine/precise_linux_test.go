@@ -52,12 +52,12 @@ func TestKernelTimer(t *testing.T) {
 // The loop timer of an engine on a PreciseClock is a kernel timer, and on
 // any other clock the clock's own.
 func TestLoopTimerKind(t *testing.T) {
-	k := loopTimer(PreciseClock{}, time.Hour)
+	k := loopTimer(PreciseClock{}, time.Hour, &spareTimer{})
 	defer closeTimer(k)
 	if _, ok := k.(*kernelTimer); !ok {
 		t.Errorf("PreciseClock's loop timer is %T, want *kernelTimer", k)
 	}
-	r := loopTimer(RealClock{}, time.Hour)
+	r := loopTimer(RealClock{}, time.Hour, &spareTimer{})
 	defer closeTimer(r)
 	if _, ok := r.(realTimer); !ok {
 		t.Errorf("RealClock's loop timer is %T, want realTimer", r)
