@@ -91,13 +91,23 @@ func traced() bool {
 // tracerPid is the TracerPid field of a /proc/PID/status text, 0 when
 // there is none.
 func tracerPid(status string) int {
+	n, _ := strconv.Atoi(statusField(status, "TracerPid"))
+	return n
+}
+
+// statusField is the first word of field key in a /proc/PID/status text
+// ("TracerPid:\t0" gives "0", "RssFile:\t1308 kB" gives "1308"), empty
+// when there is none.
+func statusField(status, key string) string {
 	for line := range strings.Lines(status) {
-		if v, ok := strings.CutPrefix(line, "TracerPid:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			if f := strings.Fields(v); len(f) > 0 {
+				return f[0]
+			}
+			return ""
 		}
 	}
-	return 0
+	return ""
 }
 
 // trimmable reports whether exe's read-only mappings are exact copies of the

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 )
@@ -33,13 +32,11 @@ func rssFileOf() int {
 	if err != nil {
 		return -1
 	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
-			n, _ := strconv.Atoi(strings.Fields(v)[0])
-			return n
-		}
+	n, err := strconv.Atoi(statusField(string(b), "RssFile"))
+	if err != nil {
+		return -1
 	}
-	return -1
+	return n
 }
 
 func TestTrimmable(t *testing.T) {
@@ -104,6 +101,7 @@ func TestTracerPid(t *testing.T) {
 		{"Name:\tx\nState:\tS (sleeping)\nTracerPid:\t0\nUid:\t0\n", 0},
 		{"Name:\tx\nTracerPid:\t4711\nUid:\t0\n", 4711},
 		{"Name:\tx\n", 0},
+		{"TracerPid:\n", 0},
 	} {
 		if got := tracerPid(tc.status); got != tc.want {
 			t.Errorf("tracerPid(%q) = %d, want %d", tc.status, got, tc.want)
