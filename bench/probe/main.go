@@ -43,7 +43,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: probe forward|first|firstpairs|escalate|tree|zombie|guardkill|reap|rss|pairs ... -- SUPERVISOR...")
+		fail("usage: probe forward|firstpairs|escalate|tree|zombie|guardkill|reap|rss|pairs ... -- SUPERVISOR...")
 	}
 	switch os.Args[1] {
 	case "child-forward":
@@ -55,8 +55,6 @@ func main() {
 	switch os.Args[1] {
 	case "forward":
 		forward(atoi(args[0]), sup)
-	case "first":
-		first(atoi(args[0]), dur(args[1]), sup)
 	case "pairs":
 		pairs(atoi(args[0]), splitCommands(sup), runOnce)
 	case "firstpairs":
@@ -161,22 +159,12 @@ func childForward() {
 	}
 }
 
-// first: n supervisors, one after the other; each gets one SIGTERM, wait
-// after its job is ready, and the time until the job's handler ran is
-// taken: the first (cancelling) signal of a run, on a path nothing has
-// warmed, soon after start or after the supervisor settled (graceful drops
-// its start-up pages 200 ms in).
-func first(n int, wait time.Duration, sup []string) {
-	var lat []time.Duration
-	for i := 0; i < n; i++ {
-		lat = append(lat, firstOnce(wait, sup))
-	}
-	report("first", lat)
-}
-
 // firstOnce starts the supervisor with a job that reports its SIGTERM,
 // waits, sends the supervisor SIGTERM and returns the time until the
-// job's handler ran; then it ends the run.
+// job's handler ran; then it ends the run. That is the first (cancelling)
+// signal of a run, on a path nothing has warmed, soon after start or
+// after the supervisor settled (graceful drops its start-up pages 200 ms
+// in).
 func firstOnce(wait time.Duration, sup []string) time.Duration {
 	cmd, out := start(sup, self(), "child-forward")
 	pid := atoi(readLine(out))
