@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -100,7 +101,8 @@ func (d *realDriver) do(m *machine, now time.Time, e effect, ev what) (error, bo
 		m.signalled = true
 		return e.perform(target), false
 	}
-	if e.kind == effSignal && m.lead != nil && m.lead.SignalLead(e.sig, e.scope) {
+	led := e.kind == effSignal && m.lead != nil && m.lead.SignalLead(e.sig, e.scope)
+	if led {
 		m.signalled = true
 	}
 	answer := make(chan error, 1)
@@ -109,7 +111,13 @@ func (d *realDriver) do(m *machine, now time.Time, e effect, ev what) (error, bo
 	go func() {
 		defer d.effects.Done()
 		defer d.running.Add(-1)
-		answer <- e.perform(target)
+		err := e.perform(target)
+		if led && errors.Is(err, ErrGone) {
+			// The lead is part of the signal and reached the job; the
+			// rest finding nothing left is the lead's doing.
+			err = nil
+		}
+		answer <- err
 	}()
 	start := m.clock.Now() // now is when this pass of the loop began
 	hold := effectHold

@@ -640,8 +640,9 @@ func (s *slowSignals) QuickSignal(engine.Scope) bool { return s.quick }
 // does; it logs both.
 type leadJob struct {
 	*sim.Job
-	mu  sync.Mutex
-	log []string
+	kills bool // the lead kills the job, as the group's SIGKILL usually does
+	mu    sync.Mutex
+	log   []string
 }
 
 func (j *leadJob) note(s string) {
@@ -651,7 +652,9 @@ func (j *leadJob) note(s string) {
 }
 
 func (j *leadJob) Signal(sig string, scope engine.Scope) error {
-	time.Sleep(30 * time.Millisecond)
+	if !j.kills {
+		time.Sleep(30 * time.Millisecond)
+	}
 	j.note("signal " + sig + " " + string(scope))
 	return j.Job.Signal(sig, scope)
 }
@@ -661,6 +664,9 @@ func (j *leadJob) SignalLead(sig string, scope engine.Scope) bool {
 		return false
 	}
 	j.note("lead " + sig + " " + string(scope))
+	if j.kills {
+		_ = j.Job.Signal(sig, scope)
+	}
 	return true
 }
 
@@ -684,6 +690,36 @@ func TestSlowSignalsAreLed(t *testing.T) {
 	want := []string{"signal SIGTERM group", "lead SIGKILL tree", "signal SIGKILL tree"}
 	if diff := cmp.Diff(want, job.log); diff != "" {
 		t.Errorf("signals (-want +got):\n%s", diff)
+	}
+}
+
+// A lead that kills the whole job leaves the whole signal, sent after it,
+// nothing to reach: the step still reached the job, and says "ok", not
+// "job already stopped" (seen in CI, the process runner's tree SIGKILL
+// under a join, whose group kill had taken the whole job).
+func TestALeadThatKillsIsTheSignalsResult(t *testing.T) {
+	p := processProfile()
+	p.Steps[1].At = 50 * time.Millisecond
+	p.Deadline = time.Second
+	b, _ := sim.ParseBehaviour("ignores-term")
+	job := &leadJob{Job: sim.NewJob(b, engine.RealClock{}), kills: true}
+	var results []string
+	sink := engine.SinkFunc(func(e engine.Event) {
+		if e.Action == "signal SIGKILL" {
+			results = append(results, e.Result)
+		}
+	})
+	e, err := engine.New(engine.Config{Profile: p, Target: job, Clock: engine.PreciseClock{}, Sinks: []engine.Sink{sink}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Cancel("test")
+	res := e.Run(context.Background())
+	if diff := cmp.Diff([]string{"ok"}, results); diff != "" {
+		t.Errorf("the kill step's result (-want +got):\n%s", diff)
+	}
+	if res.Status != 137 {
+		t.Errorf("status %d, want 137", res.Status)
 	}
 }
 

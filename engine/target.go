@@ -63,7 +63,9 @@ type QuickSignaller interface {
 // waiting for that goroutine to be scheduled (each goroutine made
 // runnable may wake a thread first). Signal then sends the whole signal
 // as usual, the lead's part included, so the lead must be a signal that
-// may arrive twice (SIGKILL). SignalLead reports whether it sent one.
+// may arrive twice (SIGKILL). SignalLead reports whether it sent one;
+// when it did, the whole signal's ErrGone (the lead took the whole job)
+// counts as the signal reaching the job.
 type LeadSignaller interface {
 	SignalLead(sig string, scope Scope) bool
 }
