@@ -37,6 +37,10 @@ func (d *realDriver) run(m *machine, ctx context.Context) Result {
 	now := m.start
 	_, roomy := m.clock.(PreciseClock)
 	for !m.pass(ctx, now) {
+		if m.urgent != nil && m.cancelled && m.flushAt.IsZero() {
+			go m.urgent()
+			m.urgent = nil
+		}
 		if roomy && m.finishRoomy() {
 			now = m.clock.Now()
 			continue

@@ -53,6 +53,13 @@ type Config struct {
 	// the engine does not see it. Without Route a signal is named by its
 	// String method.
 	Route func(os.Signal) (name string, ok bool)
+	// Urgent, when set, is called once, on a goroutine of its own, when
+	// the timeline begins: cancellation has started and the pass that
+	// started it has sent its signals and given out its events, so that
+	// what Urgent does is not on the way to the job's first cancelling
+	// signal (run and join raise their priority then, for the steps to
+	// come). Only the real-time driver calls it; simulated runs do not.
+	Urgent func()
 }
 
 // Outcome is how a run ended, from graceful's point of view.

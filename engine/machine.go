@@ -46,6 +46,7 @@ type machine struct {
 	target Target
 	quick  QuickSignaller                 // target, when it is one: asked on every effect
 	lead   LeadSignaller                  // target, when it is one: asked before a slow signal
+	urgent func()                         // Config.Urgent, until called
 	sigs   <-chan os.Signal               // Config.Signals, read by the real driver's wait
 	route  func(os.Signal) (string, bool) // Config.Route
 	clock  Clock
@@ -135,6 +136,7 @@ func newMachine(cfg Config) (*machine, error) {
 	// Asserted once here, not on the first cancel: the runtime builds the
 	// interface table of a type assertion the first time it meets the
 	// pair, reading type names from pages that by then are cold.
+	m.urgent = cfg.Urgent
 	m.quick, _ = cfg.Target.(QuickSignaller)
 	m.lead, _ = cfg.Target.(LeadSignaller)
 	m.shared.entry = sharedEntry{slot: -1}

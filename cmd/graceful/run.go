@@ -324,18 +324,20 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.
 		},
 		// A job that lives on leaves graceful mostly waiting: start the
 		// guardian that kills the job's leaf should graceful be
-		// SIGKILLed, raise graceful's priority so that steps are on time
-		// even when the job keeps every core busy, and give back the
-		// executable's start-up pages. A short job never pays for these.
+		// SIGKILLed, and give back the executable's start-up pages. A
+		// short job never pays for these.
 		Settle: func() {
 			// The guardian first: starting it touches pages the trim
 			// would otherwise have to give back again.
 			if err := job.StartGuardian(); err != nil {
 				fmt.Fprintf(stderr, "graceful: guardian: %v (the job's tree will not die with graceful if graceful is SIGKILLed)\n", err)
 			}
-			process.RaisePriority()
 			resident.Trim()
 		},
+		// Once the timeline's steps are near, raise graceful's priority
+		// so that they are on time even when the job keeps every core
+		// busy.
+		Urgent: func() { process.RaisePriority() },
 	})
 	if err != nil {
 		return withStatus(exitInternal, err)

@@ -55,8 +55,10 @@ func TestRunSaysWhatTheNextSignalDoes(t *testing.T) {
 }
 
 // graceful raises its own threads' priority (nice -5) so that its steps
-// run on time when the job keeps every core busy, but nothing it starts
-// inherits that: the job and the finalisation run at nice 0.
+// run on time when the job keeps every core busy, once the steps are
+// near: not while the job just runs (the raise would slow the job's own
+// reaction to the first cancelling signal), from the cancel on. Nothing
+// it starts inherits that: the job and the finalisation run at nice 0.
 func TestRunPriorityIsGracefulsOnly(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("raising the priority needs CAP_SYS_NICE")
@@ -64,14 +66,31 @@ func TestRunPriorityIsGracefulsOnly(t *testing.T) {
 	if out, _ := exec.Command("sh", "-c", "cut -d' ' -f19 /proc/self/stat").Output(); strings.TrimSpace(string(out)) != "0" {
 		t.Skip("the test does not run at nice 0")
 	}
-	h := startRun(t, testPolicy("300ms", "5s", "cut -d' ' -f19 /proc/self/stat > fin.nice"),
-		"--", "/bin/sh", "-c", "echo ready; sleep 0.6; cut -d' ' -f19 /proc/self/stat")
+	h := startRun(t, testPolicy("3s", "5s", "cut -d' ' -f19 /proc/self/stat > fin.nice"),
+		"--", "/bin/sh", "-c", "trap '' TERM; echo ready; sleep 1; cut -d' ' -f19 /proc/self/stat")
 	h.waitLine("ready")
-	time.Sleep(400 * time.Millisecond) // past the raise at 200 ms
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", h.cmd.pid))
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	if len(f) < 17 || f[16] != "-5" {
-		t.Errorf("graceful's nice %v, want -5", f[16:17])
+	nice := func() string {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", h.cmd.pid))
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			return "gone"
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 17 {
+			return "?"
+		}
+		return f[16]
+	}
+	time.Sleep(400 * time.Millisecond) // past the settling at 200 ms
+	if n := nice(); n != "0" {
+		t.Errorf("graceful's nice %s before any cancel, want 0", n)
+	}
+	h.signal(syscall.SIGQUIT) // the test profile's cancel at once
+	for end := time.Now().Add(3 * time.Second); nice() != "-5" && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := nice(); n != "-5" {
+		t.Errorf("graceful's nice %s after the cancel, want -5", n)
 	}
 	if status, _ := h.wait(); status != 0 {
 		t.Fatalf("status %d; stderr:\n%s", status, h.stderr())

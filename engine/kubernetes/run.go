@@ -332,13 +332,14 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		// The local engine is cancelled by the coordinator's interrupt,
 		// or by the coordinator's disappearance.
 		// As in graceful run: a job that lives on leaves join mostly
-		// waiting; its local timeline is raised to be on time under load,
-		// and the pages start-up and the handshake touched go back.
+		// waiting, and the pages start-up and the handshake touched go
+		// back; the local timeline is raised to be on time under load
+		// once its steps are near.
 		Settle: func() {
-			process.RaisePriority()
 			resident.Trim()
 			go retrim(finished)
 		},
+		Urgent: func() { process.RaisePriority() },
 		Started: func(supervise.Job, *engine.Engine) {
 			go func() {
 				select {

@@ -86,9 +86,21 @@ type Spec struct {
 	Started func(Job, *engine.Engine)
 	// Settle, when set, is called (on a goroutine of its own) once the
 	// job has run SettleAfter, unless the run is over by then: run and
-	// join give back their start-up pages and raise their priority then.
+	// join give back their start-up pages then.
 	Settle func()
+	// Urgent, when set, is called once (on a goroutine of its own) when
+	// the timeline's steps are near: as cancellation begins, after the
+	// first cancelling signal went out (engine.Config.Urgent), or
+	// UrgentLead before Timeout cancels. run and join raise their
+	// priority then: a job that keeps every core busy must not delay
+	// the steps, but the raised priority before that would slow the
+	// job's own reaction to the first cancelling signal.
+	Urgent func()
 }
+
+// UrgentLead is how long before Timeout cancels Spec.Urgent is called,
+// so that the timeout itself is on time under a busy job.
+const UrgentLead = 50 * time.Millisecond
 
 // Run carries out s: the numbered steps below. It returns the engine's
 // Result, or an error when the run could not begin (Start's error when it
@@ -144,9 +156,13 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	}()
 
 	// 3. The engine.
+	var urgent func() // s.Urgent, once whoever calls it first
+	if s.Urgent != nil {
+		urgent = sync.OnceFunc(s.Urgent)
+	}
 	eng, err := engine.New(engine.Config{
 		Profile: s.Profile, Target: job, Sinks: s.Sinks, Env: s.Env, Clock: engine.PreciseClock{},
-		Signals: sigs, Route: route(s.Signals, routed),
+		Signals: sigs, Route: route(s.Signals, routed), Urgent: urgent,
 	})
 	if err != nil {
 		_ = job.Abandon()
@@ -164,6 +180,9 @@ func Run(ctx context.Context, s Spec) (engine.Result, error) {
 	}
 	if s.Timeout > 0 {
 		g.afterFunc(s.Timeout, func() { eng.Cancel(engine.CauseTimeout) })
+		if s.Urgent != nil && s.Timeout > UrgentLead {
+			g.afterFunc(s.Timeout-UrgentLead, urgent)
+		}
 	}
 	// The first cancel's path, rehearsed once it is clear the job lives
 	// on, and again after Settle (which may have given back the pages it

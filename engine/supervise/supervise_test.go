@@ -5,6 +5,7 @@ package supervise_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -175,5 +176,77 @@ func TestSettle(t *testing.T) {
 		if got := settled.Load(); got != tc.want {
 			t.Errorf("%s: Settle called %d times, want %d", tc.job, got, tc.want)
 		}
+	}
+}
+
+// Urgent runs once the timeline's steps are near, never for a run that
+// is not cancelled: after the events of the pass that began the
+// cancellation (that pass sent the first cancelling signal), or
+// UrgentLead before the timeout; once, though both ask.
+func TestUrgent(t *testing.T) {
+	p := &engine.Profile{Name: "urgent", Deadline: 5 * time.Second, Steps: []engine.Step{
+		{Name: "interrupt", Kind: engine.StepSignal, Signal: "SIGTERM", Scope: engine.ScopeGroup},
+		{Name: "kill", At: 200 * time.Millisecond, Kind: engine.StepSignal, Signal: "SIGKILL", Scope: engine.ScopeTree},
+	}}
+	for _, tc := range []struct {
+		name   string
+		job    string
+		spec   func(*supervise.Spec)
+		want   int
+		before bool // called before the first event of the cancellation
+	}{
+		{"not cancelled", "exits-at=300ms", func(*supervise.Spec) {}, 0, false},
+		{"cancelled", "ignores-term", func(s *supervise.Spec) {
+			c := make(chan string, 1)
+			time.AfterFunc(100*time.Millisecond, func() { c <- "test" })
+			s.Cancel = c
+		}, 1, false},
+		{"timeout", "ignores-term", func(s *supervise.Spec) { s.Timeout = 300 * time.Millisecond }, 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				mu     sync.Mutex
+				log    []string
+				closed atomic.Int32
+			)
+			note := func(s string) {
+				mu.Lock()
+				log = append(log, s)
+				mu.Unlock()
+			}
+			s := supervise.Spec{
+				Profile: p,
+				Start:   startSim(t, tc.job, &closed),
+				Sinks: []engine.Sink{engine.SinkFunc(func(e engine.Event) {
+					if e.Cancelled {
+						note(e.Cause + ": " + e.Action)
+					}
+				})},
+				Urgent: func() { note("urgent") },
+			}
+			tc.spec(&s)
+			if _, err := supervise.Run(context.Background(), s); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			at := slices.Index(log, "urgent")
+			if n := len(slices.DeleteFunc(slices.Clone(log), func(s string) bool { return s != "urgent" })); n != tc.want {
+				t.Fatalf("Urgent called %d times, want %d: %q", n, tc.want, log)
+			}
+			if tc.want == 0 {
+				return
+			}
+			signalled := slices.Index(log, "step interrupt: signal SIGTERM")
+			if signalled < 0 {
+				t.Fatalf("no interrupt step among %q", log)
+			}
+			if tc.before != (at < signalled) {
+				t.Errorf("Urgent called at %d of %q, want before the interrupt step: %v", at, log, tc.before)
+			}
+			if killed := slices.Index(log, "step kill: signal SIGKILL"); killed < at {
+				t.Errorf("Urgent called at %d of %q, after the kill step", at, log)
+			}
+		})
 	}
 }
