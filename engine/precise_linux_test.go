@@ -3,6 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -228,5 +232,67 @@ func TestRehearseReadiesTheLoopTimer(t *testing.T) {
 	<-done
 	if !closed(spare) {
 		t.Error("the spare nobody took is open after Run")
+	}
+}
+
+// TestSleepUntilTimerSlack checks that the finishing sleep runs with a
+// timer slack of 1 ns and leaves its thread's slack as it found it: a
+// process forked from the thread later inherits the slack.
+func TestSleepUntilTimerSlack(t *testing.T) {
+	slackOf := func(tid int) (int, error) {
+		// Per thread only at /proc/TID (not under task/).
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/timerslack_ns", tid))
+		if err != nil {
+			return 0, err
+		}
+		return strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	tids := make(chan int, 1)
+	done := make(chan [2]int, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		// A slack of our own, as a parent may have given graceful.
+		if err := unix.Prctl(unix.PR_SET_TIMERSLACK, 70_000, 0, 0, 0); err != nil {
+			t.Errorf("set slack: %v", err)
+		}
+		own := func() int {
+			n, _ := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+			return n
+		}
+		before := own()
+		tids <- unix.Gettid()
+		sleepUntil(50 * time.Millisecond)
+		after := own()
+		done <- [2]int{before, after}
+	}()
+	// The sleeper's slack as seen from beside it (reading another
+	// thread's needs CAP_SYS_NICE).
+	tid := <-tids
+	least, seen := -1, false
+	var readErr error
+	for deadline := time.Now().Add(40 * time.Millisecond); time.Now().Before(deadline); {
+		n, err := slackOf(tid)
+		if err != nil {
+			readErr = err
+			break
+		}
+		if !seen || n < least {
+			least, seen = n, true
+		}
+		if n == 1 {
+			break
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	got := <-done
+	if got[0] != 70_000 || got[1] != got[0] {
+		t.Fatalf("slack before the sleep %d ns, after %d ns; want 70000 both", got[0], got[1])
+	}
+	switch {
+	case readErr != nil:
+		t.Logf("the slack during the sleep not checked: %v", readErr)
+	case least != 1:
+		t.Fatalf("slack during the sleep at least %d ns; want 1", least)
 	}
 }
