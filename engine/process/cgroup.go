@@ -356,20 +356,22 @@ func (c *cgroup) kill() error {
 	return writeFile(filepath.Join(c.dir, "cgroup.kill"), []byte("1"))
 }
 
-// signal sends sig to every process in the cgroup. Each pid is pinned with
-// a pidfd and then checked to still be in the cgroup, so a pid recycled
-// between the listing and the send is never signalled. The listing repeats
-// until it shows nothing new, to catch processes forked meanwhile.
-func (c *cgroup) signal(sig syscall.Signal) (int, error) {
+// signal sends sig to every process in the cgroup and returns how many
+// there were; listed is the cgroup's processes as the caller listed them
+// just before. Each pid is pinned with a pidfd and then checked to still
+// be in the cgroup, so a pid recycled between the listing and the send is
+// never signalled. The listing repeats until it shows nothing new, to
+// catch processes forked meanwhile. SIGKILL goes through cgroup.kill,
+// which the kernel sends to all at once, forks included.
+func (c *cgroup) signal(sig syscall.Signal, listed []int) (int, error) {
 	if sig == unix.SIGKILL {
-		pids, _ := c.procs()
 		if err := c.kill(); err != nil {
-			return len(pids), err
+			return len(listed), err
 		}
 		if !c.waitEmpty(killAllGrace) { // see killAll
 			_, _ = c.signalEach(sig)
 		}
-		return len(pids), nil
+		return len(listed), nil
 	}
 	return c.signalEach(sig)
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // Escape is a process of the job that had left the job's process group
@@ -96,15 +98,20 @@ func cmdline(pid int) string {
 // when the tree was signalled or cleaned up, in the order seen.
 func (r *Runner) Escaped() []Escape { return r.esc.all() }
 
-// noteTree records the escaped processes of the job's cgroup leaf as it is
-// now: before a kill, which the kernel does at once. (In sweep mode the
+// noteTree records the escaped processes among pids, the job's cgroup
+// leaf as listed just before a kill, which the kernel does at once. Only
+// a process outside the leader's group is read from /proc: getpgid tells
+// the group in one system call where a stat takes three, and the kill of
+// the processes that escaped waits for these reads. (In sweep mode the
 // sweep itself notes each process it signals: noteEscape.)
-func (r *Runner) noteTree() {
+func (r *Runner) noteTree(pids []int) {
 	if r.leader == nil || r.cg == nil || !procIsOurs() {
 		return
 	}
-	pids, _ := r.cg.procs()
 	for _, pid := range pids {
+		if pg, err := unix.Getpgid(pid); err != nil || pg == r.leader.pid {
+			continue // gone, or in the group: no escape
+		}
 		if st, ok := readStat(pid); ok {
 			r.esc.note(st, r.leader.pid, r.self)
 		}

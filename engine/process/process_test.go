@@ -375,6 +375,55 @@ func TestTreeTeardown(t *testing.T) {
 	}
 }
 
+// TestTreeKillNotesEscapes: a SIGKILL to the tree names each process
+// that had left the job's group, and none that had not.
+func TestTreeKillNotesEscapes(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			skipWithoutCgroup(t, m.mode)
+			const n = 20
+			j := startJob(t, m.mode, "/bin/sh", "-c", treeScript(n))
+			j.waitLines("R", n+1)
+			// Each says R just before it becomes sleep 1000.
+			sleeping := func() int {
+				c := 0
+				for _, pid := range proctest.Live(j.marker) {
+					if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); string(b) == "sleep\x001000\x00" {
+						c++
+					}
+				}
+				return c
+			}
+			for deadline := time.Now().Add(5 * time.Second); sleeping() < n && time.Now().Before(deadline); {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if got := sleeping(); got < n {
+				t.Fatalf("%d of the job's processes are sleep 1000, want %d", got, n)
+			}
+			if err := j.r.Signal("SIGKILL", engine.ScopeTree); err != nil {
+				t.Fatal(err)
+			}
+			j.exit()
+			// The sleeps that left the group, each once; the setsid'd
+			// shells between them may still be there to name too
+			// (exiting: "?").
+			sleeps := 0
+			for _, e := range j.r.Escaped() {
+				switch {
+				case e.Command == "sleep 1000" && e.How == "another process group, its parent gone":
+					sleeps++
+				case strings.HasPrefix(e.How, "setsid"):
+				default:
+					t.Errorf("escape %v: not one of the job's escapes", e)
+				}
+			}
+			if sleeps != n/2 {
+				t.Errorf("%d escaped sleeps named, want %d: %v", sleeps, n/2, j.r.Escaped())
+			}
+		})
+	}
+}
+
 func TestCloseKillsEverything(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {

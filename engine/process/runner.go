@@ -462,9 +462,10 @@ func (r *Runner) signalTree(sig syscall.Signal) error {
 	}
 	var n int
 	if r.cg != nil {
-		r.noteTree()
+		pids, _ := r.cg.procs()
+		r.noteTree(pids)
 		var err error
-		if n, err = r.cg.signal(sig); err != nil {
+		if n, err = r.cg.signal(sig, pids); err != nil {
 			return err
 		}
 	} else {
@@ -575,7 +576,8 @@ func (r *Runner) close(timeout time.Duration) error {
 		// no escapes.
 		removed = r.cg.removeIfEmpty()
 		if !removed && r.cg.populated() {
-			r.noteTree() // the sweep below notes the rest as it goes
+			pids, _ := r.cg.procs()
+			r.noteTree(pids) // the sweep below notes the rest as it goes
 			if !r.cg.killAll(time.Until(deadline)) {
 				errs = append(errs, fmt.Errorf("cgroup %s still populated", r.cg.dir))
 			}
