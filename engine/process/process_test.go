@@ -339,13 +339,21 @@ wait
 `, n)
 }
 
+// startTreeJob starts treeScript(n) and waits until each of its
+// processes has said R.
+func startTreeJob(t *testing.T, mode CgroupMode, n int) *job {
+	t.Helper()
+	j := startJob(t, mode, "/bin/sh", "-c", treeScript(n))
+	j.waitLines("R", n+1)
+	return j
+}
+
 func TestTreeTeardown(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			skipWithoutCgroup(t, m.mode)
 			const n = 100
-			j := startJob(t, m.mode, "/bin/sh", "-c", treeScript(n))
-			j.waitLines("R", n+1)
+			j := startTreeJob(t, m.mode, n)
 			if got := proctest.LiveAtLeast(j.marker, n+1, 2*time.Second); got < n+1 {
 				t.Fatalf("%d processes running, want at least %d", got, n+1)
 			}
@@ -382,8 +390,7 @@ func TestTreeKillNotesEscapes(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			skipWithoutCgroup(t, m.mode)
 			const n = 20
-			j := startJob(t, m.mode, "/bin/sh", "-c", treeScript(n))
-			j.waitLines("R", n+1)
+			j := startTreeJob(t, m.mode, n)
 			// Each says R just before it becomes sleep 1000.
 			sleeping := func() int {
 				c := 0
