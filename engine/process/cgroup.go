@@ -357,12 +357,13 @@ func (c *cgroup) kill() error {
 }
 
 // signal sends sig to every process in the cgroup and returns how many
-// there were; listed is the cgroup's processes as the caller listed them
-// just before. Each pid is pinned with a pidfd and then checked to still
-// be in the cgroup, so a pid recycled between the listing and the send is
-// never signalled. The listing repeats until it shows nothing new, to
-// catch processes forked meanwhile. SIGKILL goes through cgroup.kill,
-// which the kernel sends to all at once, forks included.
+// there were. SIGKILL goes through cgroup.kill, which the kernel sends to
+// all at once, forks included; the count is then listed, the cgroup's
+// processes as the caller listed them just before. Any other signal
+// lists the cgroup itself: each pid is pinned with a pidfd and then
+// checked to still be in the cgroup, so a pid recycled between the
+// listing and the send is never signalled, and the listing repeats until
+// it shows nothing new, to catch processes forked meanwhile.
 func (c *cgroup) signal(sig syscall.Signal, listed []int) (int, error) {
 	if sig == unix.SIGKILL {
 		if err := c.kill(); err != nil {
