@@ -22,8 +22,10 @@ const GuardArg = "__graceful-guard"
 // executable again, in a session of its own, holding a pidfd on this
 // process. If this process dies without cleaning up (SIGKILLed by a CI
 // agent at its own grace period, say), the guardian kills the leaf, so the
-// job's tree dies with its supervisor. A Close that removed the leaf
-// leaves the guardian nothing to do; Close's sweep also ends it.
+// job's tree dies with its supervisor. Close ends it through a pidfd taken
+// as it is cloned, once the leaf is dealt with, and reaps it: a clean end
+// then leaves this process no child, and no /proc to sweep. A guardian is
+// never started once Close has begun.
 //
 // Only in cgroup mode (in sweep mode the tree cannot be found once this
 // process, its subreaper, is gone) and not as PID 1 (the namespace dies
@@ -33,15 +35,55 @@ func (r *Runner) StartGuardian() error {
 	if r.cg == nil || r.leader == nil || os.Getpid() == 1 {
 		return nil
 	}
+	r.gmu.Lock()
+	defer r.gmu.Unlock()
+	if r.closing {
+		return nil
+	}
+	pidfd := -1
 	cmd := exec.Command("/proc/self/exe", GuardArg, strconv.Itoa(os.Getpid()), r.cg.dir, r.cg.rel)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, PidFD: &pidfd}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
 	r.guardian.Store(int64(cmd.Process.Pid))
-	// Not waited for: the orphan reaper (or init, once this process is
-	// gone) reaps it.
+	r.guardFD = pidfd // -1 where the kernel has no pidfd: the sweep ends it
+	// Not waited for here: Close reaps it, or the orphan reaper if it dies
+	// first (or init, once this process is gone).
 	return cmd.Process.Release()
+}
+
+// endGuardian SIGKILLs the guardian, if there is one, and waits until it
+// is reaped (here, or by the orphan reaper) or the deadline passes. From
+// then on no guardian is started.
+func (r *Runner) endGuardian(deadline time.Time) {
+	r.gmu.Lock()
+	r.closing = true
+	fd := r.guardFD
+	r.guardFD = -1
+	r.gmu.Unlock()
+	if fd < 0 {
+		return
+	}
+	defer unix.Close(fd)
+	_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return
+		}
+		n, err := unix.Poll(fds, int(left/time.Millisecond)+1)
+		if err == nil && n > 0 {
+			break
+		}
+		if err != nil && err != unix.EINTR {
+			return
+		}
+	}
+	// Exited: reap it, unless the orphan reaper did (ECHILD).
+	for unix.Waitid(unix.P_PIDFD, fd, nil, unix.WEXITED|unix.WNOHANG, nil) == unix.EINTR {
+	}
 }
 
 // Guard is the guardian's main: args are the supervisor's pid, the leaf's

@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("GRACEFUL_PROCESS_HELPER"); mode != "" {
 		os.Exit(helper(mode, os.Args[1:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == GuardArg { // StartGuardian's
+		os.Exit(Guard(os.Args[2:]))
+	}
 	ReapOrphans()
 	os.Exit(m.Run())
 }
@@ -445,6 +448,47 @@ wait $!` /* waits only for the subshell to be set up */)
 			_ = j.r.Signal("SIGKILL", engine.ScopeLeader)
 			j.exit()
 		})
+	}
+}
+
+// TestCloseEndsGuardian: Close kills and reaps the guardian itself, so
+// that a job that ended cleanly leaves this process no child and Close no
+// /proc to sweep; no guardian starts once Close has begun.
+func TestCloseEndsGuardian(t *testing.T) {
+	skipWithoutCgroup(t, CgroupOn)
+	j := startJob(t, CgroupOn, "sleep", "1000")
+	if err := j.r.StartGuardian(); err != nil {
+		t.Fatal(err)
+	}
+	pid := int(j.r.guardian.Load())
+	if pid <= 0 {
+		t.Fatal("no guardian started")
+	}
+	// The guardian is an unreaped child until Close: its pid is its own.
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := j.r.Signal("SIGKILL", engine.ScopeGroup); err != nil {
+		t.Fatal(err)
+	}
+	j.exit()
+	before := closeSweeps.Load()
+	if err := j.r.Close(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if n := closeSweeps.Load() - before; n != 0 {
+		t.Errorf("Close swept /proc %d times after a clean end with a guardian, want none", n)
+	}
+	if n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0); n != 1 || err != nil {
+		t.Errorf("the guardian is alive after Close (poll = %d, %v)", n, err)
+	}
+	if err := unix.Waitid(unix.P_PIDFD, fd, nil, unix.WEXITED|unix.WNOHANG, nil); err != unix.ECHILD {
+		t.Errorf("waitid on the guardian after Close = %v, want ECHILD (reaped)", err)
+	}
+	if err := j.r.StartGuardian(); err != nil || j.r.guardian.Load() != int64(pid) {
+		t.Errorf("StartGuardian after Close = %v, started %d; want nothing started", err, j.r.guardian.Load())
 	}
 }
 

@@ -115,6 +115,9 @@ type Runner struct {
 	killing  atomic.Bool
 	esc      escapes      // processes seen outside the job's group (Escaped)
 	guardian atomic.Int64 // the guardian's pid (StartGuardian), not the job's
+	gmu      sync.Mutex   // guards guardFD and closing
+	guardFD  int          // a pidfd on the guardian, -1 for none
+	closing  bool         // Close has begun: no guardian is started
 	// swept is closed once the look for stale leaves beside the job's
 	// (removeStaleBeside), begun as the job starts, is done; nil when
 	// there is no leaf.
@@ -122,6 +125,10 @@ type Runner struct {
 }
 
 var _ engine.Target = (*Runner)(nil)
+
+// closeSweeps counts the Closes that swept /proc for what the job left
+// (a test reads it: a clean end needs no sweep).
+var closeSweeps atomic.Int64
 
 // Start starts the job. It returns a nil Runner and an error when it
 // cannot: a *StartError when the command cannot be started (Code 127 not
@@ -164,7 +171,7 @@ func newRunner(opts Options) *Runner {
 	if opts.Env == nil {
 		opts.Env = os.Environ()
 	}
-	return &Runner{opts: opts, self: os.Getpid(), exit: make(chan engine.Exit, 1), ownPG: syscall.Getpgrp()}
+	return &Runner{opts: opts, self: os.Getpid(), exit: make(chan engine.Exit, 1), ownPG: syscall.Getpgrp(), guardFD: -1}
 }
 
 func start(opts Options) (*Runner, error) {
@@ -583,6 +590,9 @@ func (r *Runner) close(timeout time.Duration) error {
 			}
 		}
 	}
+	// The guardian's work is done once the leaf is: end it here, so that
+	// a clean end leaves no child to sweep for.
+	r.endGuardian(deadline)
 	// The sweep: the job's tree in sweep mode; in both modes the orphans
 	// this process adopted, which is also where daemons of finalisation
 	// and command steps end up. Kill, wait on the pidfds of the killed,
@@ -601,6 +611,7 @@ func (r *Runner) close(timeout time.Duration) error {
 	case !procIsOurs():
 		errs = append(errs, errors.New("escaped processes not swept: "+errForeignProc().Error()))
 	default:
+		closeSweeps.Add(1)
 		for {
 			n, fds := sweepSignal(r.self, leader, syscall.SIGKILL, true, nil, r.noteEscape)
 			if n == 0 {
