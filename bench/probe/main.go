@@ -5,7 +5,7 @@
 // measuring parent and the job the supervisor runs.
 //
 //	probe forward N  -- SUPERVISOR...   signal forwarding latency
-//	probe escalate N GRACE [lanes=L] [settle=D] -- SUPERVISOR...
+//	probe escalate N GRACE [lanes=L] [settle=D] [ktrace=1] -- SUPERVISOR...
 //	                                    SIGKILL precision after SIGTERM
 //	probe tree GRACE -- SUPERVISOR...   100-descendant teardown
 //	probe zombie ZOMBIELEADER exit|cancel -- SUPERVISOR...
@@ -240,6 +240,12 @@ func opts(args []string) map[string]string {
 // job's is that of each of its threads, every one of which must be
 // scheduled first (measured here: 0.15 to 0.25 ms more at the median, for
 // either supervisor), so that the measure is the supervisor's.
+//
+// With ktrace=1 the kernel's signal trace (sigTrace) also gives, for each
+// run, when the supervisor's SIGKILL to the job was sent, counted from
+// when the probe's SIGTERM to the supervisor was: reported as a second
+// line, "escalate-kill". That is the escalation itself; the death adds
+// the job's exit and the probe's wake-up, which no supervisor controls.
 func escalate(n int, grace time.Duration, o map[string]string, sup []string) {
 	lanes, settle := 1, 20*time.Millisecond
 	if v, ok := o["lanes"]; ok {
@@ -248,10 +254,20 @@ func escalate(n int, grace time.Duration, o map[string]string, sup []string) {
 	if v, ok := o["settle"]; ok {
 		settle = dur(v)
 	}
+	var tr *sigTrace
+	if o["ktrace"] == "1" {
+		var err error
+		if tr, err = openSigTrace(); err != nil {
+			fmt.Fprintf(os.Stderr, "probe: no kernel signal trace, the SIGKILL's own time is not measured: %v\n", err)
+		} else {
+			defer tr.close()
+		}
+	}
 	var (
-		mu   sync.Mutex
-		late []time.Duration
-		wg   sync.WaitGroup
+		mu       sync.Mutex
+		late     []time.Duration
+		killLate []time.Duration
+		wg       sync.WaitGroup
 	)
 	for l := 0; l < lanes; l++ {
 		runs := n / lanes
@@ -263,22 +279,55 @@ func escalate(n int, grace time.Duration, o map[string]string, sup []string) {
 			defer wg.Done()
 			time.Sleep(time.Duration(l) * 700 * time.Millisecond)
 			for i := 0; i < runs; i++ {
-				d := escalateOnce(grace, settle, sup)
+				d, supPid, jobPid := escalateOnce(grace, settle, sup)
+				var k time.Duration
+				var kOK bool
+				if tr != nil {
+					k, kOK = tr.killLate(supPid, jobPid, grace)
+				}
 				mu.Lock()
 				late = append(late, d)
+				if kOK {
+					killLate = append(killLate, k)
+				}
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
 	report("escalate", late)
+	if tr != nil {
+		if len(killLate) < len(late) {
+			fmt.Fprintf(os.Stderr, "probe: the kernel trace missed %d of %d runs' signals\n", len(late)-len(killLate), len(late))
+		}
+		if len(killLate) > 0 {
+			report("escalate-kill", killLate)
+		}
+	}
+}
+
+// killLate is how late the first SIGKILL to the job came, counted from the
+// first SIGTERM to the supervisor (the probe's) plus grace, both in the
+// kernel's trace.
+func (t *sigTrace) killLate(supPid, jobPid int, grace time.Duration) (time.Duration, bool) {
+	term, ok := t.first(int(syscall.SIGTERM), supPid, 0, 2*time.Second)
+	if !ok {
+		return 0, false
+	}
+	kill, ok := t.first(int(syscall.SIGKILL), jobPid, term, 2*time.Second)
+	if !ok {
+		return 0, false
+	}
+	return time.Duration(kill-term) - grace, true
 }
 
 // ignoringJob prints its pid and then sleeps with SIGTERM ignored, in the
 // same process.
 var ignoringJob = []string{"sh", "-c", `trap "" TERM; echo $$; exec sleep 100000`}
 
-func escalateOnce(grace, settle time.Duration, sup []string) time.Duration {
+// escalateOnce returns the job's lateness of death and the pids of the
+// supervisor and the job.
+func escalateOnce(grace, settle time.Duration, sup []string) (time.Duration, int, int) {
 	cmd, out := start(sup, ignoringJob...)
 	pid := atoi(readLine(out))
 	fd, err := unix.PidfdOpen(pid, 0)
@@ -303,7 +352,7 @@ func escalateOnce(grace, settle time.Duration, sup []string) time.Duration {
 	}
 	d := time.Since(t0) - grace
 	_ = cmd.Wait()
-	return d
+	return d, cmd.Process.Pid, pid
 }
 
 // treeScript is the job of tree and guardkill: 100 descendants, half
