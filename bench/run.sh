@@ -364,9 +364,9 @@ fi
 # into table rows: supervisor, what is measured, median, p99 and, with
 # long=1, min and max.
 esc_rows='{split($3,a,"=");split($4,b,"=");split($5,c,"=");split($6,d,"=");
-  m = ($1 == "escalate-kill") ? "SIGKILL sent (kernel trace)" : "job seen dead (probe)";
+  m = ($1 == "escalate-kill") ? "SIGKILL sent (kernel trace)" : ($1 == "escalate-fwd") ? "its SIGTERM to the job sent (kernel trace; not late: after the cancel)" : "job seen dead (probe)";
   printf "| %s | %s | %s | %s |", n, m, a[2], b[2]; if (long) printf " %s | %s |", c[2], d[2]; printf "\n"}'
-esc_note="(Two measures of each run, both from the probe's SIGTERM to the supervisor: when the supervisor's SIGKILL to the job was sent, both times from the kernel's signal:signal_generate tracepoint (run as root; the escalation itself), and when the probe, waiting on the job's pidfd at normal priority, saw the job dead (this adds the job's exit and the probe's own wake-up).)"
+esc_note="(Two measures of each run, both from the probe's SIGTERM to the supervisor: when the supervisor's SIGKILL to the job was sent, both times from the kernel's signal:signal_generate tracepoint (run as root; the escalation itself), and when the probe, waiting on the job's pidfd at normal priority, saw the job dead (this adds the job's exit and the probe's own wake-up). A third row gives, from the same trace, how long after the probe's SIGTERM the supervisor sent its own SIGTERM to the job: its reaction to the cancel, from which both count the grace.)"
 
 if want escalate; then
 # 5. Escalation precision.

@@ -246,6 +246,10 @@ func opts(args []string) map[string]string {
 // when the probe's SIGTERM to the supervisor was: reported as a second
 // line, "escalate-kill". That is the escalation itself; the death adds
 // the job's exit and the probe's wake-up, which no supervisor controls.
+// A third line, "escalate-fwd", is when the supervisor's own SIGTERM to
+// the job was sent, from the same origin: how long it took to react to
+// the cancel. A supervisor that counts its grace from its own reaction
+// is late by at least that much.
 func escalate(n int, grace time.Duration, o map[string]string, sup []string) {
 	lanes, settle := 1, 20*time.Millisecond
 	if v, ok := o["lanes"]; ok {
@@ -267,6 +271,7 @@ func escalate(n int, grace time.Duration, o map[string]string, sup []string) {
 		mu       sync.Mutex
 		late     []time.Duration
 		killLate []time.Duration
+		fwd      []time.Duration
 		wg       sync.WaitGroup
 	)
 	for l := 0; l < lanes; l++ {
@@ -280,15 +285,16 @@ func escalate(n int, grace time.Duration, o map[string]string, sup []string) {
 			time.Sleep(time.Duration(l) * 700 * time.Millisecond)
 			for i := 0; i < runs; i++ {
 				d, supPid, jobPid := escalateOnce(grace, settle, sup)
-				var k time.Duration
+				var k, f time.Duration
 				var kOK bool
 				if tr != nil {
-					k, kOK = tr.killLate(supPid, jobPid, grace)
+					k, f, kOK = tr.killLate(supPid, jobPid, grace)
 				}
 				mu.Lock()
 				late = append(late, d)
 				if kOK {
 					killLate = append(killLate, k)
+					fwd = append(fwd, f)
 				}
 				mu.Unlock()
 			}
@@ -302,23 +308,28 @@ func escalate(n int, grace time.Duration, o map[string]string, sup []string) {
 		}
 		if len(killLate) > 0 {
 			report("escalate-kill", killLate)
+			report("escalate-fwd", fwd)
 		}
 	}
 }
 
 // killLate is how late the first SIGKILL to the job came, counted from the
-// first SIGTERM to the supervisor (the probe's) plus grace, both in the
-// kernel's trace.
-func (t *sigTrace) killLate(supPid, jobPid int, grace time.Duration) (time.Duration, bool) {
+// first SIGTERM to the supervisor (the probe's) plus grace, and how long
+// after that SIGTERM the supervisor's first SIGTERM to the job came (zero
+// if it sent none), all in the kernel's trace.
+func (t *sigTrace) killLate(supPid, jobPid int, grace time.Duration) (late, fwd time.Duration, ok bool) {
 	term, ok := t.first(int(syscall.SIGTERM), supPid, 0, 2*time.Second)
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
 	kill, ok := t.first(int(syscall.SIGKILL), jobPid, term, 2*time.Second)
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
-	return time.Duration(kill-term) - grace, true
+	if f, ok := t.first(int(syscall.SIGTERM), jobPid, term, 0); ok && f <= kill {
+		fwd = time.Duration(f - term)
+	}
+	return time.Duration(kill-term) - grace, fwd, true
 }
 
 // ignoringJob prints its pid and then sleeps with SIGTERM ignored, in the
