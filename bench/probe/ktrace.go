@@ -23,8 +23,9 @@ import (
 // where it happens, apart from the job's death and from the wake-up of
 // whoever watches it. Needs root and tracefs.
 type sigTrace struct {
-	dir  string
-	pipe *os.File
+	dir       string
+	pipe      *os.File
+	closeOnce sync.Once
 
 	mu   sync.Mutex
 	sent map[[2]int][]int64 // {signal, pid} -> times in ns, in order
@@ -42,10 +43,13 @@ func openSigTrace() (*sigTrace, error) {
 	if root == "" {
 		return nil, errors.New("no tracefs (mount it on /sys/kernel/tracing)")
 	}
+	removeStaleTraces(filepath.Join(root, "instances"))
 	t := &sigTrace{dir: filepath.Join(root, "instances", fmt.Sprintf("probe-%d", os.Getpid())), sent: map[[2]int][]int64{}}
 	if err := os.Mkdir(t.dir, 0o755); err != nil {
 		return nil, err
 	}
+	// A probe that fails, or is interrupted, removes its instance too.
+	atExit(t.close)
 	ev := filepath.Join(t.dir, "events", "signal", "signal_generate")
 	for _, w := range [][2]string{
 		{filepath.Join(t.dir, "trace_clock"), "mono"},
@@ -133,8 +137,12 @@ func (t *sigTrace) first(sig, pid int, from int64, wait time.Duration) (int64, b
 	}
 }
 
-// close stops the trace and removes the instance.
+// close stops the trace and removes the instance. It may be called again.
 func (t *sigTrace) close() {
+	t.closeOnce.Do(t.doClose)
+}
+
+func (t *sigTrace) doClose() {
 	_ = os.WriteFile(filepath.Join(t.dir, "events", "signal", "signal_generate", "enable"), []byte("0"), 0)
 	if t.pipe != nil {
 		_ = t.pipe.Close()
@@ -145,5 +153,23 @@ func (t *sigTrace) close() {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// removeStaleTraces removes the instances of probes that are gone (killed
+// before they could remove their own), which would otherwise go on
+// recording every SIGTERM and SIGKILL.
+func removeStaleTraces(instances string) {
+	ents, _ := os.ReadDir(instances)
+	for _, e := range ents {
+		v, ok := strings.CutPrefix(e.Name(), "probe-")
+		if !ok {
+			continue
+		}
+		pid, err := strconv.Atoi(v)
+		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		_ = os.Remove(filepath.Join(instances, e.Name()))
 	}
 }

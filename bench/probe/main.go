@@ -89,7 +89,38 @@ func split(args []string) (own, sup []string) {
 
 func fail(msg string) {
 	fmt.Fprintln(os.Stderr, "probe:", msg)
-	os.Exit(2)
+	exit(2)
+}
+
+var (
+	exitMu    sync.Mutex
+	exitHooks []func()
+)
+
+// atExit registers f to run when the probe exits through exit, fail or an
+// interrupt (SIGINT, SIGTERM), which the first registration starts to
+// catch.
+func atExit(f func()) {
+	exitMu.Lock()
+	defer exitMu.Unlock()
+	if exitHooks == nil {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGINT, syscall.SIGTERM)
+		go func() { <-c; exit(130) }()
+	}
+	exitHooks = append(exitHooks, f)
+}
+
+// exit runs the atExit functions and exits with code.
+func exit(code int) {
+	exitMu.Lock()
+	hooks := exitHooks
+	exitHooks = nil
+	exitMu.Unlock()
+	for _, f := range hooks {
+		f()
+	}
+	os.Exit(code)
 }
 
 func atoi(s string) int {
