@@ -67,19 +67,8 @@ func (r *Runner) endGuardian(deadline time.Time) {
 	}
 	defer unix.Close(fd)
 	_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	for {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return
-		}
-		n, err := unix.Poll(fds, int(left/time.Millisecond)+1)
-		if err == nil && n > 0 {
-			break
-		}
-		if err != nil && err != unix.EINTR {
-			return
-		}
+	if !pidfdsExited([]int{fd}, deadline) {
+		return
 	}
 	// Exited: reap it, unless the orphan reaper did (ECHILD).
 	for unix.Waitid(unix.P_PIDFD, fd, nil, unix.WEXITED|unix.WNOHANG, nil) == unix.EINTR {

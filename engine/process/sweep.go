@@ -275,15 +275,19 @@ func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool, supersed
 	return len(seen), fds
 }
 
-// waitPidfds waits until every process behind fds has exited (a pidfd
-// polls readable then) or until deadline, and closes the fds. It reports
-// whether all exited.
+// waitPidfds is pidfdsExited, and closes the fds.
 func waitPidfds(fds []int, deadline time.Time) bool {
 	defer func() {
 		for _, fd := range fds {
 			_ = unix.Close(fd)
 		}
 	}()
+	return pidfdsExited(fds, deadline)
+}
+
+// pidfdsExited waits until every process behind fds has exited (a pidfd
+// polls readable then) or until deadline, and reports whether all did.
+func pidfdsExited(fds []int, deadline time.Time) bool {
 	pfds := make([]unix.PollFd, 0, len(fds))
 	for _, fd := range fds {
 		pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
