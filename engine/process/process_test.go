@@ -470,6 +470,12 @@ func TestCloseEndsGuardian(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
+	// It runs on one P, whatever GOMAXPROCS graceful was given.
+	if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid)); err != nil {
+		t.Error(err)
+	} else if got := lastEnv(string(env), "GOMAXPROCS"); got != "1" {
+		t.Errorf("the guardian's GOMAXPROCS = %q, want 1", got)
+	}
 	if err := j.r.Signal("SIGKILL", engine.ScopeGroup); err != nil {
 		t.Fatal(err)
 	}
@@ -490,6 +496,18 @@ func TestCloseEndsGuardian(t *testing.T) {
 	if err := j.r.StartGuardian(); err != nil || j.r.guardian.Load() != int64(pid) {
 		t.Errorf("StartGuardian after Close = %v, started %d; want nothing started", err, j.r.guardian.Load())
 	}
+}
+
+// lastEnv returns the value of the last entry for key in a
+// NUL-separated environment, as /proc/PID/environ has it.
+func lastEnv(env, key string) string {
+	v := ""
+	for _, kv := range strings.Split(env, "\x00") {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
 }
 
 func TestForkingWhileKilled(t *testing.T) {
