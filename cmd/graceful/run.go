@@ -292,8 +292,6 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.
 			}
 		},
 	}
-	// A job that lives on leaves graceful mostly waiting: give back the
-	// executable's start-up pages then. A short job never pays for it.
 	res, err := supervise.Run(cmd.Context(), supervise.Spec{
 		Profile:    prof,
 		Signals:    plan,
@@ -310,6 +308,9 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.
 		Start: func() (supervise.Job, error) {
 			process.ReapOrphans()
 			r, err := process.Start(opts)
+			if r != nil && v.GetBool("verbose") {
+				fmt.Fprintf(stderr, "graceful: tree: %s\n", treeLine(r.Cgroup(), r.NoCgroup()))
+			}
 			if r == nil {
 				var se *process.StartError
 				if !errors.As(err, &se) {
@@ -391,4 +392,18 @@ func terminalColumns(getenv func(string) string, f *os.File) func() int {
 func noteworthy(e engine.Event) bool {
 	return e.Cancelled || e.Action != "" || strings.HasPrefix(e.Cause, "signal") ||
 		strings.HasPrefix(e.Cause, "timeout") || (e.Result != "" && e.Result != "ok")
+}
+
+// treeLine is -v's line on how the job's tree is tracked: its cgroup leaf,
+// or the /proc sweep, with why there is no leaf and what that costs (no
+// guardian: docs/process.md).
+func treeLine(leaf string, why error) string {
+	if leaf != "" {
+		return "cgroup " + leaf
+	}
+	reason := "cgroup off"
+	if why != nil {
+		reason = "no cgroup leaf: " + why.Error()
+	}
+	return "/proc sweep (" + reason + "); if graceful is SIGKILLed, the job's processes that left its process group survive it"
 }

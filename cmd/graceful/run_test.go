@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -390,6 +391,46 @@ func TestRunGuardianIsNotAnEscape(t *testing.T) {
 	if strings.Contains(h.stderr(), "escaped") {
 		t.Errorf("the guardian was reported as an escape:\n%s", h.stderr())
 	}
+}
+
+// -v says how the job's tree is tracked and, in the /proc sweep (where
+// there is no guardian), that what leaves the job's process group
+// survives a SIGKILLed graceful (issue #10, item 2: a limit graceful
+// must state at run time).
+func TestRunVerboseTree(t *testing.T) {
+	const sweep = "; if graceful is SIGKILLed, the job's processes that left its process group survive it\n"
+	check := func(t *testing.T, h *harness, want string) {
+		t.Helper()
+		if status, _ := h.wait(); status != 0 {
+			t.Fatalf("status %d; stderr:\n%s", status, h.stderr())
+		}
+		if !strings.Contains(h.stderr(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, h.stderr())
+		}
+	}
+	t.Run("off", func(t *testing.T) {
+		check(t, startRun(t, "", "-v", "--cgroup", "off", "--", "true"), "graceful: tree: /proc sweep (cgroup off)"+sweep)
+	})
+	t.Run("cgroup", func(t *testing.T) {
+		skipWithoutCgroup(t, "on")
+		check(t, startRun(t, "", "-v", "--", "true"), "graceful: tree: cgroup /")
+	})
+	t.Run("auto without a leaf", func(t *testing.T) {
+		// Another uid may not write the cgroup.procs that moving the job
+		// into a leaf needs: auto falls back to the sweep, and says why.
+		skipWithoutCgroup(t, "on")
+		setpriv, err := exec.LookPath("setpriv")
+		if err != nil || os.Geteuid() != 0 {
+			t.Skip("needs root and setpriv to run graceful as another uid")
+		}
+		bin := proctest.ExecutableForAll(t, "graceful")
+		uid := strconv.Itoa(61000 + os.Getpid()%4000)
+		h := startRunCmd(t, setpriv, "--reuid="+uid, "--regid="+uid, "--clear-groups", bin, "run", "-v", "--", "true")
+		check(t, h, "graceful: tree: /proc sweep (no cgroup leaf: access ")
+		if !strings.Contains(h.stderr(), sweep) {
+			t.Errorf("stderr lacks %q:\n%s", sweep, h.stderr())
+		}
+	})
 }
 
 func TestRunGracefulKilled(t *testing.T) {

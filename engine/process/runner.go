@@ -102,6 +102,7 @@ type Runner struct {
 	self   int
 	leader *proc    // nil when the job never started
 	cg     *cgroup  // nil in subreaper mode
+	noCg   error    // why auto mode has no leaf (NoCgroup)
 	fg     *os.File // terminal whose foreground group is handed to the job now
 	tty    *os.File // the terminal handed over at start (Foreground), kept
 	ownPG  int      // this process's group, to restore the foreground
@@ -198,6 +199,8 @@ func start(opts Options) (*Runner, error) {
 			r.cg = cg
 		case opts.Cgroup == CgroupOn:
 			return fail(engine.ExitInternal, fmt.Errorf("cgroup: %w", err))
+		default:
+			r.noCg = err
 		}
 	}
 	// Without a cgroup the tree is found in /proc: it must be ours.
@@ -251,6 +254,7 @@ func start(opts Options) (*Runner, error) {
 		// real exec failure fails the same way again (nothing ran).
 		_ = r.cg.remove()
 		r.cg = nil
+		r.noCg = fmt.Errorf("starting the job in the leaf: %w", err)
 		sys.UseCgroupFD = false
 		p, err = startProc(path, opts.Args, attr, h)
 	}
@@ -355,6 +359,13 @@ func (r *Runner) Cgroup() string {
 	}
 	return r.cg.dir
 }
+
+// NoCgroup says why a job started in CgroupAuto mode has no cgroup leaf
+// (the tree is then tracked by the /proc sweep, and the processes that
+// leave the job's process group survive a SIGKILL of this process: there
+// is no guardian). It is nil when the job has a leaf, or when CgroupOff
+// asked for none.
+func (r *Runner) NoCgroup() error { return r.noCg }
 
 // Signal sends the named signal to scope: the leader, its process group
 // (only while the leader is unreaped, see proc), or the tree (the group
