@@ -99,17 +99,10 @@ func TestRunJobUsesUpProcessLimit(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(cg, "pids.max"), []byte("60"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		count := func() int {
-			b, _ := os.ReadFile(filepath.Join(cg, "pids.current"))
-			n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-			return n
-		}
+		count := func() int { return cgroupCount(cg) }
 		kill := func() {
-			b, _ := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
-			for _, f := range strings.Fields(string(b)) {
-				if pid, err := strconv.Atoi(f); err == nil {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
-				}
+			for _, pid := range cgroupPids(cg) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
 		defer kill()
@@ -161,4 +154,146 @@ func uidProcs(uid int) int {
 
 func killUID(uid int) {
 	_ = exec.Command("pkill", "-9", "-U", strconv.Itoa(uid)).Run()
+}
+
+// A fork bomb outside the job's process group, at its pids limit, retries
+// every refused fork at once: each process killed frees a pid that the
+// others take back. The /proc sweep killed what it found as it found it,
+// so the tree grew back as fast as it was killed: graceful's cleanup
+// never ended (over 30 s against a 3 s deadline, the bomb left running)
+// or gave up with "processes of the job survived". The sweep now stops
+// what it finds and kills once nothing is left running (sweepKill). In
+// cgroup mode cgroup.kill was always atomic; both modes are checked.
+func TestRunForkBomb(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: a pids cgroup to hold the bomb")
+	}
+	if testing.Short() {
+		t.Skip("fork bombs")
+	}
+	root := "/sys/fs/cgroup/pids" // a v1 pids hierarchy (hybrid machines)
+	if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); err != nil {
+		t.Skip("no v1 pids hierarchy at " + root)
+	}
+	bomb := buildC(t, "forkbomb")
+	pol := filepath.Join(t.TempDir(), "limit.hcl")
+	if err := os.WriteFile(pol, []byte(limitPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"off", "auto"} {
+		for _, tc := range []struct {
+			job    string
+			status int
+		}{
+			// The leader leaves the bomb behind once it is at its limit:
+			// graceful's cleanup kills it.
+			{"exit", 0},
+			// The leader stays and the bomb has left its group: the
+			// timeline's SIGKILL of the tree kills it.
+			{"stay", 124},
+		} {
+			t.Run(mode+"/"+tc.job, func(t *testing.T) {
+				if mode != "off" {
+					skipWithoutCgroup(t, "on")
+				}
+				cg := filepath.Join(root, fmt.Sprintf("gtest-bomb-%d-%s-%s", os.Getpid(), mode, tc.job))
+				if err := os.Mkdir(cg, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				defer os.Remove(cg)
+				if err := os.WriteFile(filepath.Join(cg, "pids.max"), []byte("150"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				defer stopAndKill(t, cg)
+				args := []string{"run", "--policy", pol, "--profile", "limit", "--cgroup", mode, "--timeout", "1s", "--", bomb, tc.job}
+				cmd := gracefulCmd(args...)
+				cmd.Path, cmd.Args = "/bin/sh", append([]string{"/bin/sh", "-c", `echo $$ > "$1/cgroup.procs" && shift && exec "$@"`, "sh", cg, os.Args[0]}, args...)
+				// A file, not a pipe: the bomb holds its write end, and
+				// Wait would wait for the bomb.
+				f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				cmd.Stdout, cmd.Stderr = f, f
+				out := fileText{f.Name()}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan struct{})
+				go func() { _ = cmd.Wait(); close(done) }()
+				// The deadline is 1 s + 3 s and cleanup has 5 s: a graceful
+				// still there after 15 s has lost to the bomb.
+				select {
+				case <-done:
+				case <-time.After(15 * time.Second):
+					_ = cmd.Process.Kill()
+					<-done
+					t.Fatalf("graceful had not exited 15 s after the start; output:\n%s", tail(out.String(), 2000))
+				}
+				if code := cmd.ProcessState.ExitCode(); code != tc.status {
+					t.Errorf("exit %d, want %d; output:\n%s", code, tc.status, tail(out.String(), 2000))
+				}
+				if strings.Contains(out.String(), "survived") {
+					t.Errorf("graceful says processes survived:\n%s", tail(out.String(), 2000))
+				}
+				// What graceful killed may take a moment to be gone.
+				n := -1
+				for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+					if n = cgroupCount(cg); n == 0 {
+						break
+					}
+				}
+				if n != 0 {
+					t.Errorf("%d processes of the bomb left after graceful exited", n)
+				}
+			})
+		}
+	}
+}
+
+// fileText reads a file whole, for its String.
+type fileText struct{ name string }
+
+func (f fileText) String() string {
+	b, _ := os.ReadFile(f.name)
+	return string(b)
+}
+
+// cgroupCount is a v1 pids cgroup's pids.current.
+func cgroupCount(cg string) int {
+	b, _ := os.ReadFile(filepath.Join(cg, "pids.current"))
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+// stopAndKill ends whatever is left in a v1 cgroup, a fork bomb included:
+// stop everything listed, again until nothing runs, then kill.
+func stopAndKill(t *testing.T, cg string) {
+	for end := time.Now().Add(10 * time.Second); cgroupCount(cg) > 0; {
+		if time.Now().After(end) {
+			t.Errorf("could not end the processes left in %s", cg)
+			return
+		}
+		for range 5 {
+			for _, pid := range cgroupPids(cg) {
+				_ = syscall.Kill(pid, syscall.SIGSTOP)
+			}
+		}
+		for _, pid := range cgroupPids(cg) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func cgroupPids(cg string) []int {
+	b, _ := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

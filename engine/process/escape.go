@@ -99,19 +99,33 @@ func cmdline(pid int) string {
 func (r *Runner) Escaped() []Escape { return r.esc.all() }
 
 // noteTree records the escaped processes among pids, the job's cgroup
-// leaf as listed just before a kill, which the kernel does at once. Only
-// a process outside the leader's group is read from /proc: getpgid tells
-// the group in one system call where a stat takes three, and the kill of
-// the processes that escaped waits for these reads. (In sweep mode the
-// sweep itself notes each process it signals: noteEscape.)
-func (r *Runner) noteTree(pids []int) {
+// leaf as listed just before a signal. Only a process outside the
+// leader's group is read from /proc: getpgid tells the group in one
+// system call where a stat takes three, and the signal waits for these
+// reads. (In sweep mode the sweep itself notes each process it signals:
+// noteEscape.)
+//
+// With freeze (before a SIGKILL, which leaves nothing to read), the leaf
+// is frozen first when there is an escape to read: reading a command line
+// waits for the process's memory map, which a process that keeps forking
+// holds nearly all the time, and a fork bomb's 138 escapes held the kill
+// back by seconds (TestRunForkBomb). A frozen process neither forks nor
+// holds its map, and a SIGKILL still ends it.
+func (r *Runner) noteTree(pids []int, freeze bool) {
 	if r.leader == nil || r.cg == nil || !procIsOurs() {
 		return
 	}
+	var out []int
 	for _, pid := range pids {
 		if pg, err := unix.Getpgid(pid); err != nil || pg == r.leader.pid {
 			continue // gone, or in the group: no escape
 		}
+		out = append(out, pid)
+	}
+	if len(out) > 0 && freeze {
+		r.cg.freeze(freezeWait)
+	}
+	for _, pid := range out {
 		if st, ok := readStat(pid); ok {
 			r.esc.note(st, r.leader.pid, r.self)
 		}

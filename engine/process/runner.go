@@ -481,17 +481,17 @@ func (r *Runner) signalTree(sig syscall.Signal) error {
 	var n int
 	if r.cg != nil {
 		pids, _ := r.cg.procs()
-		r.noteTree(pids)
+		r.noteTree(pids, sig == syscall.SIGKILL)
 		var err error
 		if n, err = r.cg.signal(sig, pids); err != nil {
 			return err
 		}
+	} else if sig == syscall.SIGKILL {
+		var fds []int
+		n, fds = sweepKill(r.self, r.leader, r.noteEscape, time.Time{})
+		closeFds(fds)
 	} else {
-		var superseded func() bool
-		if sig != syscall.SIGKILL {
-			superseded = r.killing.Load
-		}
-		n, _ = sweepSignal(r.self, r.leader, sig, false, superseded, r.noteEscape)
+		n, _ = sweepSignal(r.self, r.leader, sig, false, r.killing.Load, r.noteEscape, time.Time{})
 	}
 	if n == 0 && groupErr != nil {
 		return engine.ErrGone
@@ -595,7 +595,7 @@ func (r *Runner) close(timeout time.Duration) error {
 		removed = r.cg.removeIfEmpty()
 		if !removed && r.cg.populated() {
 			pids, _ := r.cg.procs()
-			r.noteTree(pids) // the sweep below notes the rest as it goes
+			r.noteTree(pids, true) // the sweep below notes the rest as it goes
 			if !r.cg.killAll(time.Until(deadline)) {
 				errs = append(errs, fmt.Errorf("cgroup %s still populated", r.cg.dir))
 			}
@@ -624,7 +624,7 @@ func (r *Runner) close(timeout time.Duration) error {
 	default:
 		closeSweeps.Add(1)
 		for {
-			n, fds := sweepSignal(r.self, leader, syscall.SIGKILL, true, nil, r.noteEscape)
+			n, fds := sweepKill(r.self, leader, r.noteEscape, deadline)
 			if n == 0 {
 				break
 			}

@@ -239,20 +239,25 @@ func sendPinned(st procStat, sig syscall.Signal, keep bool) (int, bool) {
 // superseded is asked before each scan: when it says yes (a SIGKILL of the
 // whole tree began), the sweep stops, as whatever it would still signal is
 // being killed. A non-nil observe sees each process before it is
-// signalled (the escape report).
-func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool, superseded func() bool, observe func(procStat)) (int, []int) {
+// signalled (the escape report). A non-zero deadline ends the sweep when
+// it passes, whatever is left. To SIGKILL the tree, use sweepKill.
+func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool, superseded func() bool, observe func(procStat), deadline time.Time) (int, []int) {
 	type key struct {
 		pid   int
 		start uint64
 	}
 	seen := make(map[key]bool)
 	var fds []int
+	late := func() bool { return !deadline.IsZero() && time.Now().After(deadline) }
 	for round := 0; round < 64; round++ {
-		if superseded != nil && superseded() {
+		if (superseded != nil && superseded()) || late() {
 			break
 		}
 		fresh := 0
-		for _, st := range jobTree(self, leader) {
+		for i, st := range jobTree(self, leader) {
+			if i%64 == 63 && late() {
+				break
+			}
 			k := key{st.pid, st.start}
 			// A zombie is dead unless it is a leader whose other threads
 			// live on: that process is alive and must be signalled.
@@ -275,14 +280,47 @@ func sweepSignal(self int, leader *proc, sig syscall.Signal, keep bool, supersed
 	return len(seen), fds
 }
 
+// sweepKill SIGKILLs the job's tree as sweepSignal finds it, without
+// letting the tree grow back while it is being killed: each process found
+// is stopped (SIGSTOP) and pinned, the walks repeat until one finds no
+// process that is not stopped yet, and only then is every one of them
+// SIGKILLed through its pidfd. A stopped process cannot fork. Killed as
+// they were found, each death freed a pid that the processes not reached
+// yet took again at once: a fork bomb at its pids limit (which retries a
+// refused fork at once) outran every round, and graceful's cleanup never
+// ended (TestRunForkBomb). It returns how many processes were killed and
+// their pidfds, open, for the caller to wait on and close.
+//
+// observe sees the processes once all are stopped, before the kill: the
+// escape report reads each one's command line and its parent's, and
+// reading a process's command line waits for its memory map, which a
+// process that keeps forking holds nearly all the time (63 escapes of a
+// fork bomb took the whole 5 s of the cleanup, read one by one between
+// the stops).
+func sweepKill(self int, leader *proc, observe func(procStat), deadline time.Time) (int, []int) {
+	var found []procStat
+	n, fds := sweepSignal(self, leader, syscall.SIGSTOP, true, nil, func(st procStat) { found = append(found, st) }, deadline)
+	if observe != nil {
+		for _, st := range found {
+			observe(st)
+		}
+	}
+	for _, fd := range fds {
+		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	}
+	return n, fds
+}
+
 // waitPidfds is pidfdsExited, and closes the fds.
 func waitPidfds(fds []int, deadline time.Time) bool {
-	defer func() {
-		for _, fd := range fds {
-			_ = unix.Close(fd)
-		}
-	}()
+	defer closeFds(fds)
 	return pidfdsExited(fds, deadline)
+}
+
+func closeFds(fds []int) {
+	for _, fd := range fds {
+		_ = unix.Close(fd)
+	}
 }
 
 // pidfdsExited waits until every process behind fds has exited (a pidfd
