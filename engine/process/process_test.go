@@ -470,11 +470,19 @@ func TestCloseEndsGuardian(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	// It runs on one P, whatever GOMAXPROCS graceful was given.
-	if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid)); err != nil {
-		t.Error(err)
-	} else if got := lastEnv(string(env), "GOMAXPROCS"); got != "1" {
-		t.Errorf("the guardian's GOMAXPROCS = %q, want 1", got)
+	// It runs on one P, whatever GOMAXPROCS graceful was given. Start
+	// returns once execve has closed the descriptors, which is before
+	// the kernel has set the new environment up: until then it reads
+	// empty.
+	var env []byte
+	for end := time.Now().Add(5 * time.Second); len(env) == 0 && time.Now().Before(end); time.Sleep(time.Millisecond) {
+		env, err = os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := lastEnv(string(env), "GOMAXPROCS"); got != "1" {
+		t.Errorf("the guardian's GOMAXPROCS = %q, want 1 (environment %q)", got, env)
 	}
 	if err := j.r.Signal("SIGKILL", engine.ScopeGroup); err != nil {
 		t.Fatal(err)
