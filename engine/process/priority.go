@@ -5,6 +5,7 @@ package process
 import (
 	"os"
 	"strconv"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,10 +30,13 @@ const supervisorSlice = 100_000 // ns, the kernel's least
 // milliseconds. Each thread gets nice -5 and the short slice
 // supervisorSlice, with SCHED_FLAG_RESET_ON_FORK, so every process
 // forked from here (the job, commands, the guardian) starts at nice 0 and
-// the default slice again, and threads created later inherit both. The
-// nice is only raised from nice 0 (a graceful started under `nice` keeps
-// what it was given) and needs CAP_SYS_NICE; the slice is asked for in
-// any case. It reports whether it raised the nice.
+// the default slice again. The flag resets a new thread too: a thread the
+// Go runtime starts later (it does when a command's start holds one)
+// would run the timeline at nice 0, so the runner gives them the raised
+// scheduling as it sees them (keepRaised). The nice is only raised from
+// nice 0 (a graceful started under `nice` keeps what it was given) and
+// needs CAP_SYS_NICE; the slice is asked for in any case. It reports
+// whether it raised the nice.
 func RaisePriority() bool {
 	n, err := unix.Getpriority(unix.PRIO_PROCESS, 0) // the raw value is 20 - nice
 	if err != nil {
@@ -56,7 +60,41 @@ func RaisePriority() bool {
 		}
 		setSched(tid, nice) // the slice alone
 	}
+	if raised {
+		raisedTo.Store(supervisorNice)
+	} else {
+		raisedTo.Store(nice)
+	}
+	priorityRaised.Store(true)
 	return raised
+}
+
+// priorityRaised is set once RaisePriority has run, and raisedTo is the
+// nice it gave the threads (the one they had when it did not raise it).
+var (
+	priorityRaised atomic.Bool
+	raisedTo       atomic.Int32
+)
+
+// keepRaised gives the threads started since RaisePriority (which the
+// reset-on-fork flag left at nice 0 and the default slice) what the others
+// have. It does nothing before RaisePriority. It costs a read of
+// /proc/self/task and a system call per thread: the runner calls it after
+// a signal has gone out and after a command has started, never before.
+func keepRaised() {
+	if !priorityRaised.Load() {
+		return
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return
+	}
+	nice := raisedTo.Load()
+	for _, t := range tasks {
+		if tid, err := strconv.Atoi(t.Name()); err == nil {
+			setSched(tid, nice)
+		}
+	}
 }
 
 // setSched gives thread tid nice and the short slice, or nice alone where

@@ -27,6 +27,7 @@ import (
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/internal/proctest"
 	"golang.org/x/sys/unix"
+	"sync"
 )
 
 // The test binary doubles as a job: with GRACEFUL_PROCESS_HELPER set it
@@ -100,6 +101,32 @@ func helper(mode string, args []string) int {
 	case "raise-priority":
 		// RaisePriority, then each thread's scheduling and a child's.
 		fmt.Println("raised", RaisePriority())
+		// Threads the runtime starts afterwards (held here, as a
+		// command's start holds one) come at nice 0: a signal step
+		// raises them.
+		release := make(chan struct{})
+		var held sync.WaitGroup
+		for range 3 {
+			held.Add(1)
+			go func() {
+				runtime.LockOSThread()
+				held.Done()
+				<-release
+			}()
+		}
+		held.Wait()
+		r, err := Start(Options{Args: []string{"sleep", "10"}, Cgroup: CgroupOff})
+		if err != nil {
+			fmt.Println("start:", err)
+			return 1
+		}
+		_ = r.Signal("SIGKILL", engine.ScopeGroup)
+		<-r.Done()
+		_ = r.Close(5 * time.Second)
+		// keepRaised runs on a goroutine of its own.
+		for end := time.Now().Add(2 * time.Second); !allRaised() && time.Now().Before(end); {
+			time.Sleep(time.Millisecond)
+		}
 		tasks, _ := os.ReadDir("/proc/self/task")
 		for _, t := range tasks {
 			tid, _ := strconv.Atoi(t.Name())
@@ -894,7 +921,8 @@ func TestSignalLead(t *testing.T) {
 }
 
 // RaisePriority gives every thread nice -5 (with CAP_SYS_NICE) and the
-// short slice (where the kernel has custom slices), and a process started
+// short slice (where the kernel has custom slices), threads started
+// afterwards too once a signal has gone out, and a process started
 // afterwards neither.
 func TestRaisePriority(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -940,6 +968,18 @@ func TestRaisePriority(t *testing.T) {
 	} else if sliced != 0 {
 		t.Errorf("%d threads have a custom slice on a kernel without them", sliced)
 	}
+}
+
+// allRaised reports whether every thread has the nice RaisePriority gave.
+func allRaised() bool {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, t := range tasks {
+		tid, _ := strconv.Atoi(t.Name())
+		if a, err := unix.SchedGetAttr(tid, 0); err == nil && a.Nice != raisedTo.Load() {
+			return false
+		}
+	}
+	return true
 }
 
 // customSlices reports whether the kernel keeps a SCHED_NORMAL thread's
