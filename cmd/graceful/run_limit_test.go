@@ -163,7 +163,13 @@ func killUID(uid int) {
 // never ended (over 30 s against a 3 s deadline, the bomb left running)
 // or gave up with "processes of the job survived". The sweep now stops
 // what it finds and kills once nothing is left running (sweepKill). In
-// cgroup mode cgroup.kill was always atomic; both modes are checked.
+// cgroup mode cgroup.kill is atomic, but the escape report's reads held it
+// back by seconds (the leaf is now frozen first); both modes are checked.
+// Graceful and the bomb share half a CPU (a v1 cpu quota) and a pids
+// limit of 100, so that the other packages' tests keep the machine: like
+// that the sweep-mode cases fail without the fix (graceful not out after
+// 15 s); the cgroup case failed with the whole machine (150 pids, no
+// quota) in one of three runs.
 func TestRunForkBomb(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: a pids cgroup to hold the bomb")
@@ -182,15 +188,17 @@ func TestRunForkBomb(t *testing.T) {
 	}
 	for _, mode := range []string{"off", "auto"} {
 		for _, tc := range []struct {
-			job    string
-			status int
+			job     string
+			timeout string
+			status  int
 		}{
 			// The leader leaves the bomb behind once it is at its limit:
-			// graceful's cleanup kills it.
-			{"exit", 0},
+			// graceful's cleanup kills it. (Its exit, 300 ms in, may
+			// wait long for the CPU the bomb takes.)
+			{"exit", "10s", 0},
 			// The leader stays and the bomb has left its group: the
 			// timeline's SIGKILL of the tree kills it.
-			{"stay", 124},
+			{"stay", "1s", 124},
 		} {
 			t.Run(mode+"/"+tc.job, func(t *testing.T) {
 				if mode != "off" {
@@ -201,13 +209,23 @@ func TestRunForkBomb(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer os.Remove(cg)
-				if err := os.WriteFile(filepath.Join(cg, "pids.max"), []byte("150"), 0o644); err != nil {
+				if err := os.WriteFile(filepath.Join(cg, "pids.max"), []byte("100"), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				defer stopAndKill(t, cg)
-				args := []string{"run", "--policy", pol, "--profile", "limit", "--cgroup", mode, "--timeout", "1s", "--", bomb, tc.job}
+				// Half a CPU for graceful and the bomb where the v1 cpu
+				// controller allows, so that the tests running beside
+				// this one (other packages) keep the rest of the machine.
+				cpu := filepath.Join("/sys/fs/cgroup/cpu", filepath.Base(cg))
+				if os.Mkdir(cpu, 0o755) == nil {
+					defer os.Remove(cpu)
+					_ = os.WriteFile(filepath.Join(cpu, "cpu.cfs_quota_us"), []byte("50000"), 0o644)
+				} else {
+					cpu = cg // no cpu hierarchy: the pids cgroup twice
+				}
+				args := []string{"run", "--policy", pol, "--profile", "limit", "--cgroup", mode, "--timeout", tc.timeout, "--", bomb, tc.job}
 				cmd := gracefulCmd(args...)
-				cmd.Path, cmd.Args = "/bin/sh", append([]string{"/bin/sh", "-c", `echo $$ > "$1/cgroup.procs" && shift && exec "$@"`, "sh", cg, os.Args[0]}, args...)
+				cmd.Path, cmd.Args = "/bin/sh", append([]string{"/bin/sh", "-c", `echo $$ > "$1/cgroup.procs" && echo $$ > "$2/cgroup.procs" && shift 2 && exec "$@"`, "sh", cg, cpu, os.Args[0]}, args...)
 				// A file, not a pipe: the bomb holds its write end, and
 				// Wait would wait for the bomb.
 				f, err := os.Create(filepath.Join(t.TempDir(), "out"))
@@ -222,8 +240,9 @@ func TestRunForkBomb(t *testing.T) {
 				}
 				done := make(chan struct{})
 				go func() { _ = cmd.Wait(); close(done) }()
-				// The deadline is 1 s + 3 s and cleanup has 5 s: a graceful
-				// still there after 15 s has lost to the bomb.
+				// The job's end or the deadline (1 s + 3 s), then 5 s of
+				// cleanup: a graceful still there after 15 s has lost to
+				// the bomb.
 				select {
 				case <-done:
 				case <-time.After(15 * time.Second):
