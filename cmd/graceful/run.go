@@ -215,6 +215,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.
 	// 1. Sinks: what happened, on stderr (only signals and cancellation
 	// unless --verbose), status lines when stderr is a terminal, and
 	// every event as JSON to --events.
+	verbose := v.GetBool("verbose")
 	var sinks []engine.Sink
 	var status *engine.StatusLine
 	// No status line when the job has the terminal (--foreground): Ctrl-C
@@ -227,7 +228,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.
 		stderr = status.Wrap(stderr)
 	}
 	text := engine.NewTextSink(stderr)
-	if v.GetBool("verbose") {
+	if verbose {
 		sinks = append(sinks, text)
 	} else {
 		sinks = append(sinks, engine.SinkFunc(func(e engine.Event) {
@@ -247,7 +248,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.
 			}
 		}))
 	}
-	if v.GetBool("verbose") {
+	if verbose {
 		from := "built in"
 		if p := v.GetString("policy"); p != "" {
 			from = "from " + p
@@ -308,7 +309,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.
 		Start: func() (supervise.Job, error) {
 			process.ReapOrphans()
 			r, err := process.Start(opts)
-			if r != nil && v.GetBool("verbose") {
+			if r != nil && verbose {
 				fmt.Fprintf(stderr, "graceful: tree: %s\n", treeLine(r.Cgroup(), r.NoCgroup()))
 			}
 			if r == nil {

@@ -394,29 +394,16 @@ func (c *cgroup) killAll(timeout time.Duration) bool {
 }
 
 // freeze freezes the cgroup (cgroup.freeze) and waits up to timeout for
-// the kernel to say that all of it is frozen; it reports whether it did.
-// There is no thaw: a frozen cgroup is only ever killed (a fatal signal
-// ends a frozen process) and removed.
+// the kernel to say that all of it is frozen; it reports whether it did
+// (or the cgroup is gone). There is no thaw: a frozen cgroup is only ever
+// killed (a fatal signal ends a frozen process) and removed.
 func (c *cgroup) freeze(timeout time.Duration) bool {
 	if writeFile(filepath.Join(c.dir, "cgroup.freeze"), []byte("1")) != nil {
 		return false
 	}
-	deadline := time.Now().Add(timeout)
-	d := 50 * time.Microsecond
-	for {
-		b, err := readFile(filepath.Join(c.dir, "cgroup.events"))
-		if err != nil {
-			return false
-		}
-		if bytes.Contains(b, []byte("frozen 1")) {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(d)
-		d = min(2*d, 2*time.Millisecond)
-	}
+	return c.waitEvents(func(events []byte, err error) bool {
+		return err != nil || bytes.Contains(events, []byte("frozen 1"))
+	}, timeout)
 }
 
 // freezeWait bounds the wait for a freeze before a kill: past it, the
@@ -471,9 +458,20 @@ func (c *cgroup) populated() bool {
 
 // waitEmpty polls until the cgroup is empty or timeout passes.
 func (c *cgroup) waitEmpty(timeout time.Duration) bool {
+	return c.waitEvents(func(events []byte, err error) bool {
+		return err != nil || !bytes.Contains(events, []byte("populated 1"))
+	}, timeout)
+}
+
+// waitEvents reads cgroup.events, more and more slowly, until done says
+// yes or timeout passes; it reports whether done did.
+func (c *cgroup) waitEvents(done func(events []byte, err error) bool, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	d := 100 * time.Microsecond
-	for c.populated() {
+	for {
+		if done(readFile(filepath.Join(c.dir, "cgroup.events"))) {
+			return true
+		}
 		if time.Now().After(deadline) {
 			return false
 		}
@@ -482,7 +480,6 @@ func (c *cgroup) waitEmpty(timeout time.Duration) bool {
 			d *= 2
 		}
 	}
-	return true
 }
 
 // removeIfEmpty removes the leaf if it is empty and has no cgroup inside,

@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -27,7 +28,6 @@ import (
 	"github.com/graceful-sh/graceful/engine"
 	"github.com/graceful-sh/graceful/internal/proctest"
 	"golang.org/x/sys/unix"
-	"sync"
 )
 
 // The test binary doubles as a job: with GRACEFUL_PROCESS_HELPER set it
