@@ -165,11 +165,12 @@ func killUID(uid int) {
 // what it finds and kills once nothing is left running (sweepKill). In
 // cgroup mode cgroup.kill is atomic, but the escape report's reads held it
 // back by seconds (the leaf is now frozen first); both modes are checked.
-// Graceful and the bomb share half a CPU (a v1 cpu quota) and a pids
-// limit of 100, so that the other packages' tests keep the machine: like
-// that the sweep-mode cases fail without the fix (graceful not out after
-// 15 s); the cgroup case failed with the whole machine (150 pids, no
-// quota) in one of three runs.
+// Graceful and the bomb share one CPU (a v1 cpu quota) and a pids
+// limit of 100, so that the other packages' tests keep the machine (with
+// half a CPU, the cleanup at nice 0 was starved): like that the sweep-mode
+// case with an exiting leader fails without the fix (graceful not out
+// after 15 s); with the whole machine (150 pids, no quota) both sweep-mode
+// cases did, and the cgroup case in one run of three.
 func TestRunForkBomb(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: a pids cgroup to hold the bomb")
@@ -213,13 +214,13 @@ func TestRunForkBomb(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer stopAndKill(t, cg)
-				// Half a CPU for graceful and the bomb where the v1 cpu
+				// One CPU for graceful and the bomb where the v1 cpu
 				// controller allows, so that the tests running beside
 				// this one (other packages) keep the rest of the machine.
 				cpu := filepath.Join("/sys/fs/cgroup/cpu", filepath.Base(cg))
 				if os.Mkdir(cpu, 0o755) == nil {
 					defer os.Remove(cpu)
-					_ = os.WriteFile(filepath.Join(cpu, "cpu.cfs_quota_us"), []byte("50000"), 0o644)
+					_ = os.WriteFile(filepath.Join(cpu, "cpu.cfs_quota_us"), []byte("100000"), 0o644)
 				} else {
 					cpu = cg // no cpu hierarchy: the pids cgroup twice
 				}
