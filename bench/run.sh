@@ -519,7 +519,7 @@ else
       "$bin/probe" reap "$bin/orphans" "$reap_secs" -- ${reapers[$i]} 2>/dev/null >> "$out/reap-$i.txt"
     done
   done
-  echo "### Orphan reaper under churn: 100 orphans every 10 ms for $reap_secs s, peak pids of the supervisor's pids cgroup (n=$reap_rounds each, interleaved)"
+  echo "### Orphan reaper under churn: 100 orphans every 10 ms for $reap_secs s (processes made by clone(CLONE_VM), see bench/c/orphans.c), peak pids of the supervisor's pids cgroup (n=$reap_rounds each, interleaved)"
   echo
   echo "| supervisor | peak pids (median / max) | mean pids (median) | own tasks | orphans made per s | fork failures |"
   echo "|---|---|---|---|---|---|"
