@@ -281,6 +281,9 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.
 		Cgroup:     mode,
 		Foreground: foreground,
 		Ready:      ahead.Ready(),
+		// A job that ends on its own but leaves a busy tree behind
+		// gets its cleanup at the raised priority too.
+		Urgent: raisePriority,
 		OnStop: func(sig syscall.Signal) {
 			switch {
 			case sig == syscall.SIGTTIN || sig == syscall.SIGTTOU:
@@ -339,7 +342,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.
 		// Once the timeline's steps are near, raise graceful's priority
 		// so that they are on time even when the job keeps every core
 		// busy.
-		Urgent: func() { process.RaisePriority() },
+		Urgent: raisePriority,
 	})
 	if err != nil {
 		return withStatus(exitInternal, err)
@@ -408,3 +411,7 @@ func treeLine(leaf string, why error) string {
 	}
 	return "/proc sweep (" + reason + "); if graceful is SIGKILLed, the job's processes that left its process group survive it"
 }
+
+// raisePriority is run's Urgent, for the timeline and for the runner's
+// Close: RaisePriority, its report unused.
+func raisePriority() { process.RaisePriority() }

@@ -265,7 +265,7 @@ func TestRunForkBomb(t *testing.T) {
 					}
 				}
 				if n != 0 {
-					t.Errorf("%d processes of the bomb left after graceful exited", n)
+					t.Errorf("%d processes of the bomb left after graceful exited: %s", n, procStates(cgroupPids(cg)))
 				}
 			})
 		}
@@ -316,4 +316,28 @@ func cgroupPids(cg string) []int {
 		}
 	}
 	return pids
+}
+
+// procStates tells how many of pids are in each state, and who the
+// zombies' parents are: a zombie left to init is not a survivor.
+func procStates(pids []int) string {
+	states := map[string]int{}
+	parents := map[string]int{}
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		i := strings.LastIndexByte(string(b), ')')
+		if err != nil || i < 0 {
+			states["gone"]++
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		states[f[0]]++
+		if f[0] == "Z" {
+			parents[f[1]]++
+		}
+	}
+	return fmt.Sprintf("states %v, zombies' parents %v", states, parents)
 }

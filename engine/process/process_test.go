@@ -478,6 +478,117 @@ wait $!` /* waits only for the subshell to be set up */)
 	}
 }
 
+// TestCloseUrgentWhenTreeLeft: a job that ends on its own but leaves a
+// process running gets Options.Urgent called by Close, once, while that
+// process still runs (before the kill: the caller raises its priority for
+// the cleanup there); a job that leaves nothing does not.
+func TestCloseUrgentWhenTreeLeft(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			skipWithoutCgroup(t, m.mode)
+			for _, left := range []bool{true, false} {
+				script := "exit 0"
+				if left {
+					// Out of the job's group, so that the group's
+					// SIGKILL at Close's start misses it.
+					script = "setsid sleep 1000 & echo $!; exit 0"
+				}
+				marker := fmt.Sprintf("GRACEFUL_TEST_MARKER=%s-%v-%d", strings.ReplaceAll(t.Name(), "/", "_"), left, time.Now().UnixNano())
+				pr, pw, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var calls atomic.Int32
+				var bg atomic.Int64
+				alive := make(chan bool, 1)
+				r, err := Start(Options{
+					Args:   []string{"/bin/sh", "-c", script},
+					Env:    append(os.Environ(), marker),
+					Stdout: pw,
+					Cgroup: m.mode,
+					Urgent: func() {
+						if calls.Add(1) == 1 {
+							st, ok := readStat(int(bg.Load()))
+							alive <- ok && st.state != 'Z'
+						}
+					},
+				})
+				pw.Close()
+				if err != nil {
+					t.Fatalf("Start: %v", err)
+				}
+				if left {
+					line, err := bufio.NewReader(pr).ReadString('\n')
+					pid, _ := strconv.Atoi(strings.TrimSpace(line))
+					if err != nil || pid <= 0 {
+						t.Fatalf("the job's background pid: %q, %v", line, err)
+					}
+					bg.Store(int64(pid))
+				}
+				pr.Close()
+				select {
+				case <-r.Done():
+				case <-time.After(10 * time.Second):
+					t.Fatal("job did not end")
+				}
+				if err := r.Close(5 * time.Second); err != nil {
+					t.Errorf("left %v: Close: %v", left, err)
+				}
+				switch n := calls.Load(); {
+				case left && n != 1:
+					t.Errorf("a process left running: Urgent called %d times, want 1", n)
+				case left && !<-alive:
+					t.Errorf("Urgent called after the process left running was killed")
+				case !left && n != 0:
+					t.Errorf("nothing left: Urgent called %d times, want 0", n)
+				}
+				if live := proctest.LiveAfter(marker, 2*time.Second); len(live) > 0 {
+					t.Errorf("processes left behind: %v", live)
+				}
+			}
+		})
+	}
+}
+
+// TestCloseReapsWhatItKills: the daemons a job left behind, adopted by
+// this process (the subreaper) and killed by Close, are reaped by the time
+// Close returns, where the orphan reaper runs (ReapOrphans, as in
+// TestMain): a graceful that exits right after Close otherwise hands their
+// zombies to init, and each holds a pid of the job's limit until init
+// reaps it (about a second on the CI machines; TestRunForkBomb, run
+// beside two other packages, counted 86 processes of the bomb 3 s after
+// graceful's exit, probably such zombies).
+func TestCloseReapsWhatItKills(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			skipWithoutCgroup(t, m.mode)
+			j := startJob(t, m.mode, "/bin/sh", "-c", `i=0; while [ $i -lt 20 ]; do setsid sleep 1000 & echo $!; i=$((i+1)); done; exit 0`)
+			var pids []int
+			for range 20 {
+				line, err := j.out.ReadString('\n')
+				pid, _ := strconv.Atoi(strings.TrimSpace(line))
+				if err != nil || pid <= 0 {
+					t.Fatalf("a daemon's pid: %q, %v", line, err)
+				}
+				pids = append(pids, pid)
+			}
+			j.exit()
+			if err := j.r.Close(5 * time.Second); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			var zombies []int
+			for _, pid := range pids {
+				if st, ok := readStat(pid); ok && st.state == 'Z' {
+					zombies = append(zombies, pid)
+				}
+			}
+			if len(zombies) > 0 {
+				t.Errorf("%d of 20 daemons killed by Close are zombies still: %v", len(zombies), zombies)
+			}
+		})
+	}
+}
+
 // TestCloseEndsGuardian: Close kills and reaps the guardian itself, so
 // that a job that ended cleanly leaves this process no child and Close no
 // /proc to sweep; no guardian starts once Close has begun.

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,6 +43,7 @@ var reaperOnce sync.Once
 // would for the delay after a SIGCHLD.
 func ReapOrphans() {
 	reaperOnce.Do(func() {
+		reaping.Store(true)
 		if os.Getpid() == 1 {
 			// init may have inherited zombies before it started.
 			go reapZombies()
@@ -64,6 +66,24 @@ func ReapOrphans() {
 			}
 		})
 	})
+}
+
+// reaping is set once ReapOrphans has run: every child of this process
+// then comes from this package, and a zombie not registered in children
+// is an orphan anyone may reap.
+var reaping atomic.Bool
+
+// reapAdopted reaps, now, the orphans' zombies the reaper has not reaped
+// yet, where ReapOrphans runs: Close calls it last, so that what it
+// killed is not left, as zombies, to whoever adopts them when this
+// process exits (init, which may take a second, while each holds a pid
+// of the job's limit). A zombie of ours (a command not reaped yet by its
+// own goroutine) in front of them ends the pass (see reapZombies); by
+// Close's end the leader and the guardian are reaped.
+func reapAdopted() {
+	if reaping.Load() {
+		reapZombies()
+	}
 }
 
 // reapZombies reaps the zombie children that are not registered in

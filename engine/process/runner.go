@@ -57,6 +57,16 @@ type Options struct {
 	// caller that catches its signals on another goroutine
 	// (supervise.CatchAhead) makes everything else ready meanwhile.
 	Ready <-chan struct{}
+	// Urgent, when set, is called by Close, before it kills them, when
+	// the job's processes are still running at Close: a job that ended
+	// on its own but left a tree behind (nothing was cancelled, so
+	// nothing raised the caller's priority) and that tree keeps every
+	// core busy. run and join raise their priority there
+	// (RaisePriority), as they do before the timeline's steps: at nice 0
+	// beside a CPU-bound tree, the cleanup's walks of /proc could take
+	// longer than its deadline. It may be called after the caller's own
+	// raise and must then be harmless. A clean end does not call it.
+	Urgent func()
 }
 
 // StartError is a job that could not be started. Code is the shell's
@@ -602,6 +612,10 @@ func (r *Runner) close(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var errs []error
 	removed := false
+	urgent := func() {} // Options.Urgent, at most once
+	if r.opts.Urgent != nil {
+		urgent = sync.OnceFunc(r.opts.Urgent)
+	}
 	if r.leader != nil && r.cg != nil {
 		_ = r.leader.signalGroup(syscall.SIGKILL)
 		// An empty leaf stays empty: only its own processes could
@@ -610,6 +624,7 @@ func (r *Runner) close(timeout time.Duration) error {
 		// no escapes.
 		removed = r.cg.removeIfEmpty()
 		if !removed && r.cg.populated() {
+			urgent()
 			pids, _ := r.cg.procs()
 			r.noteTree(pids, true) // the sweep below notes the rest as it goes
 			if !r.cg.killAll(time.Until(deadline)) {
@@ -638,6 +653,7 @@ func (r *Runner) close(timeout time.Duration) error {
 	case !procIsOurs():
 		errs = append(errs, errors.New("escaped processes not swept: "+errForeignProc().Error()))
 	default:
+		urgent()
 		closeSweeps.Add(1)
 		for {
 			n, fds := sweepKill(r.self, leader, r.noteEscape, deadline)
@@ -657,6 +673,10 @@ func (r *Runner) close(timeout time.Duration) error {
 	if r.leader != nil && !r.leader.reapedBy(deadline) {
 		errs = append(errs, fmt.Errorf("leader %d not reaped", r.leader.pid))
 	}
+	// What the sweep and the leaf's kill ended are zombies of this
+	// process now (it adopted them); the reaper may not have come to
+	// them yet.
+	reapAdopted()
 	if r.cg != nil && !removed && len(errs) == 0 {
 		if err := r.cg.remove(); err != nil {
 			errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
