@@ -19,6 +19,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/graceful-sh/graceful/engine/process"
 	"github.com/graceful-sh/graceful/internal/proctest"
 )
 
@@ -228,6 +229,10 @@ func TestRunPtyCtrlZ(t *testing.T) {
 			}
 			p, _ := startPtyRun(t, append(args, jobArgv("term-exit", "0")...)...)
 			p.waitFor("ready")
+			// Past the guardian's start (200 ms in, with a cgroup):
+			// graceful has two children then, and childOf must pick the
+			// job (it once took the guardian, which no Ctrl-Z stops).
+			time.Sleep(300 * time.Millisecond)
 			job := childOf(t, p.pid)
 			p.typeKeys("\x1a")
 			waitState(t, p.pid, 'T')
@@ -249,19 +254,25 @@ func TestRunPtyCtrlZ(t *testing.T) {
 	}
 }
 
-// childOf returns the single child of pid.
+// childOf returns the child of graceful pid that is the job: not its
+// guardian (started 200 ms into a run with a cgroup).
 func childOf(t *testing.T, pid int) int {
 	t.Helper()
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	for _, f := range tasks {
 		b, _ := os.ReadFile(f)
 		for _, s := range strings.Fields(string(b)) {
-			if n, err := strconv.Atoi(s); err == nil {
-				return n
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				continue
 			}
+			if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n)); bytes.Contains(cmdline, []byte(process.GuardArg)) {
+				continue
+			}
+			return n
 		}
 	}
-	t.Fatalf("no child of %d", pid)
+	t.Fatalf("no child of %d but its guardian", pid)
 	return 0
 }
 
