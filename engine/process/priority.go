@@ -5,7 +5,9 @@ package process
 import (
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,12 +33,13 @@ const supervisorSlice = 100_000 // ns, the kernel's least
 // supervisorSlice, with SCHED_FLAG_RESET_ON_FORK, so every process
 // forked from here (the job, commands, the guardian) starts at nice 0 and
 // the default slice again. The flag resets a new thread too: a thread the
-// Go runtime starts later (it does when a command's start holds one)
-// would run the timeline at nice 0, so the runner gives them the raised
-// scheduling as it sees them (keepRaised). The nice is only raised from
-// nice 0 (a graceful started under `nice` keeps what it was given) and
-// needs CAP_SYS_NICE; the slice is asked for in any case. It reports
-// whether it raised the nice.
+// Go runtime starts later (it does when a command's start or a blocking
+// system call holds one) would run the timeline at nice 0, so from the
+// first raise on the threads are looked at every threadWatchEvery and
+// after each signal sent, and new ones are given the raised scheduling
+// (keepRaised). The nice is only raised from nice 0 (a graceful started
+// under `nice` keeps what it was given) and needs CAP_SYS_NICE; the slice
+// is asked for in any case. It reports whether it raised the nice.
 func RaisePriority() bool {
 	n, err := unix.Getpriority(unix.PRIO_PROCESS, 0) // the raw value is 20 - nice
 	if err != nil {
@@ -48,24 +51,31 @@ func RaisePriority() bool {
 	if err != nil {
 		return false
 	}
+	threads.Lock()
+	defer threads.Unlock()
 	raised := false
+	seen := make(map[int]bool, len(tasks))
 	for _, t := range tasks {
 		tid, err := strconv.Atoi(t.Name())
 		if err != nil {
 			continue
 		}
+		seen[tid] = true
 		if raise && setSched(tid, supervisorNice) {
 			raised = true
 			continue
 		}
 		setSched(tid, nice) // the slice alone
 	}
+	threads.tids = seen
 	if raised {
 		raisedTo.Store(supervisorNice)
 	} else {
 		raisedTo.Store(nice)
 	}
-	priorityRaised.Store(true)
+	if !priorityRaised.Swap(true) {
+		go watchThreads()
+	}
 	return raised
 }
 
@@ -76,11 +86,35 @@ var (
 	raisedTo       atomic.Int32
 )
 
+// threads are the thread ids given the raised scheduling, as last seen.
+var threads struct {
+	sync.Mutex
+	tids map[int]bool
+}
+
+// threadWatchEvery is how often, once raised, the threads are looked at
+// for new ones. The runtime starts a thread when one is held in a system
+// call (sysmon hands its work on within its 10 ms tick), as a command's
+// start holds one; a new thread waits at most this long at nice 0.
+const threadWatchEvery = 20 * time.Millisecond
+
+// watchThreads runs keepRaised every threadWatchEvery, for the rest of the
+// process's life: one read of /proc/self/task each, and a system call only
+// for a thread not seen before.
+func watchThreads() {
+	t := time.NewTicker(threadWatchEvery)
+	for range t.C {
+		keepRaised()
+	}
+}
+
 // keepRaised gives the threads started since RaisePriority (which the
 // reset-on-fork flag left at nice 0 and the default slice) what the others
 // have. It does nothing before RaisePriority. It costs a read of
-// /proc/self/task and a system call per thread: the runner calls it after
-// a signal has gone out and after a command has started, never before.
+// /proc/self/task and a system call per thread not seen before. A thread
+// whose id is that of a thread gone since the last look (the kernel
+// reuses an id only after going through all of them) is taken for the
+// one before.
 func keepRaised() {
 	if !priorityRaised.Load() {
 		return
@@ -90,11 +124,18 @@ func keepRaised() {
 		return
 	}
 	nice := raisedTo.Load()
+	threads.Lock()
+	defer threads.Unlock()
+	seen := make(map[int]bool, len(tasks))
 	for _, t := range tasks {
 		if tid, err := strconv.Atoi(t.Name()); err == nil {
-			setSched(tid, nice)
+			seen[tid] = true
+			if !threads.tids[tid] {
+				setSched(tid, nice)
+			}
 		}
 	}
+	threads.tids = seen
 }
 
 // setSched gives thread tid nice and the short slice, or nice alone where

@@ -103,7 +103,7 @@ func helper(mode string, args []string) int {
 		fmt.Println("raised", RaisePriority())
 		// Threads the runtime starts afterwards (held here, as a
 		// command's start holds one) come at nice 0: a signal step
-		// raises them.
+		// raises them, or the look every threadWatchEvery.
 		release := make(chan struct{})
 		var held sync.WaitGroup
 		for range 3 {
@@ -120,8 +120,17 @@ func helper(mode string, args []string) int {
 			fmt.Println("start:", err)
 			return 1
 		}
-		_ = r.Signal("SIGKILL", engine.ScopeGroup)
-		<-r.Done()
+		if len(args) > 0 && args[0] == "exec" {
+			// No signal (Close kills without one): a command's start
+			// raises them, keepRaisedAfter later.
+			if err := r.Exec(context.Background(), []string{"/bin/true"}, nil); err != nil {
+				fmt.Println("exec:", err)
+				return 1
+			}
+		} else {
+			_ = r.Signal("SIGKILL", engine.ScopeGroup)
+			<-r.Done()
+		}
 		_ = r.Close(5 * time.Second)
 		// keepRaised runs on a goroutine of its own.
 		for end := time.Now().Add(2 * time.Second); !allRaised() && time.Now().Before(end); {
@@ -1039,7 +1048,15 @@ func TestRaisePriority(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs CAP_SYS_NICE")
 	}
-	cmd := exec.Command(os.Args[0])
+	// Threads started after the raise are raised after a signal sent,
+	// and after a command started.
+	for _, after := range []string{"signal", "exec"} {
+		t.Run(after, func(t *testing.T) { raisePriority(t, after) })
+	}
+}
+
+func raisePriority(t *testing.T, after string) {
+	cmd := exec.Command(os.Args[0], after)
 	cmd.Env = append(os.Environ(), "GRACEFUL_PROCESS_HELPER=raise-priority")
 	out, err := combinedOutput(cmd)
 	if err != nil {

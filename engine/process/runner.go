@@ -137,11 +137,6 @@ type Runner struct {
 
 var _ engine.Target = (*Runner)(nil)
 
-// keepRaisedAfter is how long after a command's start keepRaised looks for
-// the thread the runtime started meanwhile: sysmon hands a blocked
-// thread's work to another within its 10 ms tick.
-const keepRaisedAfter = 20 * time.Millisecond
-
 // closeSweeps counts the Closes that swept /proc for what the job left
 // (a test reads it: a clean end needs no sweep).
 var closeSweeps atomic.Int64
@@ -569,12 +564,6 @@ func (r *Runner) Exec(ctx context.Context, argv []string, env []string) error {
 	p, err := startProc(path, argv, attr, hooks{killGroupOnExit: true})
 	if err != nil {
 		return &StartError{Name: argv[0], Code: execCode(err), Err: err}
-	}
-	// The command's waiting goroutine holds its thread: the runtime
-	// starts another for the rest soon after, at nice 0 (see
-	// RaisePriority). Raise it once it is there.
-	if priorityRaised.Load() {
-		time.AfterFunc(keepRaisedAfter, keepRaised)
 	}
 	select {
 	case <-p.done:
