@@ -122,7 +122,7 @@ func helper(mode string, args []string) int {
 		}
 		if len(args) > 0 && args[0] == "exec" {
 			// No signal (Close kills without one): a command's start
-			// raises them, keepRaisedAfter later.
+			// raises them (the look every threadWatchEvery).
 			if err := r.Exec(context.Background(), []string{"/bin/true"}, nil); err != nil {
 				fmt.Println("exec:", err)
 				return 1
