@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"syscall"
 	"time"
@@ -94,6 +95,14 @@ func Guard(args []string) int {
 	if err != nil || pid <= 1 {
 		return 2
 	}
+	// Only the supervisor's death ends the guardian before the
+	// supervisor does: a `pkill -f graceful` of the job's (SIGTERM), a
+	// hang-up or Ctrl-C of a terminal it no longer has, would otherwise
+	// leave the job's tree to outlive a SIGKILL of the supervisor. It
+	// exits anyway once the supervisor is gone. (A SIGKILL of the
+	// guardian itself cannot be refused: docs/process.md.)
+	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT,
+		syscall.SIGTSTP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM)
 	c := &cgroup{dir: args[1], rel: args[2], fd: -1}
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err == nil {

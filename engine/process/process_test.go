@@ -631,6 +631,35 @@ func TestCloseEndsGuardian(t *testing.T) {
 	if got := lastEnv(string(env), "GOMAXPROCS"); got != "1" {
 		t.Errorf("the guardian's GOMAXPROCS = %q, want 1 (environment %q)", got, env)
 	}
+	// Only this process's death ends it: the signals of a `pkill`, a
+	// terminal's hang-up or Ctrl-C are ignored once it is set up.
+	ignored := []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT}
+	var mask uint64
+	for _, sig := range ignored {
+		mask |= 1 << (sig - 1)
+	}
+	sigIgn := func() uint64 {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "SigIgn:"); ok {
+				n, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+				return n
+			}
+		}
+		return 0
+	}
+	for end := time.Now().Add(5 * time.Second); sigIgn()&mask != mask && time.Now().Before(end); time.Sleep(time.Millisecond) {
+	}
+	if got := sigIgn(); got&mask != mask {
+		t.Errorf("the guardian's SigIgn = %x, want %x (HUP INT TERM QUIT) in it", got, mask)
+	}
+	for _, sig := range ignored {
+		_ = unix.PidfdSendSignal(fd, sig, nil, 0)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0); n != 0 {
+		t.Errorf("the guardian ended on SIGHUP, SIGINT, SIGTERM or SIGQUIT")
+	}
 	if err := j.r.Signal("SIGKILL", engine.ScopeGroup); err != nil {
 		t.Fatal(err)
 	}
