@@ -283,7 +283,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.
 		Ready:      ahead.Ready(),
 		// A job that ends on its own but leaves a busy tree behind
 		// gets its cleanup at the raised priority too.
-		Urgent: raisePriority,
+		Urgent: process.RaisePriority,
 		OnStop: func(sig syscall.Signal) {
 			switch {
 			case sig == syscall.SIGTTIN || sig == syscall.SIGTTOU:
@@ -342,7 +342,7 @@ func runRun(cmd *cobra.Command, v *viper.Viper, args []string, ahead *supervise.
 		// Once the timeline's steps are near, raise graceful's priority
 		// so that they are on time even when the job keeps every core
 		// busy.
-		Urgent: raisePriority,
+		Urgent: process.RaisePriority,
 	})
 	if err != nil {
 		return withStatus(exitInternal, err)
@@ -411,7 +411,3 @@ func treeLine(leaf string, why error) string {
 	}
 	return "/proc sweep (" + reason + "); if graceful is SIGKILLed, the job's processes that left its process group survive it"
 }
-
-// raisePriority is run's Urgent, for the timeline and for the runner's
-// Close: RaisePriority, its report unused.
-func raisePriority() { process.RaisePriority() }

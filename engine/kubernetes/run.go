@@ -270,7 +270,7 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 		// Urgent: a job that ends on its own but leaves a busy tree
 		// behind gets its cleanup at the raised priority, as the
 		// timeline's steps (below).
-		opts := process.Options{Args: r.Args, Env: jobEnviron(), Stdout: outW, Stderr: errW, Cgroup: r.Cgroup, Urgent: raisePriority}
+		opts := process.Options{Args: r.Args, Env: jobEnviron(), Stdout: outW, Stderr: errW, Cgroup: r.Cgroup, Urgent: process.RaisePriority}
 		// The job inherits oom_score_adj at the fork, so join raises its
 		// own for the moment of the fork: every process of the job has the
 		// score from its first instruction (written afterwards, a child
@@ -342,7 +342,7 @@ func RunJoin(ctx context.Context, r JoinRun) (int, error) {
 			resident.Trim()
 			go retrim(finished)
 		},
-		Urgent: raisePriority,
+		Urgent: process.RaisePriority,
 		Started: func(supervise.Job, *engine.Engine) {
 			go func() {
 				select {
@@ -497,7 +497,3 @@ func raiseOOMScore(adj int, logf func(string, ...any)) func() {
 		}
 	}
 }
-
-// raisePriority is join's Urgent, for the timeline and for the runner's
-// Close: RaisePriority, its report unused.
-func raisePriority() { process.RaisePriority() }

@@ -39,35 +39,28 @@ const supervisorSlice = 100_000 // ns, the kernel's least
 // after each signal sent, and new ones are given the raised scheduling
 // (keepRaised). The nice is only raised from nice 0 (a graceful started
 // under `nice` keeps what it was given) and needs CAP_SYS_NICE; the slice
-// is asked for in any case. It reports whether it raised the nice.
-func RaisePriority() bool {
+// is asked for in any case. It is a func() as engine.Config.Urgent and
+// Options.Urgent take it, and may be called again.
+func RaisePriority() { raisePriority() }
+
+// raisePriority is RaisePriority; it reports whether it raised the nice.
+func raisePriority() bool {
 	n, err := unix.Getpriority(unix.PRIO_PROCESS, 0) // the raw value is 20 - nice
 	if err != nil {
 		return false
 	}
 	nice := int32(20 - n)
 	raise := nice == 0
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return false
-	}
-	threads.Lock()
-	defer threads.Unlock()
 	raised := false
-	seen := make(map[int]bool, len(tasks))
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
-		seen[tid] = true
+	if !eachThread(func(tid int, _ bool) {
 		if raise && setSched(tid, supervisorNice) {
 			raised = true
-			continue
+			return
 		}
 		setSched(tid, nice) // the slice alone
+	}) {
+		return false
 	}
-	threads.tids = seen
 	if raised {
 		raisedTo.Store(supervisorNice)
 	} else {
@@ -111,31 +104,41 @@ func watchThreads() {
 // keepRaised gives the threads started since RaisePriority (which the
 // reset-on-fork flag left at nice 0 and the default slice) what the others
 // have. It does nothing before RaisePriority. It costs a read of
-// /proc/self/task and a system call per thread not seen before. A thread
-// whose id is that of a thread gone since the last look (the kernel
-// reuses an id only after going through all of them) is taken for the
-// one before.
+// /proc/self/task and a system call per thread not seen before.
 func keepRaised() {
 	if !priorityRaised.Load() {
 		return
 	}
+	nice := raisedTo.Load()
+	eachThread(func(tid int, seen bool) {
+		if !seen {
+			setSched(tid, nice)
+		}
+	})
+}
+
+// eachThread calls f for each thread of this process, saying whether
+// the thread was there at the last look, and remembers the threads as they
+// are now (threads.tids); it reports false if /proc/self/task cannot be
+// read. A thread whose id is that of a thread gone since the last look
+// (the kernel reuses an id only after going through all of them) is taken
+// for the one before.
+func eachThread(f func(tid int, seen bool)) bool {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
-		return
+		return false
 	}
-	nice := raisedTo.Load()
 	threads.Lock()
 	defer threads.Unlock()
-	seen := make(map[int]bool, len(tasks))
+	now := make(map[int]bool, len(tasks))
 	for _, t := range tasks {
 		if tid, err := strconv.Atoi(t.Name()); err == nil {
-			seen[tid] = true
-			if !threads.tids[tid] {
-				setSched(tid, nice)
-			}
+			now[tid] = true
+			f(tid, threads.tids[tid])
 		}
 	}
-	threads.tids = seen
+	threads.tids = now
+	return true
 }
 
 // setSched gives thread tid nice and the short slice, or nice alone where

@@ -100,7 +100,7 @@ func helper(mode string, args []string) int {
 		return 0
 	case "raise-priority":
 		// RaisePriority, then each thread's scheduling and a child's.
-		fmt.Println("raised", RaisePriority())
+		fmt.Println("raised", raisePriority())
 		// Threads the runtime starts afterwards (held here, as a
 		// command's start holds one) come at nice 0: a signal step
 		// raises them, or the look every threadWatchEvery.
@@ -198,17 +198,25 @@ func startJob(t *testing.T, mode CgroupMode, args ...string) *job {
 
 func startJobEnv(t *testing.T, mode CgroupMode, env []string, args ...string) *job {
 	t.Helper()
+	return startJobOpts(t, Options{Args: args, Env: append(os.Environ(), env...), Cgroup: mode})
+}
+
+// startJobOpts is startJob with Options of the test's own; Env nil is this
+// process's. The job gets a marker in its environment and a pipe as its
+// Stdout.
+func startJobOpts(t *testing.T, opts Options) *job {
+	t.Helper()
 	marker := fmt.Sprintf("GRACEFUL_TEST_MARKER=%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Start(Options{
-		Args:   args,
-		Env:    append(append(os.Environ(), marker), env...),
-		Stdout: pw,
-		Cgroup: mode,
-	})
+	if opts.Env == nil {
+		opts.Env = os.Environ()
+	}
+	opts.Env = append(opts.Env, marker)
+	opts.Stdout = pw
+	r, err := Start(opts)
 	pw.Close()
 	if err != nil {
 		pr.Close()
@@ -225,6 +233,17 @@ func startJobEnv(t *testing.T, mode CgroupMode, env []string, args ...string) *j
 		}
 	})
 	return j
+}
+
+// readPid reads a line of stdout that is a pid (a job's `echo $!`).
+func (j *job) readPid() int {
+	j.t.Helper()
+	line, err := j.out.ReadString('\n')
+	pid, _ := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 0 {
+		j.t.Fatalf("a pid from the job: %q, %v", line, err)
+	}
+	return pid
 }
 
 // waitLines reads stdout until n lines equal to want have been seen.
@@ -502,18 +521,11 @@ func TestCloseUrgentWhenTreeLeft(t *testing.T) {
 					// SIGKILL at Close's start misses it.
 					script = "setsid sleep 1000 & echo $!; exit 0"
 				}
-				marker := fmt.Sprintf("GRACEFUL_TEST_MARKER=%s-%v-%d", strings.ReplaceAll(t.Name(), "/", "_"), left, time.Now().UnixNano())
-				pr, pw, err := os.Pipe()
-				if err != nil {
-					t.Fatal(err)
-				}
 				var calls atomic.Int32
 				var bg atomic.Int64
 				alive := make(chan bool, 1)
-				r, err := Start(Options{
+				j := startJobOpts(t, Options{
 					Args:   []string{"/bin/sh", "-c", script},
-					Env:    append(os.Environ(), marker),
-					Stdout: pw,
 					Cgroup: m.mode,
 					Urgent: func() {
 						if calls.Add(1) == 1 {
@@ -522,25 +534,11 @@ func TestCloseUrgentWhenTreeLeft(t *testing.T) {
 						}
 					},
 				})
-				pw.Close()
-				if err != nil {
-					t.Fatalf("Start: %v", err)
-				}
 				if left {
-					line, err := bufio.NewReader(pr).ReadString('\n')
-					pid, _ := strconv.Atoi(strings.TrimSpace(line))
-					if err != nil || pid <= 0 {
-						t.Fatalf("the job's background pid: %q, %v", line, err)
-					}
-					bg.Store(int64(pid))
+					bg.Store(int64(j.readPid()))
 				}
-				pr.Close()
-				select {
-				case <-r.Done():
-				case <-time.After(10 * time.Second):
-					t.Fatal("job did not end")
-				}
-				if err := r.Close(5 * time.Second); err != nil {
+				j.exit()
+				if err := j.r.Close(5 * time.Second); err != nil {
 					t.Errorf("left %v: Close: %v", left, err)
 				}
 				switch n := calls.Load(); {
@@ -550,9 +548,6 @@ func TestCloseUrgentWhenTreeLeft(t *testing.T) {
 					t.Errorf("Urgent called after the process left running was killed")
 				case !left && n != 0:
 					t.Errorf("nothing left: Urgent called %d times, want 0", n)
-				}
-				if live := proctest.LiveAfter(marker, 2*time.Second); len(live) > 0 {
-					t.Errorf("processes left behind: %v", live)
 				}
 			}
 		})
@@ -574,12 +569,7 @@ func TestCloseReapsWhatItKills(t *testing.T) {
 			j := startJob(t, m.mode, "/bin/sh", "-c", `i=0; while [ $i -lt 20 ]; do setsid sleep 1000 & echo $!; i=$((i+1)); done; exit 0`)
 			var pids []int
 			for range 20 {
-				line, err := j.out.ReadString('\n')
-				pid, _ := strconv.Atoi(strings.TrimSpace(line))
-				if err != nil || pid <= 0 {
-					t.Fatalf("a daemon's pid: %q, %v", line, err)
-				}
-				pids = append(pids, pid)
+				pids = append(pids, j.readPid())
 			}
 			j.exit()
 			if err := j.r.Close(5 * time.Second); err != nil {
@@ -1080,11 +1070,11 @@ func TestRaisePriority(t *testing.T) {
 	// Threads started after the raise are raised after a signal sent,
 	// and after a command started.
 	for _, after := range []string{"signal", "exec"} {
-		t.Run(after, func(t *testing.T) { raisePriority(t, after) })
+		t.Run(after, func(t *testing.T) { testRaisePriority(t, after) })
 	}
 }
 
-func raisePriority(t *testing.T, after string) {
+func testRaisePriority(t *testing.T, after string) {
 	cmd := exec.Command(os.Args[0], after)
 	cmd.Env = append(os.Environ(), "GRACEFUL_PROCESS_HELPER=raise-priority")
 	out, err := combinedOutput(cmd)
